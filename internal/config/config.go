@@ -1,0 +1,193 @@
+// Package config loads the broker's configuration: a YAML file, then
+// QORTAL_OIDC_* environment overrides, then validation that names the key at
+// fault. Nothing else in the broker reads the environment.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole broker configuration.
+type Config struct {
+	// Issuer is the public base URL of the broker, byte-for-byte the OIDC iss.
+	Issuer string `yaml:"issuer"`
+	// Listen is the host:port the HTTP server binds.
+	Listen string `yaml:"listen"`
+	// DataDir holds the embedded store (and generated dev secrets).
+	DataDir string `yaml:"data_dir"`
+	// DatabaseURL selects Postgres when set (postgres://...); empty selects
+	// the embedded store in DataDir.
+	DatabaseURL string `yaml:"database_url"`
+	// ShutdownTimeout bounds how long in-flight requests may finish.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	Log       Log       `yaml:"log"`
+	Admin     Admin     `yaml:"admin"`
+	Nextcloud Nextcloud `yaml:"nextcloud"`
+	Provision Provision `yaml:"provision"`
+	OIDC      OIDC      `yaml:"oidc"`
+	Login     Login     `yaml:"login"`
+	Qortal    Qortal    `yaml:"qortal"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Admin holds the credentials accepted by the admin API.
+type Admin struct {
+	// Tokens lists admin credentials. Each gives either Token (plaintext,
+	// hashed as soon as it is loaded) or TokenSHA256 (hex).
+	Tokens []AdminToken `yaml:"tokens"`
+}
+
+// AdminToken is one admin API credential. Name is what the audit log records.
+type AdminToken struct {
+	Name        string `yaml:"name"`
+	Token       string `yaml:"token"`
+	TokenFile   string `yaml:"token_file"`
+	TokenSHA256 string `yaml:"token_sha256"`
+}
+
+// Nextcloud configures the OCS service account.
+type Nextcloud struct {
+	URL             string        `yaml:"url"`
+	User            string        `yaml:"user"`
+	AppPassword     string        `yaml:"app_password"`
+	AppPasswordFile string        `yaml:"app_password_file"`
+	APIVersion      int           `yaml:"api_version"`
+	Timeout         time.Duration `yaml:"timeout"`
+	MaxRetries      int           `yaml:"max_retries"`
+	// CreateMissingGroups lets provisioning create groups it is asked to add
+	// users to; off means an unknown group is an error.
+	CreateMissingGroups bool `yaml:"create_missing_groups"`
+}
+
+// Provision configures account creation.
+type Provision struct {
+	// UserIDTemplate builds the Nextcloud user id for new accounts from the
+	// address: {address} (as is) or {address_lower}, with a fixed prefix or
+	// suffix around it. It must be deterministic so a retry after a crash
+	// finds the user the first attempt created.
+	UserIDTemplate string        `yaml:"user_id_template"`
+	DefaultGroups  []string      `yaml:"default_groups"`
+	DefaultQuota   string        `yaml:"default_quota"`
+	ChallengeTTL   time.Duration `yaml:"challenge_ttl"`
+}
+
+// OIDC configures the OpenID Provider.
+type OIDC struct {
+	SigningAlg string `yaml:"signing_alg"` // RS256 (default), ES256 or EdDSA
+	// KeyEncryptionKeyRaw is 32 bytes, base64 or hex, used to encrypt signing
+	// keys at rest. Empty: a key is generated once in DataDir (dev only).
+	KeyEncryptionKeyRaw  string `yaml:"key_encryption_key"`
+	KeyEncryptionKeyFile string `yaml:"key_encryption_key_file"`
+	// KeyEncryptionKey is the decoded key, filled by Load.
+	KeyEncryptionKey []byte `yaml:"-"`
+
+	KeyRotationPeriod   time.Duration `yaml:"key_rotation_period"`
+	KeyPublishLead      time.Duration `yaml:"key_publish_lead"`
+	AccessTokenTTL      time.Duration `yaml:"access_token_ttl"`
+	IDTokenTTL          time.Duration `yaml:"id_token_ttl"`
+	RefreshTokenTTL     time.Duration `yaml:"refresh_token_ttl"`
+	AuthRequestTTL      time.Duration `yaml:"auth_request_ttl"`
+	AllowInsecureIssuer bool          `yaml:"allow_insecure_issuer"`
+	GroupsClaim         []string      `yaml:"groups_claim"`
+	Clients             []Client      `yaml:"clients"`
+}
+
+// Client is a relying party registered from configuration.
+type Client struct {
+	ID                     string   `yaml:"id"`
+	Name                   string   `yaml:"name"`
+	Secret                 string   `yaml:"secret"`
+	SecretSHA256           string   `yaml:"secret_sha256"`
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
+	Public                 bool     `yaml:"public"`
+}
+
+// Login configures the Qortal login page and its JSON API.
+type Login struct {
+	ChallengeTTL      time.Duration `yaml:"challenge_ttl"`
+	RateLimit         RateLimit     `yaml:"rate_limit"`
+	TrustProxyHeaders bool          `yaml:"trust_proxy_headers"`
+}
+
+// RateLimit bounds public endpoint use per replica.
+type RateLimit struct {
+	PerIPPerMinute      int `yaml:"per_ip_per_minute"`
+	PerAddressPerMinute int `yaml:"per_address_per_minute"`
+}
+
+// Qortal configures the optional Qortal node used for registered names.
+type Qortal struct {
+	NodeURL      string        `yaml:"node_url"`
+	NameCacheTTL time.Duration `yaml:"name_cache_ttl"`
+}
+
+// Default returns the configuration used when a key is not set anywhere.
+func Default() Config {
+	return Config{
+		Issuer:          "http://127.0.0.1:8080",
+		Listen:          "127.0.0.1:8080",
+		DataDir:         "./data",
+		ShutdownTimeout: 20 * time.Second,
+		Log:             Log{Level: "info", Format: "json"},
+		Nextcloud:       Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2},
+		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute},
+		OIDC: OIDC{
+			SigningAlg:      "RS256",
+			KeyPublishLead:  2 * time.Hour,
+			AccessTokenTTL:  15 * time.Minute,
+			IDTokenTTL:      15 * time.Minute,
+			RefreshTokenTTL: 30 * 24 * time.Hour,
+			AuthRequestTTL:  10 * time.Minute,
+		},
+		Login: Login{
+			ChallengeTTL: 5 * time.Minute,
+			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10},
+		},
+		Qortal: Qortal{NameCacheTTL: 10 * time.Minute},
+	}
+}
+
+// Load reads path (optional: "" means defaults only), applies environment
+// overrides from getenv, resolves secret files and validates the result.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true) // a misspelt key is an error, not a silent default
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // empty file: all defaults
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return Config{}, err
+	}
+	if err := resolveSecrets(&cfg); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// UsesPostgres reports whether the production store is selected.
+func (c Config) UsesPostgres() bool { return c.DatabaseURL != "" }

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatalf("defaults must validate: %v", err)
+	}
+	if cfg.UsesPostgres() {
+		t.Fatal("default store must be embedded")
+	}
+}
+
+func TestShippedConfigsLoad(t *testing.T) {
+	for _, name := range []string{"dev.yaml", "production.example.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{}
+			if name == "production.example.yaml" {
+				// The example leaves secrets to the environment, as production should.
+				env["QORTAL_OIDC_ADMIN_TOKEN"] = "a-long-enough-admin-token"
+				env["QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD"] = "app-password"
+				env["QORTAL_OIDC_KEY_ENCRYPTION_KEY"] = strings.Repeat("ab", 32)
+			}
+			if _, err := Load(filepath.Join("..", "..", "configs", name), envMap(env)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestEnvOverridesFile(t *testing.T) {
+	p := writeFile(t, "c.yaml", "issuer: https://file.example\nlisten: 127.0.0.1:1\n")
+	cfg, err := Load(p, envMap(map[string]string{
+		"QORTAL_OIDC_ISSUER":                 "https://env.example",
+		"QORTAL_OIDC_LISTEN":                 "0.0.0.0:9000",
+		"QORTAL_OIDC_DATA_DIR":               "/var/lib/x",
+		"QORTAL_OIDC_DATABASE_URL":           "postgres://u@h/db",
+		"QORTAL_OIDC_KEY_ENCRYPTION_KEY":     strings.Repeat("01", 32),
+		"QORTAL_OIDC_ADMIN_TOKEN":            "0123456789abcdef0123",
+		"QORTAL_OIDC_NEXTCLOUD_URL":          "https://cloud.example",
+		"QORTAL_OIDC_NEXTCLOUD_USER":         "svc",
+		"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD": "pw",
+		"QORTAL_OIDC_NEXTCLOUD_TIMEOUT":      "3s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Issuer != "https://env.example" || cfg.Listen != "0.0.0.0:9000" || cfg.DataDir != "/var/lib/x" ||
+		!cfg.UsesPostgres() || cfg.Nextcloud.URL != "https://cloud.example" || cfg.Nextcloud.User != "svc" ||
+		cfg.Nextcloud.AppPassword != "pw" || cfg.Nextcloud.Timeout != 3*time.Second || len(cfg.OIDC.KeyEncryptionKey) != 32 {
+		t.Fatalf("overrides not applied: %+v", cfg)
+	}
+	if len(cfg.Admin.Tokens) != 1 || cfg.Admin.Tokens[0].Token != "" || len(cfg.Admin.Tokens[0].TokenSHA256) != 64 {
+		t.Fatalf("admin token must be kept only hashed: %+v", cfg.Admin.Tokens)
+	}
+}
+
+func TestValidationNamesTheKey(t *testing.T) {
+	cases := []struct{ yaml, env, want string }{
+		{"issuer: ftp://x\n", "", "issuer:"},
+		{"issuer: https://x/\n", "", "must not end with '/'"},
+		{"listen: nope\n", "", "listen:"},
+		{"database_url: mysql://x\n", "", "database_url:"},
+		{"log: {level: loud}\n", "", "log.level"},
+		{"oidc: {signing_alg: HS256}\n", "", "oidc.signing_alg"},
+		{"provision: {user_id_template: 'x-{address}-{address}'}\n", "", "provision.user_id_template"},
+		{"provision: {user_id_template: 'q/{address}'}\n", "", "not allowed"},
+		{"nextcloud: {url: https://c.example}\n", "", "nextcloud.user"},
+		{"admin: {tokens: [{name: a, token: short}]}\n", "", "at least 16"},
+		{"oidc: {clients: [{id: c, redirect_uris: [https://rp/cb]}]}\n", "", "oidc.clients[0].secret"},
+		{"oidc: {clients: [{id: c, public: true, redirect_uris: [/relative]}]}\n", "", "oidc.clients[0].redirect_uris"},
+		{"nosuchkey: 1\n", "", "nosuchkey"},
+		{"", "QORTAL_OIDC_NEXTCLOUD_TIMEOUT=soon", "QORTAL_OIDC_NEXTCLOUD_TIMEOUT"},
+		{"database_url: postgres://h/db\n", "", "oidc.key_encryption_key"},
+		{"oidc: {key_encryption_key: tooshort}\n", "", "oidc.key_encryption_key"},
+	}
+	for _, tc := range cases {
+		env := map[string]string{}
+		if tc.env != "" {
+			k, v, _ := strings.Cut(tc.env, "=")
+			env[k] = v
+		}
+		_, err := Load(writeFile(t, "c.yaml", tc.yaml), envMap(env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q env %q: want error mentioning %q, got %v", tc.yaml, tc.env, tc.want, err)
+		}
+	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	tok := writeFile(t, "tok", "  a-token-from-a-file-0001\n")
+	pw := writeFile(t, "pw", "secret-app-password\n")
+	p := writeFile(t, "c.yaml", "admin: {tokens: [{name: ops, token_file: "+tok+"}]}\nnextcloud: {url: https://c, user: u, app_password_file: "+pw+"}\n")
+	cfg, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Nextcloud.AppPassword != "secret-app-password" {
+		t.Fatalf("app password file not read: %q", cfg.Nextcloud.AppPassword)
+	}
+	if cfg.Admin.Tokens[0].Name != "ops" || cfg.Admin.Tokens[0].Token != "" {
+		t.Fatalf("token file not hashed: %+v", cfg.Admin.Tokens[0])
+	}
+}
+
+func TestDevKeyEncryptionKeyIsStable(t *testing.T) {
+	cfg := Default()
+	cfg.DataDir = t.TempDir()
+	if err := EnsureDevKeyEncryptionKey(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	again := Default()
+	again.DataDir = cfg.DataDir
+	if err := EnsureDevKeyEncryptionKey(&again); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.OIDC.KeyEncryptionKey) != 32 || string(cfg.OIDC.KeyEncryptionKey) != string(again.OIDC.KeyEncryptionKey) {
+		t.Fatal("the generated key must be 32 bytes and reused on the next start")
+	}
+	pg := Default()
+	pg.DatabaseURL = "postgres://h/db"
+	if err := EnsureDevKeyEncryptionKey(&pg); err == nil {
+		t.Fatal("Postgres deployments must not get a per-replica generated key")
+	}
+}
+
+func TestUserIDTemplate(t *testing.T) {
+	if got := UserIDFor("qortal-{address_lower}", "QgV4s3"); got != "qortal-qgv4s3" {
+		t.Fatalf("got %q", got)
+	}
+	if err := CheckUserIDTemplate(strings.Repeat("x", 31) + "{address}"); err == nil {
+		t.Fatal("a template that overflows 64 characters must be rejected")
+	}
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envBinding maps one QORTAL_OIDC_* variable onto a config field. A table
+// rather than reflection keeps the list of overrides greppable and exact.
+type envBinding struct {
+	name string
+	set  func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("want a duration like 5m or 1h30m: %w", err)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("want an integer: %w", err)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false: %w", err)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+func list(p func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*p(c) = out
+		return nil
+	}
+}
+
+var envBindings = []envBinding{
+	{"QORTAL_OIDC_ISSUER", str(func(c *Config) *string { return &c.Issuer })},
+	{"QORTAL_OIDC_LISTEN", str(func(c *Config) *string { return &c.Listen })},
+	{"QORTAL_OIDC_DATA_DIR", str(func(c *Config) *string { return &c.DataDir })},
+	{"QORTAL_OIDC_DATABASE_URL", str(func(c *Config) *string { return &c.DatabaseURL })},
+	{"QORTAL_OIDC_SHUTDOWN_TIMEOUT", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"QORTAL_OIDC_LOG_LEVEL", str(func(c *Config) *string { return &c.Log.Level })},
+	{"QORTAL_OIDC_LOG_FORMAT", str(func(c *Config) *string { return &c.Log.Format })},
+	{"QORTAL_OIDC_ADMIN_TOKEN", func(c *Config, v string) error {
+		// The environment token joins (not replaces) file-configured ones so a
+		// container can add a break-glass credential without editing YAML.
+		c.Admin.Tokens = append(c.Admin.Tokens, AdminToken{Name: "env", Token: v})
+		return nil
+	}},
+	{"QORTAL_OIDC_ADMIN_TOKEN_FILE", func(c *Config, v string) error {
+		c.Admin.Tokens = append(c.Admin.Tokens, AdminToken{Name: "env-file", TokenFile: v})
+		return nil
+	}},
+	{"QORTAL_OIDC_NEXTCLOUD_URL", str(func(c *Config) *string { return &c.Nextcloud.URL })},
+	{"QORTAL_OIDC_NEXTCLOUD_USER", str(func(c *Config) *string { return &c.Nextcloud.User })},
+	{"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD", str(func(c *Config) *string { return &c.Nextcloud.AppPassword })},
+	{"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD_FILE", str(func(c *Config) *string { return &c.Nextcloud.AppPasswordFile })},
+	{"QORTAL_OIDC_NEXTCLOUD_API_VERSION", integer(func(c *Config) *int { return &c.Nextcloud.APIVersion })},
+	{"QORTAL_OIDC_NEXTCLOUD_TIMEOUT", dur(func(c *Config) *time.Duration { return &c.Nextcloud.Timeout })},
+	{"QORTAL_OIDC_NEXTCLOUD_CREATE_MISSING_GROUPS", boolean(func(c *Config) *bool { return &c.Nextcloud.CreateMissingGroups })},
+	{"QORTAL_OIDC_PROVISION_USER_ID_TEMPLATE", str(func(c *Config) *string { return &c.Provision.UserIDTemplate })},
+	{"QORTAL_OIDC_PROVISION_DEFAULT_GROUPS", list(func(c *Config) *[]string { return &c.Provision.DefaultGroups })},
+	{"QORTAL_OIDC_PROVISION_DEFAULT_QUOTA", str(func(c *Config) *string { return &c.Provision.DefaultQuota })},
+	{"QORTAL_OIDC_PROVISION_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Provision.ChallengeTTL })},
+	{"QORTAL_OIDC_SIGNING_ALG", str(func(c *Config) *string { return &c.OIDC.SigningAlg })},
+	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyRaw })},
+	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY_FILE", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyFile })},
+	{"QORTAL_OIDC_KEY_ROTATION_PERIOD", dur(func(c *Config) *time.Duration { return &c.OIDC.KeyRotationPeriod })},
+	{"QORTAL_OIDC_ALLOW_INSECURE_ISSUER", boolean(func(c *Config) *bool { return &c.OIDC.AllowInsecureIssuer })},
+	{"QORTAL_OIDC_GROUPS_CLAIM", list(func(c *Config) *[]string { return &c.OIDC.GroupsClaim })},
+	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
+	{"QORTAL_OIDC_LOGIN_TRUST_PROXY_HEADERS", boolean(func(c *Config) *bool { return &c.Login.TrustProxyHeaders })},
+	{"QORTAL_OIDC_QORTAL_NODE_URL", str(func(c *Config) *string { return &c.Qortal.NodeURL })},
+}
+
+// EnvNames lists every supported override, for docs and tests.
+func EnvNames() []string {
+	out := make([]string, len(envBindings))
+	for i, b := range envBindings {
+		out[i] = b.name
+	}
+	return out
+}
+
+func applyEnv(c *Config, getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	for _, b := range envBindings {
+		v := getenv(b.name)
+		if v == "" {
+			continue
+		}
+		if err := b.set(c, v); err != nil {
+			return fmt.Errorf("environment %s: %w", b.name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// resolveSecrets reads *_file secrets, hashes admin tokens (the plaintext is
+// dropped from the Config so it cannot leak through a later dump) and decodes
+// the key-encryption key.
+func resolveSecrets(c *Config) error {
+	for i := range c.Admin.Tokens {
+		t := &c.Admin.Tokens[i]
+		if t.TokenFile != "" {
+			v, err := readSecretFile(t.TokenFile)
+			if err != nil {
+				return fmt.Errorf("admin.tokens[%d].token_file: %w", i, err)
+			}
+			t.Token = v
+		}
+		if t.Token != "" {
+			if len(t.Token) < 16 {
+				return fmt.Errorf("admin.tokens[%d] (%s): token must be at least 16 characters", i, t.Name)
+			}
+			sum := sha256.Sum256([]byte(t.Token))
+			t.TokenSHA256 = hex.EncodeToString(sum[:])
+			t.Token = ""
+		}
+		t.TokenSHA256 = strings.ToLower(strings.TrimSpace(t.TokenSHA256))
+		if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
+			return fmt.Errorf("admin.tokens[%d] (%s): set token, token_file or token_sha256 (64 hex characters)", i, t.Name)
+		}
+		if t.Name == "" {
+			t.Name = fmt.Sprintf("token%d", i)
+		}
+	}
+	if c.Nextcloud.AppPasswordFile != "" {
+		v, err := readSecretFile(c.Nextcloud.AppPasswordFile)
+		if err != nil {
+			return fmt.Errorf("nextcloud.app_password_file: %w", err)
+		}
+		c.Nextcloud.AppPassword = v
+	}
+	if c.OIDC.KeyEncryptionKeyFile != "" {
+		v, err := readSecretFile(c.OIDC.KeyEncryptionKeyFile)
+		if err != nil {
+			return fmt.Errorf("oidc.key_encryption_key_file: %w", err)
+		}
+		c.OIDC.KeyEncryptionKeyRaw = v
+	}
+	if c.OIDC.KeyEncryptionKeyRaw != "" {
+		k, err := decodeKey(c.OIDC.KeyEncryptionKeyRaw)
+		if err != nil {
+			return fmt.Errorf("oidc.key_encryption_key: %w", err)
+		}
+		c.OIDC.KeyEncryptionKey = k
+		c.OIDC.KeyEncryptionKeyRaw = ""
+	}
+	return nil
+}
+
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return v, nil
+}
+
+// decodeKey accepts 32 bytes as 64 hex characters or standard/URL base64.
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if len(s) == 64 {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be 32 bytes encoded as 64 hex characters or base64 (generate one with: openssl rand -base64 32)")
+}
+
+// EnsureDevKeyEncryptionKey gives the embedded store a key-encryption key
+// without setup: one is generated once and kept in DataDir. Postgres
+// deployments must configure the key so every replica shares it, which
+// Validate enforces.
+func EnsureDevKeyEncryptionKey(c *Config) error {
+	if len(c.OIDC.KeyEncryptionKey) == 32 {
+		return nil
+	}
+	if c.UsesPostgres() {
+		return errors.New("oidc.key_encryption_key: required with database_url (every replica must share it)")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	path := filepath.Join(c.DataDir, "key-encryption-key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return err
+		}
+		enc := base64.StdEncoding.EncodeToString(k)
+		// O_EXCL: two processes racing on a fresh data dir must not end up
+		// with different keys.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = f.WriteString(enc + "\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			c.OIDC.KeyEncryptionKey = k
+			return nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	k, err := decodeKey(string(b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	c.OIDC.KeyEncryptionKey = k
+	return nil
+}

@@ -1,0 +1,163 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Validate checks every key and reports all problems at once, each naming
+// the key and why it is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("issuer", "must be an absolute http(s) URL without query or fragment, got %q", c.Issuer)
+	} else if strings.HasSuffix(c.Issuer, "/") {
+		bad("issuer", "must not end with '/': relying parties compare it byte for byte with the ID token's iss")
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		bad("listen", "must be host:port (for example 127.0.0.1:8080 or :8080), got %q", c.Listen)
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database_url", "must be a postgres:// URL (leave empty for the embedded store)")
+		}
+	} else if c.DataDir == "" {
+		bad("data_dir", "must be set when database_url is empty (the embedded store lives there)")
+	}
+	positive(bad, "shutdown_timeout", c.ShutdownTimeout)
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Admin.Tokens {
+		if seen[t.TokenSHA256] {
+			bad(fmt.Sprintf("admin.tokens[%d]", i), "duplicate token")
+		}
+		seen[t.TokenSHA256] = true
+	}
+
+	if c.Nextcloud.URL != "" {
+		if u, err := url.Parse(c.Nextcloud.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("nextcloud.url", "must be an absolute http(s) URL, got %q", c.Nextcloud.URL)
+		}
+		if c.Nextcloud.User == "" {
+			bad("nextcloud.user", "required when nextcloud.url is set")
+		}
+		if c.Nextcloud.AppPassword == "" {
+			bad("nextcloud.app_password", "required when nextcloud.url is set (or use app_password_file)")
+		}
+	}
+	if c.Nextcloud.APIVersion != 1 && c.Nextcloud.APIVersion != 2 {
+		bad("nextcloud.api_version", "must be 1 or 2, got %d", c.Nextcloud.APIVersion)
+	}
+	positive(bad, "nextcloud.timeout", c.Nextcloud.Timeout)
+	if c.Nextcloud.MaxRetries < 0 || c.Nextcloud.MaxRetries > 5 {
+		bad("nextcloud.max_retries", "must be between 0 and 5, got %d", c.Nextcloud.MaxRetries)
+	}
+
+	if err := CheckUserIDTemplate(c.Provision.UserIDTemplate); err != nil {
+		bad("provision.user_id_template", "%v", err)
+	}
+	positive(bad, "provision.challenge_ttl", c.Provision.ChallengeTTL)
+
+	switch c.OIDC.SigningAlg {
+	case "RS256", "ES256", "EdDSA":
+	default:
+		bad("oidc.signing_alg", "must be RS256, ES256 or EdDSA (what Nextcloud's user_oidc accepts), got %q", c.OIDC.SigningAlg)
+	}
+	if c.OIDC.KeyEncryptionKey == nil && c.DatabaseURL != "" {
+		bad("oidc.key_encryption_key", "required with database_url: every replica must decrypt the same signing keys")
+	}
+	for key, d := range map[string]time.Duration{
+		"oidc.access_token_ttl": c.OIDC.AccessTokenTTL, "oidc.id_token_ttl": c.OIDC.IDTokenTTL,
+		"oidc.refresh_token_ttl": c.OIDC.RefreshTokenTTL, "oidc.auth_request_ttl": c.OIDC.AuthRequestTTL,
+		"oidc.key_publish_lead": c.OIDC.KeyPublishLead,
+	} {
+		positive(bad, key, d)
+	}
+	if c.OIDC.KeyRotationPeriod < 0 || (c.OIDC.KeyRotationPeriod > 0 && c.OIDC.KeyRotationPeriod <= c.OIDC.KeyPublishLead) {
+		bad("oidc.key_rotation_period", "must be 0 (off) or longer than oidc.key_publish_lead (%s)", c.OIDC.KeyPublishLead)
+	}
+	ids := map[string]bool{}
+	for i, cl := range c.OIDC.Clients {
+		key := fmt.Sprintf("oidc.clients[%d]", i)
+		if cl.ID == "" {
+			bad(key+".id", "required")
+		} else if ids[cl.ID] {
+			bad(key+".id", "duplicate client id %q", cl.ID)
+		}
+		ids[cl.ID] = true
+		if !cl.Public && cl.Secret == "" && cl.SecretSHA256 == "" {
+			bad(key+".secret", "confidential clients need secret or secret_sha256 (or set public: true)")
+		}
+		if cl.Secret != "" && len(cl.Secret) < 32 {
+			bad(key+".secret", "must be at least 32 characters (generate one with: qortal-oidc clients add)")
+		}
+		if len(cl.RedirectURIs) == 0 {
+			bad(key+".redirect_uris", "at least one exact redirect URI is required")
+		}
+		for _, r := range cl.RedirectURIs {
+			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
+				bad(key+".redirect_uris", "%q is not an absolute URL without fragment", r)
+			}
+		}
+	}
+	positive(bad, "login.challenge_ttl", c.Login.ChallengeTTL)
+	if c.Login.ChallengeTTL > 15*time.Minute {
+		bad("login.challenge_ttl", "at most 15m: a challenge is meant to be signed right away")
+	}
+	if c.Login.RateLimit.PerIPPerMinute <= 0 || c.Login.RateLimit.PerAddressPerMinute <= 0 {
+		bad("login.rate_limit", "per_ip_per_minute and per_address_per_minute must be positive")
+	}
+	if c.Qortal.NodeURL != "" {
+		if u, err := url.Parse(c.Qortal.NodeURL); err != nil || u.Host == "" {
+			bad("qortal.node_url", "must be an absolute URL such as http://127.0.0.1:12391")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func positive(bad func(string, string, ...any), key string, d time.Duration) {
+	if d <= 0 {
+		bad(key, "must be a positive duration such as 30s or 5m, got %s", d)
+	}
+}
+
+// CheckUserIDTemplate accepts templates with exactly one {address} or
+// {address_lower} placeholder and only characters Nextcloud allows in user
+// ids around it.
+func CheckUserIDTemplate(t string) error {
+	n := strings.Count(t, "{address}") + strings.Count(t, "{address_lower}")
+	if n != 1 {
+		return fmt.Errorf("must contain {address} or {address_lower} exactly once, got %q", t)
+	}
+	rest := strings.NewReplacer("{address}", "", "{address_lower}", "").Replace(t)
+	for _, r := range rest {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_.@-", r)) {
+			return fmt.Errorf("character %q is not allowed in Nextcloud user ids", r)
+		}
+	}
+	if len(rest)+34 > 64 {
+		return fmt.Errorf("prefix and suffix leave no room for a 34-character address within Nextcloud's 64-character limit")
+	}
+	return nil
+}
+
+// UserIDFor applies a checked template to an address.
+func UserIDFor(template, address string) string {
+	return strings.NewReplacer("{address}", address, "{address_lower}", strings.ToLower(address)).Replace(template)
+}
