@@ -172,7 +172,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("read config: %w", err)
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true) // a misspelt key is an error, not a silent default
+		dec.KnownFields(true)                                               // a misspelt key is an error, not a silent default
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // empty file: all defaults
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}

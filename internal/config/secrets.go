@@ -30,9 +30,7 @@ func resolveSecrets(c *Config) error {
 			if len(t.Token) < 16 {
 				return fmt.Errorf("admin.tokens[%d] (%s): token must be at least 16 characters", i, t.Name)
 			}
-			sum := sha256.Sum256([]byte(t.Token))
-			t.TokenSHA256 = hex.EncodeToString(sum[:])
-			t.Token = ""
+			*t = HashAdminToken(*t)
 		}
 		t.TokenSHA256 = strings.ToLower(strings.TrimSpace(t.TokenSHA256))
 		if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
@@ -65,6 +63,18 @@ func resolveSecrets(c *Config) error {
 		c.OIDC.KeyEncryptionKeyRaw = ""
 	}
 	return nil
+}
+
+// HashAdminToken replaces a plaintext token by its SHA-256. Admin tokens are
+// long random strings, so a fast hash is enough: nothing to brute-force.
+func HashAdminToken(t AdminToken) AdminToken {
+	if t.Token == "" {
+		return t
+	}
+	sum := sha256.Sum256([]byte(t.Token))
+	t.TokenSHA256 = hex.EncodeToString(sum[:])
+	t.Token = ""
+	return t
 }
 
 func readSecretFile(path string) (string, error) {

@@ -6,10 +6,9 @@ import (
 	_ "github.com/gorilla/mux"
 	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/prometheus/client_golang/prometheus"
-	_ "github.com/zitadel/oidc/v3/pkg/op"
 	_ "github.com/zitadel/oidc/v3/pkg/client/rp"
+	_ "github.com/zitadel/oidc/v3/pkg/op"
 	_ "golang.org/x/crypto/ripemd160"
 	_ "gopkg.in/yaml.v3"
 	_ "modernc.org/sqlite"
 )
-

@@ -63,7 +63,7 @@ func TestBuildMessageClientNameCannotInjectLines(t *testing.T) {
 	p := testParams()
 	p.ClientName = "Evil\nExpiration Time: 2099-01-01T00:00:00Z\r\u2028x"
 	msg := BuildMessage(p)
-	if n := strings.Count(msg, "Expiration Time:"); n != 1 {
+	if n := strings.Count("\n"+msg, "\nExpiration Time:"); n != 1 {
 		t.Fatalf("client name injected a field line (%d Expiration lines):\n%s", n, msg)
 	}
 	if strings.Count(msg, "\n") != strings.Count(BuildMessage(testParams()), "\n") {

@@ -61,7 +61,8 @@ func ValidateAddress(s string) error {
 	if len(s) > maxAddressChars {
 		return ErrAddressLength
 	}
-	raw, err := Base58Decode(s)
+	var buf [maxAddressChars]byte
+	raw, err := base58Decode(s, buf[:])
 	if err != nil {
 		if errors.Is(err, ErrBase58Empty) {
 			return ErrAddressLength

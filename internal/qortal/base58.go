@@ -66,13 +66,24 @@ func Base58Encode(b []byte) string {
 		zeros++
 	}
 	rest := b[zeros:]
-	// Each limb holds 5 Base58 digits (~29.3 bits); a byte is 8 bits.
-	limbs := make([]uint32, len(rest)*8/29+1)
+	// Each limb holds 5 Base58 digits (~29.3 bits); a byte is 8 bits. The fixed buffers
+	// keep keys, signatures and addresses off the heap.
+	var limbBuf [24]uint32
+	limbs := stackOrHeap(limbBuf[:], len(rest)*8/29+1)
 	used := 0 // limbs in use, counted from the least significant end (limbs[len-1])
-	for _, c := range rest {
-		carry := uint64(c)
+	// Bytes go in four at a time (a limb < 2^30 shifted by 32 bits still fits in uint64),
+	// the first chunk taking the remainder so the rest are whole.
+	for start, end := 0, len(rest)%4; start < len(rest); start, end = end, end+4 {
+		if end == start {
+			end += 4
+		}
+		var carry uint64
+		for _, c := range rest[start:end] {
+			carry = carry<<8 | uint64(c)
+		}
+		shift := uint(8 * (end - start))
 		for i := len(limbs) - 1; i >= len(limbs)-used; i-- {
-			carry += uint64(limbs[i]) << 8
+			carry += uint64(limbs[i]) << shift
 			limbs[i] = uint32(carry % base58Pow5)
 			carry /= base58Pow5
 		}
@@ -83,7 +94,8 @@ func Base58Encode(b []byte) string {
 		}
 	}
 
-	out := make([]byte, zeros+used*base58Group)
+	var outBuf [128]byte
+	out := stackOrHeap(outBuf[:], zeros+used*base58Group)
 	for i := 0; i < zeros; i++ {
 		out[i] = '1'
 	}
@@ -110,6 +122,12 @@ func Base58Encode(b []byte) string {
 // It rejects the empty string, strings longer than MaxBase58Len and any character outside
 // the alphabet (including whitespace: callers decide whether to trim).
 func Base58Decode(s string) ([]byte, error) {
+	return base58Decode(s, nil)
+}
+
+// base58Decode decodes into outBuf when the result fits, so hot callers that only
+// inspect the bytes (ValidateAddress) can keep them on the stack.
+func base58Decode(s string, outBuf []byte) ([]byte, error) {
 	if s == "" {
 		return nil, ErrBase58Empty
 	}
@@ -129,7 +147,8 @@ func Base58Decode(s string) ([]byte, error) {
 	}
 	rest := s[zeros:]
 	// log2(58) < 5.86 bits per digit, so this many 32-bit limbs always suffice.
-	limbs := make([]uint32, len(rest)*586/3200+1)
+	var limbBuf [24]uint32
+	limbs := stackOrHeap(limbBuf[:], len(rest)*586/3200+1)
 	used := 0
 	for start := 0; start < len(rest); start += base58Group {
 		end := min(start+base58Group, len(rest))
@@ -151,7 +170,8 @@ func Base58Decode(s string) ([]byte, error) {
 		}
 	}
 
-	out := make([]byte, zeros+used*4)
+	out := stackOrHeap(outBuf, zeros+used*4)
+	clear(out[:zeros]) // the leading zero bytes; every other byte is written below
 	pos := len(out)
 	for i := len(limbs) - 1; i >= len(limbs)-used; i-- {
 		v := limbs[i]
@@ -166,4 +186,12 @@ func Base58Decode(s string) ([]byte, error) {
 	}
 	copy(out[zeros:], out[start:])
 	return out[:len(out)-(start-zeros)], nil
+}
+
+// stackOrHeap returns buf[:n] when it fits and a new slice otherwise.
+func stackOrHeap[T any](buf []T, n int) []T {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]T, n)
 }

@@ -78,14 +78,16 @@ func TestAuditDefaultsAndValidation(t *testing.T) {
 	}
 	for name, bad := range map[string]store.AuditEntry{
 		"no actor":     {Action: "x"},
-		"bad json":     {Actor: "a", Detail: "{"},
-		"year 10000":   {Actor: "a", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-		"no action":    {Actor: "a"},
-		"long subject": {Actor: "a", Subject: strings.Repeat("s", 256)},
+		"bad json":     {Actor: "a", Action: "x", Detail: "{"},
+		"year 10000":   {Actor: "a", Action: "x", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"long subject": {Actor: "a", Action: "x", Subject: strings.Repeat("s", 256)},
 	} {
-		if _, err := Audit(bad, now, map[bool]string{true: "", false: "d"}[name == "no action"], ""); err == nil {
+		if _, err := Audit(bad, now, "", ""); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	if _, err := Audit(store.AuditEntry{Actor: "a"}, now, "", ""); err == nil {
+		t.Error("entry without action and no default: accepted")
 	}
 }
 

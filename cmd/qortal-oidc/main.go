@@ -1,0 +1,179 @@
+// Command qortal-oidc is the Qortal -> Nextcloud OpenID Connect broker.
+//
+//	qortal-oidc serve   [--config FILE]   run the broker
+//	qortal-oidc migrate [--config FILE]   apply database migrations and exit
+//	qortal-oidc sign    --key-file F      sign stdin with a Qortal key (prints JSON)
+//	qortal-oidc version                   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/server"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `qortal-oidc: log in to Nextcloud with a Qortal account.
+
+Usage:
+  qortal-oidc serve   [--config FILE]    run the broker (default config: none, built-in defaults)
+  qortal-oidc migrate [--config FILE]    apply database migrations and exit
+  qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
+  qortal-oidc version                    print the version
+
+Every setting can also come from QORTAL_OIDC_* environment variables; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "qortal-oidc:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing subcommand")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
+	case "sign":
+		return runSign(rest, stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "qortal-oidc", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if sub := configCommand(cmd); sub != nil {
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "", "YAML config file")
+		// Only leading --config is ours; the rest belongs to the subcommand.
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		return sub(ctx, cfg, fs.Args(), stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown subcommand %q", cmd)
+}
+
+type configCmd func(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error
+
+// configCommand returns the subcommands that need the loaded configuration.
+func configCommand(name string) configCmd {
+	switch name {
+	}
+	return nil
+}
+
+func loadConfig(path string) (config.Config, error) {
+	cfg, err := config.Load(path, os.Getenv)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func parseConfigFlag(name string, args []string, stderr io.Writer) (config.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "YAML config file (optional; QORTAL_OIDC_* variables override it)")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config.Config{}, fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
+	}
+	return loadConfig(*path)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseConfigFlag("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.Run(ctx)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfigFlag("migrate", args, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.UsesPostgres() {
+		if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "postgres: migrations applied")
+		return nil
+	}
+	// The embedded store migrates when opened.
+	st, err := server.OpenStore(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "embedded store: migrations applied in", cfg.DataDir)
+	return st.Close()
+}
+
+// openStore is for subcommands that work on the store directly.
+func openStore(ctx context.Context, cfg config.Config, stderr io.Writer) (store.Store, error) {
+	return server.OpenStore(ctx, cfg, newLogger(cfg, stderr))
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}

@@ -1,0 +1,133 @@
+// Package apierror is the one error shape every JSON endpoint answers with:
+// {"error":{"code","message"}} and a precise HTTP status. Services return
+// *Error for expected failures; anything else becomes a 500 whose detail
+// stays in the log.
+package apierror
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an expected, user-facing failure.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // stable machine-readable code
+	Message string // human-readable, safe to show (never secrets)
+	Err     error  // underlying cause, for logs only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New builds an Error.
+func New(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap builds an Error that keeps cause for the logs.
+func Wrap(cause error, status int, code, format string, args ...any) *Error {
+	e := New(status, code, format, args...)
+	e.Err = cause
+	return e
+}
+
+// Common constructors.
+func BadRequest(code, format string, args ...any) *Error {
+	return New(http.StatusBadRequest, code, format, args...)
+}
+func NotFound(code, format string, args ...any) *Error {
+	return New(http.StatusNotFound, code, format, args...)
+}
+func Conflict(code, format string, args ...any) *Error {
+	return New(http.StatusConflict, code, format, args...)
+}
+
+type body struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// As extracts an *Error, turning anything unexpected into a generic 500 so
+// internal details never reach clients.
+func As(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error; see the broker log", Err: err}
+}
+
+// Write sends err as JSON.
+func Write(w http.ResponseWriter, err error) *Error {
+	e := As(err)
+	var b body
+	b.Error.Code, b.Error.Message = e.Code, e.Message
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(b)
+	return e
+}
+
+// WriteJSON sends v with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// DecodeJSON reads a JSON object into v, rejecting unknown fields, trailing
+// data and bodies over limit bytes with precise 400 messages.
+func DecodeJSON(r *http.Request, v any, limit int64) error {
+	if limit <= 0 {
+		limit = 64 << 10
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return BadRequest("invalid_request", "request body is larger than %d bytes", limit)
+		case errors.As(err, &se):
+			return BadRequest("invalid_json", "request body is not valid JSON (at byte %d)", se.Offset)
+		case errors.As(err, &te):
+			return BadRequest("invalid_request", "field %q must be a %s", te.Field, te.Type)
+		case err.Error() == "EOF":
+			return BadRequest("invalid_request", "request body is empty; expected a JSON object")
+		default:
+			if f, ok := unknownField(err); ok {
+				return BadRequest("unknown_field", "unknown field %s", f)
+			}
+			return BadRequest("invalid_json", "request body is not valid JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return BadRequest("invalid_json", "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// unknownField recognises encoding/json's unexported unknown-field error.
+func unknownField(err error) (string, bool) {
+	const prefix = "json: unknown field "
+	s := err.Error()
+	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}

@@ -1,0 +1,153 @@
+package login
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+const (
+	// maxBodyBytes fits the largest signed MESSAGE transaction in Base58
+	// (about 6 KB) with room to spare.
+	maxBodyBytes = 32 << 10
+	// maxIDLen bounds ids before they reach the store.
+	maxIDLen = 128
+)
+
+// apiError is the JSON error body {"error":{"code","message"}} plus, for
+// refusals the page should show on its own page, "redirectTo".
+type apiError struct {
+	status     int
+	Code       string
+	Message    string
+	RedirectTo string
+	retryAfter time.Duration
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func newErr(status int, code, msg string) *apiError {
+	return &apiError{status: status, Code: code, Message: msg}
+}
+
+func errInvalid(msg string) *apiError { return newErr(http.StatusBadRequest, "invalid_request", msg) }
+func errAuthRequestGone(msg string) *apiError {
+	return newErr(http.StatusGone, "auth_request_expired", msg)
+}
+
+func (h *Handler) internal(ctx context.Context, what string, err error) *apiError {
+	if errors.Is(err, store.ErrUnavailable) {
+		h.log.ErrorContext(ctx, what, "err", err)
+		return newErr(http.StatusServiceUnavailable, "unavailable", "the service is temporarily unavailable, please retry")
+	}
+	h.log.ErrorContext(ctx, what, "err", err)
+	return newErr(http.StatusInternalServerError, "internal", "internal error")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	setAPIHeaders(w.Header())
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.retryAfter.Seconds()))))
+	}
+	type body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	out := struct {
+		Error      body   `json:"error"`
+		RedirectTo string `json:"redirectTo,omitempty"`
+	}{body{e.Code, e.Message}, e.RedirectTo}
+	writeJSON(w, e.status, out)
+}
+
+// decodeJSON reads exactly one JSON object into v, refusing unknown fields,
+// trailing data and non-JSON content types (the last also stops cross-site
+// form posts, which cannot send application/json without a preflight).
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/json" {
+		return newErr(http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return newErr(http.StatusRequestEntityTooLarge, "invalid_request", "request body too large")
+		}
+		return errInvalid(fmt.Sprintf("malformed JSON body: %v", err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errInvalid("malformed JSON body: data after the object")
+	}
+	return nil
+}
+
+// limit charges one request to key in l.
+func limit(l interface {
+	Allow(string) (bool, time.Duration)
+}, key, what string) *apiError {
+	if ok, retry := l.Allow(key); !ok {
+		e := newErr(http.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("too many attempts %s: wait %d seconds and try again", what, int(math.Ceil(retry.Seconds()))))
+		e.retryAfter = retry
+		return e
+	}
+	return nil
+}
+
+// clientIP is the address rate limits are keyed by. X-Forwarded-For is only
+// believed when the operator says a proxy sets it; then its last entry is
+// the one our proxy appended (earlier entries are client-controlled), which
+// assumes exactly one trusted proxy hop.
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.trustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+				return ipKey(ip)
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ipKey(ip)
+	}
+	return host
+}
+
+// ipKey groups IPv6 clients by /64, the block one subscriber usually holds,
+// so rotating addresses inside it does not reset the limit.
+func ipKey(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// setAPIHeaders applies to every login response.
+func setAPIHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}

@@ -1,0 +1,140 @@
+package login
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// PurposeLogin marks challenges issued by this package.
+const PurposeLogin = "login"
+
+type challengeRequest struct {
+	AuthRequestID string `json:"authRequestId"`
+	QortalAddress string `json:"qortalAddress"`
+}
+
+type challengeResponse struct {
+	ChallengeID string `json:"challengeId"`
+	Message     string `json:"message"`
+	ExpiresAt   string `json:"expiresAt"`
+}
+
+// challenge issues a one-time message for an address and auth request.
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
+	resp, e := h.issueChallenge(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challengeResponse, *apiError) {
+	ctx := r.Context()
+	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+		return challengeResponse{}, e
+	}
+	var req challengeRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		return challengeResponse{}, e
+	}
+	addr := strings.TrimSpace(req.QortalAddress)
+	if addr == "" {
+		return challengeResponse{}, newErr(http.StatusBadRequest, "invalid_address", "enter your Qortal address (it starts with Q)")
+	}
+	if err := qortal.ValidateAddress(addr); err != nil {
+		return challengeResponse{}, newErr(http.StatusBadRequest, "invalid_address", "invalid Qortal address: "+err.Error())
+	}
+	if e := limit(h.addrLim, addr, "for this address"); e != nil {
+		return challengeResponse{}, e
+	}
+	ar, e := h.authRequest(ctx, req.AuthRequestID)
+	if e != nil {
+		return challengeResponse{}, e
+	}
+
+	now := h.now().UTC().Truncate(time.Second) // the message shows whole seconds
+	expires := now.Add(h.ttl)
+	if !ar.ExpiresAt.IsZero() && ar.ExpiresAt.Before(expires) {
+		// A signature past the auth request's life could not be used anyway.
+		expires = ar.ExpiresAt.UTC().Truncate(time.Second)
+	}
+	if !expires.After(now) {
+		return challengeResponse{}, errAuthRequestGone("this login request has expired: go back to the app and sign in again")
+	}
+	id, err := randomID()
+	if err != nil {
+		return challengeResponse{}, h.internal(ctx, "challenge id", err)
+	}
+	nonce, err := randomNonce()
+	if err != nil {
+		return challengeResponse{}, h.internal(ctx, "challenge nonce", err)
+	}
+	msg := BuildMessage(MessageParams{
+		Issuer: h.issuer, ClientName: ar.ClientName, ClientID: ar.ClientID, Address: addr,
+		Nonce: nonce, IssuedAt: now, ExpiresAt: expires,
+	})
+	c := store.Challenge{
+		ID: id, Purpose: PurposeLogin, QortalAddress: addr, Message: msg,
+		AuthRequestID: ar.ID, ClientID: ar.ClientID, CreatedAt: now, ExpiresAt: expires,
+	}
+	if err := h.store.CreateChallenge(ctx, c); err != nil {
+		return challengeResponse{}, h.internal(ctx, "create challenge", err)
+	}
+	return challengeResponse{ChallengeID: id, Message: msg, ExpiresAt: expires.Format(time.RFC3339)}, nil
+}
+
+// randomID is 144 random bits, URL-safe.
+func randomID() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// randomNonce is 128 random bits in hex, easy to read aloud and compare.
+func randomNonce() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// loadChallenge fetches a login challenge and explains precisely why it
+// cannot be used, before any signature work is done.
+func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *apiError) {
+	notFound := newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+	if id == "" || len(id) > maxIDLen {
+		return store.Challenge{}, notFound
+	}
+	c, err := h.store.GetChallenge(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return c, notFound
+	case err != nil:
+		return c, h.internal(r.Context(), "get challenge", err)
+	case c.Purpose != PurposeLogin:
+		return c, notFound // another flow's challenge is not a login challenge
+	}
+	return c, checkUsable(c, h.now())
+}
+
+func checkUsable(c store.Challenge, now time.Time) *apiError {
+	if c.UsedAt != nil {
+		return newErr(http.StatusConflict, "challenge_used", "this challenge was already used: request a new one")
+	}
+	if !now.Before(c.ExpiresAt) {
+		return newErr(http.StatusGone, "challenge_expired", "this challenge expired at "+c.ExpiresAt.UTC().Format(time.RFC3339)+": request a new one")
+	}
+	return nil
+}

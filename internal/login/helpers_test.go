@@ -1,0 +1,262 @@
+package login
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+)
+
+// account is one Qortal test account from testdata/qortal-vectors.json
+// (taken from Qortal core's own tests).
+type account struct {
+	Name       string `json:"name"`
+	PrivateHex string `json:"privateKeyHex"`
+	Private58  string `json:"privateKey58"`
+	Public58   string `json:"publicKey58"`
+	Address    string `json:"address"`
+}
+
+func (a account) key(t testing.TB) ed25519.PrivateKey {
+	t.Helper()
+	k, err := qortal.ParsePrivateKey(a.Private58)
+	if err != nil {
+		t.Fatalf("%s key: %v", a.Name, err)
+	}
+	return k
+}
+
+func loadAccounts(t testing.TB) map[string]account {
+	t.Helper()
+	raw, err := os.ReadFile("../../testdata/qortal-vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Accounts []account `json:"accounts"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]account{}
+	for _, a := range v.Accounts {
+		m[a.Name] = a
+	}
+	if _, err := hex.DecodeString(m["alice"].PrivateHex); err != nil || m["bob"].Address == "" {
+		t.Fatal("test vectors lack alice/bob")
+	}
+	return m
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeProvider stands in for oidcprovider.Provider in handler unit tests
+// (the end-to-end tests use the real one): it records what the handler
+// asked for and answers like the provider would.
+type fakeProvider struct {
+	mu        sync.Mutex
+	clk       *clock
+	requests  map[string]*oidcprovider.AuthRequestInfo
+	completed map[string]store.Mapping
+	denied    map[string]string
+}
+
+func newFakeProvider(clk *clock) *fakeProvider {
+	return &fakeProvider{clk: clk, requests: map[string]*oidcprovider.AuthRequestInfo{},
+		completed: map[string]store.Mapping{}, denied: map[string]string{}}
+}
+
+func (p *fakeProvider) add(id, clientID, clientName string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.requests[id] = &oidcprovider.AuthRequestInfo{
+		ID: id, ClientID: clientID, ClientName: clientName, RedirectURI: "https://rp.example/cb",
+		Scopes: []string{"openid"}, ExpiresAt: p.clk.Now().Add(10 * time.Minute),
+	}
+}
+
+func (p *fakeProvider) AuthRequest(_ context.Context, id string) (oidcprovider.AuthRequestInfo, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ar, ok := p.requests[id]
+	if !ok || !p.clk.Now().Before(ar.ExpiresAt) {
+		return oidcprovider.AuthRequestInfo{}, fmt.Errorf("auth request %s: %w", id, store.ErrNotFound)
+	}
+	return *ar, nil
+}
+
+func (p *fakeProvider) CompleteLogin(_ context.Context, id string, m store.Mapping, _ time.Time) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ar, ok := p.requests[id]
+	if !ok || ar.Done {
+		return "", store.ErrNotFound
+	}
+	ar.Done = true
+	p.completed[id] = m
+	return "https://rp.example/cb?code=code-" + id + "&state=s", nil
+}
+
+func (p *fakeProvider) DenyLogin(_ context.Context, id, description string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ar, ok := p.requests[id]
+	if !ok || ar.Done {
+		return "", store.ErrNotFound
+	}
+	ar.Done = true
+	p.denied[id] = description
+	return "https://rp.example/cb?error=access_denied&error_description=" + url.QueryEscape(description), nil
+}
+
+type env struct {
+	t     *testing.T
+	clk   *clock
+	store store.Store
+	prov  *fakeProvider
+	srv   *httptest.Server
+	accts map[string]account
+}
+
+func testConfig() config.Config {
+	cfg := config.Default()
+	cfg.Issuer = "https://id.example.org"
+	cfg.Login.RateLimit.PerIPPerMinute = 1000
+	cfg.Login.RateLimit.PerAddressPerMinute = 1000
+	return cfg
+}
+
+func openStore(t testing.TB) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// newEnv starts the login handler on a loopback server with a real SQLite
+// store, a fake provider holding auth request "ar1" for client "nextcloud",
+// and alice linked to Nextcloud user "alice".
+func newEnv(t *testing.T, cfg config.Config) *env {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
+	e := &env{t: t, clk: clk, store: openStore(t), prov: newFakeProvider(clk), accts: loadAccounts(t)}
+	e.prov.add("ar1", "nextcloud", "Example Cloud")
+	h, err := New(cfg, Deps{Store: e.store, Provider: e.prov, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mux.NewRouter()
+	h.Register(r)
+	e.srv = httptest.NewServer(r)
+	t.Cleanup(e.srv.Close)
+	e.link("alice", "alice", store.StatusLinked)
+	return e
+}
+
+func (e *env) link(acct, user string, status store.MappingStatus) {
+	e.t.Helper()
+	_, err := e.store.CreateMapping(context.Background(), store.Mapping{
+		QortalAddress: e.accts[acct].Address, NextcloudUserID: user, DisplayName: user, Status: status,
+	}, store.AuditEntry{Actor: "test", Action: "mapping.create", Subject: e.accts[acct].Address, Detail: "{}"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (r response) code() string {
+	if e, ok := r.body["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+func (e *env) post(path string, body any) response {
+	e.t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{status: res.StatusCode, header: res.Header, body: map[string]any{}}
+	if err := json.Unmarshal(raw, &out.body); err != nil {
+		e.t.Fatalf("POST %s: %d non-JSON body %q", path, res.StatusCode, raw)
+	}
+	return out
+}
+
+type challenge struct{ ID, Message string }
+
+func (e *env) challenge(authRequestID, acct string) challenge {
+	e.t.Helper()
+	r := e.post("/login/challenge", map[string]string{"authRequestId": authRequestID, "qortalAddress": e.accts[acct].Address})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("challenge: %d %v", r.status, r.body)
+	}
+	return challenge{ID: r.body["challengeId"].(string), Message: r.body["message"].(string)}
+}
+
+// proof signs c with signer's key and presents it with pubOf's public key.
+func (e *env) proof(c challenge, signer, pubOf string) map[string]string {
+	p := qortal.Sign(e.accts[signer].key(e.t), []byte(c.Message))
+	return map[string]string{"challengeId": c.ID, "publicKey": e.accts[pubOf].Public58, "signature": p.Signature}
+}
+
+func expect(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.status != status || r.code() != code {
+		t.Fatalf("got %d %q (%v), want %d %q", r.status, r.code(), r.body, status, code)
+	}
+}

@@ -1,0 +1,169 @@
+package login
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/web"
+)
+
+// pageCSP allows only the broker's own files: no inline code, no framing.
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+func loadPages(assetURL func(string) (string, error)) (*template.Template, error) {
+	t, err := template.New("pages").Funcs(template.FuncMap{"asset": assetURL}).ParseFS(web.Templates(), "*.html")
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+type pageData struct {
+	Title, IssuerHost, BasePath string
+
+	// login page
+	AuthRequestID, ClientName, ClientID string
+
+	// denied and error pages
+	Heading, Message, Hint, Action, Reason string
+}
+
+func (h *Handler) basePage(title string) pageData {
+	return pageData{Title: title, IssuerHost: issuerHost(h.issuer), BasePath: h.basePath}
+}
+
+// render writes a page. formAction widens form-action for the denied page,
+// whose POST is answered with a redirect to the relying party: Chrome
+// checks form-action against redirect targets too.
+func (h *Handler) render(ctx context.Context, w http.ResponseWriter, status int, name string, data pageData, formAction string) {
+	var buf bytes.Buffer
+	if err := h.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		h.log.ErrorContext(ctx, "render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	setAPIHeaders(hd)
+	csp := pageCSP
+	if formAction != "" {
+		csp += " " + formAction
+	}
+	hd.Set("Content-Security-Policy", csp)
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (h *Handler) errorPage(ctx context.Context, w http.ResponseWriter, e *apiError) {
+	d := h.basePage("Sign-in problem")
+	d.Heading = "This sign-in link can't be used"
+	d.Message = e.Message
+	if e.status >= 500 {
+		d.Heading = "Something went wrong"
+	}
+	h.render(ctx, w, e.status, "error.html", d, "")
+}
+
+// loginPage is where /authorize sends the browser.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	ar, e := h.authRequest(r.Context(), r.URL.Query().Get("authRequestID"))
+	if e != nil {
+		h.errorPage(r.Context(), w, e)
+		return
+	}
+	d := h.basePage("Sign in to " + clientLabel(ar.ClientName, ar.ClientID))
+	d.AuthRequestID = ar.ID
+	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)
+	d.ClientID = ar.ClientID
+	h.render(r.Context(), w, http.StatusOK, "login.html", d, "")
+}
+
+var denyReasons = map[string]struct{ heading, message, hint, description string }{
+	"not_linked": {
+		"Account not linked",
+		"This Qortal address is not linked to a Nextcloud account.",
+		"Ask your administrator to link your Qortal address to your account, then sign in again.",
+		"the Qortal address is not linked to an account",
+	},
+	"blocked": {
+		"Sign-in blocked",
+		"This Qortal address has been blocked from signing in.",
+		"If you think this is a mistake, contact your administrator.",
+		"the Qortal address is blocked",
+	},
+}
+
+// deniedPage explains a refusal and offers to tell the relying party.
+func (h *Handler) deniedPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	reason, ok := denyReasons[q.Get("reason")]
+	if !ok {
+		h.errorPage(r.Context(), w, errInvalid("unknown reason"))
+		return
+	}
+	ar, e := h.authRequest(r.Context(), q.Get("authRequestID"))
+	if e != nil {
+		h.errorPage(r.Context(), w, e)
+		return
+	}
+	d := h.basePage(reason.heading)
+	d.Heading, d.Message, d.Hint = reason.heading, reason.message, reason.hint
+	d.AuthRequestID = ar.ID
+	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)
+	d.Reason = q.Get("reason")
+	d.Action = h.path("/login/denied")
+	h.render(r.Context(), w, http.StatusForbidden, "denied.html", d, originOf(ar))
+}
+
+// deny ends the auth request with access_denied and returns to the relying party.
+func (h *Handler) deny(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(r.Context(), w, errInvalid("malformed form"))
+		return
+	}
+	reason, ok := denyReasons[r.PostForm.Get("reason")]
+	if !ok {
+		reason = denyReasons["not_linked"]
+	}
+	id := r.PostForm.Get("authRequestID")
+	if _, e := h.authRequest(r.Context(), id); e != nil {
+		h.errorPage(r.Context(), w, e)
+		return
+	}
+	to, err := h.provider.DenyLogin(r.Context(), id, reason.description)
+	if err != nil {
+		e := h.internal(r.Context(), "deny login", err)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
+			e = errAuthRequestGone("this login request has expired: go back to the app and sign in again")
+		}
+		h.errorPage(r.Context(), w, e)
+		return
+	}
+	setAPIHeaders(w.Header())
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// originOf is the relying party's origin for the denied page's form-action.
+func originOf(ar oidcprovider.AuthRequestInfo) string {
+	u, err := url.Parse(ar.RedirectURI)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	// Only host characters may reach the CSP header.
+	for _, c := range u.Host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return ""
+		}
+	}
+	return u.Scheme + "://" + u.Host
+}

@@ -1,0 +1,179 @@
+package login
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+type verifyRequest struct {
+	ChallengeID string `json:"challengeId"`
+	// AuthRequestID, when given, must be the one the challenge was issued
+	// for: it stops a page for one login from finishing another.
+	AuthRequestID     string `json:"authRequestId,omitempty"`
+	PublicKey         string `json:"publicKey,omitempty"`
+	Signature         string `json:"signature,omitempty"`
+	SignedTransaction string `json:"signedTransaction,omitempty"`
+}
+
+type verifyResponse struct {
+	RedirectTo string `json:"redirectTo"`
+}
+
+// verify checks a signed challenge and completes the auth request.
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
+	to, e := h.doVerify(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, verifyResponse{RedirectTo: to})
+}
+
+func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *apiError) {
+	ctx := r.Context()
+	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+		return "", e
+	}
+	var req verifyRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		return "", e
+	}
+	hasKeySig := req.PublicKey != "" || req.Signature != ""
+	if hasKeySig == (req.SignedTransaction != "") {
+		return "", errInvalid("send either publicKey and signature, or signedTransaction")
+	}
+
+	c, e := h.loadChallenge(r, req.ChallengeID)
+	if e != nil {
+		return "", e
+	}
+	if req.AuthRequestID != "" && subtle.ConstantTimeCompare([]byte(req.AuthRequestID), []byte(c.AuthRequestID)) != 1 {
+		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge belongs to another login request: request a new one")
+	}
+	// Charged before the signature check so that guessing signatures for
+	// one address is slow however many IPs it comes from.
+	if e := limit(h.addrLim, c.QortalAddress, "for this address"); e != nil {
+		return "", e
+	}
+	ar, e := h.authRequest(ctx, c.AuthRequestID)
+	if e != nil {
+		return "", e
+	}
+	if ar.ClientID != c.ClientID {
+		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge was issued for another application: request a new one")
+	}
+
+	if req.SignedTransaction != "" {
+		e = verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
+	} else {
+		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
+	}
+	if e != nil {
+		return "", e // the challenge stays usable, so a mistyped paste can be retried
+	}
+
+	// Consume exactly once across replicas: two concurrent verifies of the
+	// same valid proof cannot both pass this.
+	if _, err := h.store.ConsumeChallenge(ctx, c.ID, h.now()); err != nil {
+		switch {
+		case errors.Is(err, store.ErrChallengeUsed):
+			return "", newErr(http.StatusConflict, "challenge_used", "this challenge was already used: request a new one")
+		case errors.Is(err, store.ErrChallengeExpired):
+			return "", newErr(http.StatusGone, "challenge_expired", "this challenge expired: request a new one")
+		case errors.Is(err, store.ErrNotFound):
+			return "", newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+		default:
+			return "", h.internal(ctx, "consume challenge", err)
+		}
+	}
+	return h.finish(ctx, c)
+}
+
+// finish resolves the proven address to its account and completes (or
+// refuses) the auth request.
+func (h *Handler) finish(ctx context.Context, c store.Challenge) (string, *apiError) {
+	m, err := h.store.GetMappingByAddress(ctx, c.QortalAddress)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && m.Status == store.StatusInvited):
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "not_linked"))
+		e := newErr(http.StatusForbidden, "not_linked", "this Qortal address is not linked to an account here")
+		e.RedirectTo = h.deniedURL(c.AuthRequestID, "not_linked")
+		return "", e
+	case err != nil:
+		return "", h.internal(ctx, "get mapping", err)
+	case m.Status == store.StatusBlocked:
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "blocked"))
+		e := newErr(http.StatusForbidden, "blocked", "this Qortal address is blocked from signing in")
+		e.RedirectTo = h.deniedURL(c.AuthRequestID, "blocked")
+		return "", e
+	case m.Status != store.StatusLinked:
+		return "", h.internal(ctx, "mapping status", errors.New("unknown mapping status "+string(m.Status)))
+	}
+	to, err := h.provider.CompleteLogin(ctx, c.AuthRequestID, m, h.now())
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
+		return "", errAuthRequestGone("this login request expired or was completed while signing: go back to the app and sign in again")
+	}
+	if err != nil {
+		return "", h.internal(ctx, "complete login", err)
+	}
+	h.audit(ctx, "login.success", c.QortalAddress, detail("client_id", c.ClientID, "user_id", m.NextcloudUserID))
+	h.log.InfoContext(ctx, "login", "address", c.QortalAddress, "client_id", c.ClientID, "user_id", m.NextcloudUserID)
+	return to, nil
+}
+
+func verifySignature(c store.Challenge, publicKey, signature string) *apiError {
+	if publicKey == "" || signature == "" {
+		return errInvalid("both publicKey and signature are required")
+	}
+	_, err := qortal.VerifyProof(c.QortalAddress, publicKey, signature, []byte(c.Message))
+	return proofError(err)
+}
+
+// verifyTransaction accepts Qortal Hub's SIGN_TRANSACTION output: a signed
+// MESSAGE transaction whose text data must be the challenge, byte for byte.
+func verifyTransaction(c store.Challenge, signed string) *apiError {
+	tx, err := qortal.DecodeSignedMessageTx(signed)
+	if err != nil {
+		return errInvalid("signedTransaction: " + err.Error())
+	}
+	if tx.SenderAddress() != c.QortalAddress {
+		return newErr(http.StatusBadRequest, "address_mismatch",
+			"the transaction was signed by "+tx.SenderAddress()+", not by "+c.QortalAddress)
+	}
+	if !tx.IsText || tx.IsEncrypted || tx.Amount != 0 || !bytes.Equal(tx.Data, []byte(c.Message)) {
+		return newErr(http.StatusBadRequest, "bad_signature",
+			"the signed transaction does not carry this challenge's message as plain text")
+	}
+	return proofError(tx.Verify())
+}
+
+func proofError(err error) *apiError {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, qortal.ErrAddressMismatch):
+		return newErr(http.StatusBadRequest, "address_mismatch", "this public key does not belong to the address the challenge was issued for")
+	case errors.Is(err, qortal.ErrBadSignature):
+		return newErr(http.StatusBadRequest, "bad_signature", "the signature does not match this challenge and public key")
+	default:
+		return errInvalid(err.Error())
+	}
+}
+
+// detail renders audit detail as a JSON object from key/value pairs.
+func detail(kv ...string) string {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}

@@ -1,0 +1,79 @@
+package oidcprovider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// Claim names beyond the standard ones.
+const (
+	ClaimQortalAddress = "qortal_address"
+	ClaimGroups        = "groups"
+)
+
+// errNotLinked: the address behind a token is no longer linked to the user
+// (mapping deleted, blocked or re-linked). Tokens for it must stop working.
+var errNotLinked = errors.New("qortal address is no longer linked to this user")
+
+// linkedMapping returns the mapping behind subject/address, refusing blocked
+// or changed links: a token outliving an admin's unlink must not work.
+func (p *Provider) linkedMapping(ctx context.Context, subject, address string) (store.Mapping, error) {
+	m, err := p.store.GetMappingByAddress(ctx, address)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, errNotLinked
+	}
+	if err != nil {
+		return m, fmt.Errorf("load mapping: %w", err)
+	}
+	if m.NextcloudUserID != subject || m.Status == store.StatusBlocked {
+		return m, errNotLinked
+	}
+	return m, nil
+}
+
+// setUserinfo fills the claims for subject under scopes. Every mapped claim
+// is a JSON string (user_oidc requires it); groups is an array of strings.
+//
+// email_verified is the standard boolean, true only when an email is
+// present: emails are set by admins over the provisioning API, never by the
+// user, so the broker vouches for them. It is omitted otherwise.
+func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, subject, address string, scopes []string) error {
+	m, err := p.linkedMapping(ctx, subject, address)
+	if err != nil {
+		return err
+	}
+	info.Subject = subject
+	info.AppendClaims(ClaimQortalAddress, address)
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		info.PreferredUsername = subject
+		info.Name = p.displayName(ctx, m)
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) && m.Email != "" {
+		info.Email = m.Email
+		info.EmailVerified = true
+	}
+	if len(p.cfg.OIDC.GroupsClaim) > 0 && (slices.Contains(scopes, oidc.ScopeProfile) || slices.Contains(scopes, ScopeGroups)) {
+		info.AppendClaims(ClaimGroups, slices.Clone(p.cfg.OIDC.GroupsClaim))
+	}
+	return nil
+}
+
+// displayName: the admin-set display name, else the registered Qortal name
+// (when a node is configured), else the address itself.
+func (p *Provider) displayName(ctx context.Context, m store.Mapping) string {
+	if m.DisplayName != "" {
+		return m.DisplayName
+	}
+	if p.names != nil {
+		if n := p.names.lookup(ctx, m.QortalAddress); n != "" {
+			return n
+		}
+	}
+	return m.QortalAddress
+}

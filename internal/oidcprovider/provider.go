@@ -1,0 +1,306 @@
+// Package oidcprovider is the OpenID Provider Nextcloud's user_oidc logs
+// users in through ("Sign in with Qortal"). It is built on zitadel's op
+// package; every piece of state lives in the project store, so any number
+// of replicas can serve one issuer from one database.
+package oidcprovider
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// Deps are the provider's collaborators.
+type Deps struct {
+	Store      store.Store
+	Logger     *slog.Logger
+	Now        func() time.Time // nil: time.Now
+	HTTPClient *http.Client     // back-channel logout and Qortal node; nil: a client with timeouts
+}
+
+// Provider serves the OIDC endpoints and the API the login page uses.
+type Provider struct {
+	cfg     config.Config
+	issuer  string
+	store   store.Store
+	logger  *slog.Logger
+	now     func() time.Time
+	http    *http.Client
+	keys    *KeyManager
+	names   *nameResolver
+	op      *op.Provider
+	storage *storage
+	handler http.Handler
+	bg      sync.WaitGroup // back-channel deliveries in flight
+	ttl     struct{ access, id, refresh, authRequest time.Duration }
+}
+
+// Defaults for durations left zero in the configuration.
+const (
+	defaultAccessTTL      = 15 * time.Minute
+	defaultIDTTL          = 15 * time.Minute
+	defaultRefreshTTL     = 30 * 24 * time.Hour
+	defaultAuthRequestTTL = 10 * time.Minute
+	defaultPublishLead    = 2 * time.Hour
+	cleanupInterval       = 5 * time.Minute
+)
+
+// New builds the provider: it syncs configured clients into the store and
+// makes sure a signing key exists (creating one on the very first start).
+func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
+	if deps.Store == nil {
+		return nil, errors.New("oidcprovider: store is required")
+	}
+	p := &Provider{cfg: cfg, store: deps.Store, logger: deps.Logger, now: deps.Now, http: deps.HTTPClient}
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.http == nil {
+		p.http = &http.Client{Timeout: 10 * time.Second}
+	}
+	p.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	insecure, err := insecureIssuerAllowed(p.issuer, cfg.OIDC.AllowInsecureIssuer)
+	if err != nil {
+		return nil, err
+	}
+	p.ttl.access = orDefault(cfg.OIDC.AccessTokenTTL, defaultAccessTTL)
+	p.ttl.id = orDefault(cfg.OIDC.IDTokenTTL, defaultIDTTL)
+	p.ttl.refresh = orDefault(cfg.OIDC.RefreshTokenTTL, defaultRefreshTTL)
+	p.ttl.authRequest = orDefault(cfg.OIDC.AuthRequestTTL, defaultAuthRequestTTL)
+	alg := cfg.OIDC.SigningAlg
+	if alg == "" {
+		alg = "RS256"
+	}
+	retention := max(p.ttl.id, p.ttl.access) + retireMargin
+	p.keys, err = newKeyManager(p.store, cfg.OIDC.KeyEncryptionKey, alg, orDefault(cfg.OIDC.KeyPublishLead, defaultPublishLead),
+		cfg.OIDC.KeyRotationPeriod, retention, p.now, p.logger)
+	if err != nil {
+		return nil, fmt.Errorf("oidc keys: %w", err)
+	}
+	if cfg.Qortal.NodeURL != "" {
+		p.names = newNameResolver(cfg.Qortal.NodeURL, p.http, cfg.Qortal.NameCacheTTL, p.now, p.logger)
+	}
+	if err := syncConfigClients(ctx, p.store, cfg.OIDC.Clients, p.now()); err != nil {
+		return nil, err
+	}
+	if err := p.keys.Ensure(ctx); err != nil {
+		return nil, err
+	}
+
+	// Opaque access tokens and codes are encrypted by op with this key; all
+	// replicas derive the same one from the key encryption key.
+	tokenKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc op token encryption v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive token key: %w", err)
+	}
+	opCfg := &op.Config{
+		CodeMethodS256:                    true,
+		AuthMethodPost:                    true,
+		GrantTypeRefreshToken:             true,
+		DefaultLogoutRedirectURI:          p.issuer + loggedOutPath,
+		SupportedClaims:                   supportedClaims,
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
+	}
+	copy(opCfg.CryptoKey[:], tokenKey)
+	p.storage = &storage{p: p}
+	opts := []op.Option{
+		op.WithCustomAuthEndpoint(op.NewEndpoint("/authorize")),
+		op.WithCustomTokenEndpoint(op.NewEndpoint("/token")),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/introspect")),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint("/userinfo")),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint("/revoke")),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint("/end_session")),
+		op.WithCustomKeysEndpoint(op.NewEndpoint("/jwks")),
+	}
+	if insecure {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p.op, err = op.NewProvider(opCfg, p.storage, op.StaticIssuer(p.issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+oidc.DiscoveryEndpoint, p.discoveryHandler)
+	mux.HandleFunc("GET "+loggedOutPath, loggedOutHandler)
+	mux.Handle("/end_session", p.endSessionHandler(p.op))
+	for _, path := range []string{"/token", "/revoke", "/introspect"} {
+		mux.Handle(path, p.rawBasicAuth(p.op))
+	}
+	for _, path := range []string{"/authorize", "/authorize/callback", "/userinfo", "/jwks"} {
+		mux.Handle(path, p.op)
+	}
+	p.handler = mux
+	return p, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// insecureIssuerAllowed validates the issuer and reports whether op must be
+// told to accept plain http: only for loopback hosts or when configured.
+func insecureIssuerAllowed(issuer string, allow bool) (bool, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return false, fmt.Errorf("issuer %q must be an absolute URL without query or fragment", issuer)
+	}
+	switch u.Scheme {
+	case "https":
+		return false, nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) || allow {
+			return true, nil
+		}
+		return false, fmt.Errorf("issuer %q uses http: only loopback hosts may, unless oidc.allow_insecure_issuer is set", issuer)
+	}
+	return false, fmt.Errorf("issuer %q must use https", issuer)
+}
+
+// Handler serves every OIDC endpoint: /.well-known/openid-configuration,
+// /authorize (+/authorize/callback), /token, /userinfo, /jwks, /revoke,
+// /introspect, /end_session (+/end_session/done). Mount it at "/".
+func (p *Provider) Handler() http.Handler { return p.handler }
+
+// Keys gives the CLI access to key listing and rotation.
+func (p *Provider) Keys() *KeyManager { return p.keys }
+
+// Issuer is the normalised issuer URL.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Run does the background work until ctx ends: scheduled key rotation,
+// deleting retired keys and expired rows. Every step is safe to run on all
+// replicas at once; the store decides.
+func (p *Provider) Run(ctx context.Context) error {
+	tick := time.NewTicker(cleanupInterval)
+	defer tick.Stop()
+	for {
+		p.maintain(ctx)
+		select {
+		case <-ctx.Done():
+			p.bg.Wait()
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *Provider) maintain(ctx context.Context) {
+	if _, err := p.keys.rotateIfDue(ctx); err != nil {
+		p.logger.ErrorContext(ctx, "key rotation", "error", err)
+	}
+	if _, err := p.keys.Cleanup(ctx); err != nil {
+		p.logger.ErrorContext(ctx, "key cleanup", "error", err)
+	}
+	if n, err := p.store.PurgeExpiredOIDC(ctx, p.now()); err != nil {
+		p.logger.ErrorContext(ctx, "purge expired oidc rows", "error", err)
+	} else if n > 0 {
+		p.logger.DebugContext(ctx, "purged expired oidc rows", "rows", n)
+	}
+}
+
+// AuthRequestInfo is what the login page shows about a pending login.
+type AuthRequestInfo struct {
+	ID          string
+	ClientID    string
+	ClientName  string
+	RedirectURI string
+	Scopes      []string
+	ExpiresAt   time.Time
+	Done        bool
+}
+
+// AuthRequest describes a pending login; store.ErrNotFound (wrapped) when
+// the id is unknown or expired.
+func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo, error) {
+	ar, err := p.loadAuthRequest(ctx, id)
+	if err != nil {
+		return AuthRequestInfo{}, fmt.Errorf("auth request: %w", err)
+	}
+	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done}
+	if c, err := p.store.GetClient(ctx, ar.ClientID); err == nil {
+		info.ClientName = c.Name
+	}
+	if info.ClientName == "" {
+		info.ClientName = ar.ClientID
+	}
+	return info, nil
+}
+
+// CompleteLogin records that the holder of m.QortalAddress logged in as
+// m.NextcloudUserID and returns the URL the browser must go to next (op's
+// callback, which issues the code to the relying party). Errors:
+// store.ErrNotFound (unknown/expired), store.ErrAuthRequestDone, or a
+// refusal when the mapping is not usable.
+func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time) (string, error) {
+	if m.NextcloudUserID == "" || m.QortalAddress == "" {
+		return "", errors.New("complete login: mapping lacks user id or address")
+	}
+	if m.Status == store.StatusBlocked {
+		return "", fmt.Errorf("complete login: %w", errNotLinked)
+	}
+	if authTime.IsZero() {
+		authTime = p.now()
+	}
+	sid, err := randomID("")
+	if err != nil {
+		return "", err
+	}
+	_, err = p.store.CompleteAuthRequest(ctx, authRequestID, store.AuthCompletion{
+		Subject: m.NextcloudUserID, QortalAddress: m.QortalAddress, AuthTime: authTime,
+		// "hwk": proof of possession of a hardware- or software-held key.
+		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: p.now().Add(max(p.ttl.refresh, p.ttl.id)),
+	}, p.now())
+	if err != nil {
+		return "", fmt.Errorf("complete login: %w", err)
+	}
+	return p.callbackURL(authRequestID), nil
+}
+
+func (p *Provider) callbackURL(id string) string {
+	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(context.Background(), p.issuer), id)
+}
+
+// DenyLogin ends a pending login with access_denied and returns the relying
+// party URL carrying the error (and state) the browser must go to.
+func (p *Provider) DenyLogin(ctx context.Context, authRequestID, description string) (string, error) {
+	ar, err := p.loadAuthRequest(ctx, authRequestID)
+	if err != nil {
+		return "", fmt.Errorf("deny login: %w", err)
+	}
+	if ar.Done {
+		return "", fmt.Errorf("deny login: %w", store.ErrAuthRequestDone)
+	}
+	e := oidc.ErrAccessDenied().WithDescription("%s", description)
+	e.State = ar.State
+	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.op.Encoder())
+	if err != nil {
+		return "", fmt.Errorf("deny login: %w", err)
+	}
+	if err := p.store.DeleteAuthRequest(ctx, authRequestID); err != nil {
+		return "", fmt.Errorf("deny login: %w", err)
+	}
+	return to, nil
+}

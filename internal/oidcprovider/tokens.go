@@ -1,0 +1,274 @@
+package oidcprovider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// Token ids carry a prefix so RevokeToken can tell what it was handed.
+const (
+	accessPrefix  = "at_"
+	familyPrefix  = "rf_"
+	refreshPrefix = "rt_"
+)
+
+// consumeCode redeems the code an auth request was loaded by. It runs when
+// tokens are created, after op has checked PKCE and the client, so a failed
+// attempt does not burn the code but only one exchange can ever succeed.
+func (s *storage) consumeCode(ctx context.Context, req op.TokenRequest) error {
+	ar, ok := req.(*authRequest)
+	if !ok || ar.codeHash == "" {
+		return nil
+	}
+	if err := s.p.store.ConsumeAuthCode(ctx, ar.codeHash, s.p.now()); err != nil {
+		if errors.Is(err, store.ErrCodeUsed) || errors.Is(err, store.ErrNotFound) {
+			return oidc.ErrInvalidGrant().WithDescription("code already used or expired")
+		}
+		return fmt.Errorf("consume code: %w", err)
+	}
+	return nil
+}
+
+func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if err := s.consumeCode(ctx, req); err != nil {
+		return "", time.Time{}, err
+	}
+	t, err := s.newAccessToken(ctx, req, "")
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return t.ID, t.ExpiresAt, nil
+}
+
+func (s *storage) newAccessToken(ctx context.Context, req op.TokenRequest, family string) (store.AccessToken, error) {
+	id, err := randomID(accessPrefix)
+	if err != nil {
+		return store.AccessToken{}, err
+	}
+	sid, address := sessionOf(req)
+	now := s.p.now()
+	t := store.AccessToken{
+		ID: id, ClientID: clientOf(req), Subject: req.GetSubject(), QortalAddress: address,
+		Scopes: req.GetScopes(), Audience: req.GetAudience(), SessionID: sid,
+		RefreshFamilyID: family, CreatedAt: now, ExpiresAt: now.Add(s.p.ttl.access),
+	}
+	if err := s.p.store.CreateAccessToken(ctx, t); err != nil {
+		return t, fmt.Errorf("store access token: %w", err)
+	}
+	return t, nil
+}
+
+func clientOf(req op.TokenRequest) string {
+	if c, ok := req.(interface{ GetClientID() string }); ok {
+		return c.GetClientID()
+	}
+	return ""
+}
+
+// CreateAccessAndRefreshTokens issues a refresh token for a code (new
+// family) or rotates the presented one (same family). Rotation is atomic in
+// the store; presenting a rotated token again revokes the family.
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	now := s.p.now()
+	value, err := randomID(refreshPrefix)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	id, err := randomID("")
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	next := store.RefreshToken{
+		ID: id, Hash: hashToken(value), Subject: req.GetSubject(), ClientID: clientOf(req),
+		Scopes: req.GetScopes(), Audience: req.GetAudience(), CreatedAt: now,
+		ExpiresAt: now.Add(s.p.ttl.refresh),
+	}
+	next.SessionID, next.QortalAddress = sessionOf(req)
+	switch r := req.(type) {
+	case *authRequest:
+		if current != "" {
+			return "", "", time.Time{}, errors.New("unexpected refresh token with a code")
+		}
+		if err := s.consumeCode(ctx, req); err != nil {
+			return "", "", time.Time{}, err
+		}
+		if next.FamilyID, err = randomID(familyPrefix); err != nil {
+			return "", "", time.Time{}, err
+		}
+		next.AMR, next.AuthTime = r.r.AMR, r.r.AuthTime
+		if err := s.p.store.CreateRefreshToken(ctx, next); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
+		}
+	case *refreshRequest:
+		if current == "" || current != r.token {
+			return "", "", time.Time{}, oidc.ErrInvalidGrant()
+		}
+		next.FamilyID, next.AMR, next.AuthTime = r.t.FamilyID, r.t.AMR, r.t.AuthTime
+		// The original grant's scopes stay on the family even when this
+		// request narrowed them for its access token.
+		next.Scopes = r.t.Scopes
+		err := s.p.store.RotateRefreshToken(ctx, hashToken(current), next, now)
+		switch {
+		case errors.Is(err, store.ErrRefreshTokenReused):
+			s.p.logger.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", r.t.ClientID, "subject", r.t.Subject)
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
+		case errors.Is(err, store.ErrNotFound):
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
+		case err != nil:
+			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+		}
+	default:
+		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
+	}
+	at, err := s.newAccessToken(ctx, req, next.FamilyID)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return at.ID, value, at.ExpiresAt, nil
+}
+
+// TokenRequestByRefreshToken checks the presented refresh token. A token
+// that was already rotated means it leaked (or the client lost a race with
+// itself): the family is revoked so neither copy keeps working.
+func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	now := s.p.now()
+	t, err := s.p.store.GetRefreshToken(ctx, hashToken(token))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound{errors.New("unknown refresh token")}
+		}
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	if t.RotatedAt != nil {
+		if err := s.p.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
+			return nil, fmt.Errorf("revoke reused refresh token family: %w", err)
+		}
+		s.p.logger.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", t.ClientID, "subject", t.Subject)
+		return nil, errors.New("refresh token already used")
+	}
+	if t.RevokedAt != nil || t.RotatedAt != nil || !now.Before(t.ExpiresAt) {
+		return nil, errors.New("refresh token revoked or expired")
+	}
+	if _, err := s.p.linkedMapping(ctx, t.Subject, t.QortalAddress); err != nil {
+		return nil, err
+	}
+	return &refreshRequest{t: t, scopes: t.Scopes, token: token}, nil
+}
+
+// GetRefreshTokenInfo resolves a refresh token for revocation. The id it
+// returns names the token's family: revoking a refresh token ends the grant.
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	if !strings.HasPrefix(token, refreshPrefix) {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	t, err := s.p.store.GetRefreshToken(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.ClientID != clientID) {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("load refresh token: %w", err)
+	}
+	return t.Subject, t.FamilyID, nil
+}
+
+// RevokeToken revokes an access token (by id) or a refresh token family. A
+// token that is unknown or belongs to another client is ignored, as RFC 7009
+// asks: the caller cannot learn anything from the answer.
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	now := s.p.now()
+	switch {
+	case userID != "" && strings.HasPrefix(tokenOrID, familyPrefix):
+		if err := s.p.store.RevokeRefreshFamily(ctx, tokenOrID, now); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+	case userID != "" && strings.HasPrefix(tokenOrID, accessPrefix):
+		t, err := s.p.store.GetAccessToken(ctx, tokenOrID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && t.ClientID != clientID) {
+			return nil
+		}
+		if err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		if err := s.p.store.RevokeAccessToken(ctx, t.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return oidc.ErrServerError().WithParent(err)
+		}
+	}
+	return nil
+}
+
+// activeAccessToken loads an access token that is usable now.
+func (p *Provider) activeAccessToken(ctx context.Context, id, subject string) (store.AccessToken, error) {
+	t, err := p.store.GetAccessToken(ctx, id)
+	if err != nil {
+		return t, fmt.Errorf("access token: %w", err)
+	}
+	if t.RevokedAt != nil || !p.now().Before(t.ExpiresAt) || t.Subject != subject {
+		return t, errors.New("access token revoked or expired")
+	}
+	return t, nil
+}
+
+func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	t, err := s.p.activeAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	return s.p.setUserinfo(ctx, info, t.Subject, t.QortalAddress, t.Scopes)
+}
+
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	t, err := s.p.activeAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	if t.ClientID != clientID && !slices.Contains(t.Audience, clientID) {
+		return errors.New("token was not issued to this client")
+	}
+	info := new(oidc.UserInfo)
+	if err := s.p.setUserinfo(ctx, info, t.Subject, t.QortalAddress, t.Scopes); err != nil {
+		return err
+	}
+	resp.SetUserInfo(info)
+	resp.Scope = t.Scopes
+	resp.ClientID = t.ClientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(t.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(t.CreatedAt)
+	resp.Audience = t.Audience
+	resp.Issuer = s.p.issuer
+	resp.JWTID = t.ID
+	return nil
+}
+
+// SetUserinfoFromScopes is deprecated in op; SetUserinfoFromRequest does it.
+func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills the ID token: user_oidc reads uid, name and
+// email from the ID token only, so every claim must be here, plus sid.
+func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	sid, address := sessionOf(req)
+	if err := s.p.setUserinfo(ctx, info, req.GetSubject(), address, scopes); err != nil {
+		return err
+	}
+	if sid != "" {
+		info.AppendClaims("sid", sid)
+	}
+	return nil
+}
+
+// GetPrivateClaimsFromScopes only matters for JWT access tokens, which are
+// not issued.
+func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}

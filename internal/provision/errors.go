@@ -1,0 +1,119 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+var (
+	badRequest = apierror.BadRequest
+	notFound   = apierror.NotFound
+)
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// isNC is errors.Is, named for the sentinel families it is used with.
+func isNC(err, target error) bool { return err != nil && errors.Is(err, target) }
+
+func addressLinkedErr(m store.Mapping) error {
+	return apierror.Conflict("address_linked", "address %s is already linked to Nextcloud user %q", m.QortalAddress, m.NextcloudUserID)
+}
+
+func userLinkedErr(uid, address string) error {
+	return apierror.Conflict("user_linked", "Nextcloud user %q is already linked to address %s", uid, address)
+}
+
+func storeErr(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+func upstream(err error, code, format string, args ...any) error {
+	return apierror.Wrap(err, http.StatusBadGateway, code, format, args...)
+}
+
+// nextcloudErr turns a Nextcloud client error into the API's answer: input
+// Nextcloud refused is the caller's to fix (400); everything else is the
+// upstream's (502), named precisely so an admin knows where to look.
+func nextcloudErr(err error) error {
+	var ne *nextcloud.Error
+	msg := err.Error()
+	if errors.As(err, &ne) && ne.Message != "" {
+		msg = ne.Message
+	}
+	switch {
+	case errors.Is(err, nextcloud.ErrInvalid):
+		return apierror.Wrap(err, http.StatusBadRequest, "nextcloud_rejected", "Nextcloud rejected the request: %s", msg)
+	case errors.Is(err, nextcloud.ErrPolicyRejected):
+		return upstream(err, "nextcloud_policy_rejected", "Nextcloud's policy rejected the request: %s", msg)
+	case errors.Is(err, nextcloud.ErrUnauthorized):
+		return upstream(err, "nextcloud_unauthorized", "Nextcloud rejected the broker's service account credentials (check nextcloud.user and app_password)")
+	case errors.Is(err, nextcloud.ErrRateLimited):
+		return upstream(err, "nextcloud_rate_limited", "Nextcloud is rate limiting the broker; retry later")
+	case errors.Is(err, nextcloud.ErrUnreachable):
+		return upstream(err, "nextcloud_unreachable", "Nextcloud is unreachable")
+	default:
+		return upstream(err, "nextcloud_error", "Nextcloud failed: %s", msg)
+	}
+}
+
+func validAddress(a string) error {
+	if a == "" {
+		return badRequest("invalid_address", "qortalAddress is required")
+	}
+	if err := qortal.ValidateAddress(a); err != nil {
+		return apierror.Wrap(err, http.StatusBadRequest, "invalid_address", "qortalAddress %q is not a valid Qortal address: %v", truncate(a, 64), err)
+	}
+	return nil
+}
+
+// validateRequest checks and normalises every field before anything is
+// written, so bad input can never leave half-done state behind.
+func validateRequest(r *Request) error {
+	r.QortalAddress = strings.TrimSpace(r.QortalAddress)
+	if err := validAddress(r.QortalAddress); err != nil {
+		return err
+	}
+	if r.NextcloudUserID != "" {
+		if err := nextcloud.ValidUserID(r.NextcloudUserID); err != nil {
+			return apierror.Wrap(err, http.StatusBadRequest, "invalid_user_id", "nextcloudUserId %q: %v", truncate(r.NextcloudUserID, 80), err)
+		}
+	}
+	r.DisplayName = strings.TrimSpace(r.DisplayName)
+	if utf8.RuneCountInString(r.DisplayName) > 64 || strings.ContainsAny(r.DisplayName, "\x00\r\n") {
+		return badRequest("invalid_display_name", "displayName must be one line of at most 64 characters")
+	}
+	r.Email = strings.TrimSpace(r.Email)
+	if r.Email != "" {
+		if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != r.Email || len(r.Email) > 254 {
+			return badRequest("invalid_email", "email %q is not a plain e-mail address", truncate(r.Email, 80))
+		}
+	}
+	if len(r.Groups) > 20 {
+		return badRequest("invalid_groups", "at most 20 groups per request")
+	}
+	for _, g := range r.Groups {
+		if g == "" || utf8.RuneCountInString(g) > 64 || strings.ContainsAny(g, "/\\\x00\r\n") {
+			return badRequest("invalid_groups", "group %q must be 1-64 characters without slashes or line breaks", truncate(g, 80))
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

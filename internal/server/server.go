@@ -1,0 +1,222 @@
+// Package server assembles the broker from configuration: store, Nextcloud
+// client, services, HTTP routes, background jobs, and the listener with
+// graceful shutdown. It is the only place that knows every part.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
+	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+)
+
+// Server is one running broker.
+type Server struct {
+	cfg       config.Config
+	log       *slog.Logger
+	store     store.Store
+	metrics   *metrics.Metrics
+	nextcloud *nextcloud.Client
+	provision *provision.Service
+	router    *mux.Router
+	handler   http.Handler
+	jobs      []func(context.Context) error
+}
+
+// OpenStore opens the configured store: Postgres when database_url is set,
+// otherwise the embedded store in data_dir. Both migrate on open.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.UsesPostgres() {
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, cfg.DataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
+	}
+	return s, nil
+}
+
+// New builds a broker. The caller owns ctx for start-up work only; use Run
+// to serve.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := config.EnsureDevKeyEncryptionKey(&cfg); err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewWithStore(ctx, cfg, log, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewWithStore builds a broker on an already open store (tests share one
+// store between several servers to act as replicas).
+func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store) (*Server, error) {
+	m := metrics.New()
+	s := &Server{cfg: cfg, log: log, metrics: m, store: m.InstrumentStore(st)}
+	if cfg.Nextcloud.URL != "" {
+		retries := cfg.Nextcloud.MaxRetries
+		if retries == 0 {
+			retries = -1 // the client reads 0 as "default"; config's 0 means none
+		}
+		nc, err := nextcloud.New(nextcloud.Config{
+			BaseURL: cfg.Nextcloud.URL, User: cfg.Nextcloud.User, AppPassword: cfg.Nextcloud.AppPassword,
+			APIVersion: cfg.Nextcloud.APIVersion, Timeout: cfg.Nextcloud.Timeout, MaxRetries: retries,
+			CreateMissingGroups: cfg.Nextcloud.CreateMissingGroups, Logger: log, Observe: m.ObserveNextcloud,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("nextcloud client: %w", err)
+		}
+		s.nextcloud = nc
+	} else {
+		log.Warn("nextcloud.url is not set: provisioning calls that need Nextcloud will answer 502")
+	}
+	if len(cfg.Admin.Tokens) == 0 {
+		log.Warn("no admin tokens configured: the admin API will refuse every request")
+	}
+	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log})
+
+	r := mux.NewRouter()
+	r.Use(httpapi.CaptureRoute)
+	httpapi.RegisterHealth(r, s.store)
+	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
+	(&httpapi.ProvisionAPI{Service: s.provision, Auth: httpapi.NewAdminAuth(cfg)}).Register(r)
+	if err := s.mountOIDC(ctx, r); err != nil {
+		return nil, err
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		apierror.Write(w, apierror.NotFound("not_found", "no such endpoint"))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
+	})
+	s.router = r
+	s.handler = httpapi.Observe(log, m, r)
+	s.jobs = append(s.jobs, s.sweepChallenges)
+	return s, nil
+}
+
+// Handler is the broker's whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store is the (instrumented) store the server uses.
+func (s *Server) Store() store.Store { return s.store }
+
+// Close releases the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Run serves on cfg.Listen until ctx ends, then stops accepting, lets
+// in-flight requests finish within shutdown_timeout, and returns.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	jobCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	for _, job := range s.jobs {
+		go func() {
+			if err := job(jobCtx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("background job stopped", "err", err)
+			}
+		}()
+	}
+	go s.probeNextcloud(jobCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("qortal-oidc listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer, "store", s.storeKind())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	shCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) storeKind() string {
+	if s.cfg.UsesPostgres() {
+		return "postgres"
+	}
+	return "embedded:" + s.cfg.DataDir
+}
+
+// probeNextcloud checks the service account once at start so a wrong app
+// password shows up in the log immediately, not at the first user's login.
+func (s *Server) probeNextcloud(ctx context.Context) {
+	if s.nextcloud == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	u, err := s.nextcloud.Probe(ctx)
+	if err != nil {
+		s.log.Warn("nextcloud service account check failed", "err", err)
+		return
+	}
+	s.log.Info("nextcloud service account ok", "user", u.ID)
+}
+
+func (s *Server) sweepChallenges(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			// An hour of grace keeps used/expired rows around long enough to
+			// answer "expired" or "already used" precisely.
+			if n, err := s.store.DeleteExpiredChallenges(ctx, time.Now().Add(-time.Hour)); err != nil {
+				s.log.Warn("challenge cleanup failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("challenge cleanup", "deleted", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/internal/backend"
+)
+
+const challengeCols = `id, purpose, qortal_address, message, auth_request_id, client_id, created_at, expires_at, used_at`
+
+func scanChallenge(row scanner) (store.Challenge, error) {
+	var (
+		c                store.Challenge
+		created, expires string
+		used             sql.NullString
+	)
+	if err := row.Scan(&c.ID, &c.Purpose, &c.QortalAddress, &c.Message, &c.AuthRequestID, &c.ClientID,
+		&created, &expires, &used); err != nil {
+		return store.Challenge{}, err
+	}
+	var err error
+	if c.CreatedAt, err = parseTS(created); err != nil {
+		return store.Challenge{}, err
+	}
+	if c.ExpiresAt, err = parseTS(expires); err != nil {
+		return store.Challenge{}, err
+	}
+	if c.UsedAt, err = parseNullTS(used); err != nil {
+		return store.Challenge{}, err
+	}
+	return c, nil
+}
+
+// CreateChallenge stores a new, unused challenge.
+func (s *Store) CreateChallenge(ctx context.Context, c store.Challenge) error {
+	c, err := backend.Challenge(c, backend.Now())
+	if err != nil {
+		return fmt.Errorf("create challenge: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
+			c.ID, c.Purpose, c.QortalAddress, c.Message, c.AuthRequestID, c.ClientID, ts(c.CreatedAt), ts(c.ExpiresAt))
+		return err
+	})
+	if uniqueViolation(err, "challenges.id") {
+		return fmt.Errorf("create challenge: id already exists")
+	}
+	if err != nil {
+		return s.fail("create challenge", err)
+	}
+	return nil
+}
+
+// GetChallenge returns the challenge whatever its state.
+func (s *Store) GetChallenge(ctx context.Context, id string) (store.Challenge, error) {
+	c, err := scanChallenge(s.read.QueryRowContext(ctx, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id))
+	if err != nil {
+		return store.Challenge{}, s.fail("get challenge", err)
+	}
+	return c, nil
+}
+
+// ConsumeChallenge marks the challenge used at now. The conditional UPDATE
+// runs on the single writer connection, so concurrent consumers are
+// serialised and only the first finds used_at still NULL.
+func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (store.Challenge, error) {
+	if now.IsZero() {
+		now = backend.Now()
+	}
+	var (
+		c        store.Challenge
+		consumed bool
+		used     sql.NullString
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanChallenge(tx.QueryRowContext(ctx, `UPDATE challenges SET used_at = $2
+			WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, ts(now)))
+		if err == nil {
+			consumed = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Nothing updated: find out why, in the same transaction.
+		return tx.QueryRowContext(ctx, `SELECT used_at FROM challenges WHERE id = $1`, id).Scan(&used)
+	})
+	switch {
+	case err != nil:
+		return store.Challenge{}, s.fail("consume challenge", err)
+	case consumed:
+		return c, nil
+	case used.Valid:
+		return store.Challenge{}, fmt.Errorf("consume challenge: %w", store.ErrChallengeUsed)
+	default:
+		return store.Challenge{}, fmt.Errorf("consume challenge: %w", store.ErrChallengeExpired)
+	}
+}
+
+// DeleteExpiredChallenges removes challenges that expired before t, used or not.
+func (s *Store) DeleteExpiredChallenges(ctx context.Context, t time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at < $1`, ts(t))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, s.fail("delete expired challenges", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store/internal/backend"
+	migrations "github.com/qortal-oidc/qortal-oidc/sql"
+)
+
+// migrate applies pending migrations, each in its own BEGIN IMMEDIATE
+// transaction that re-checks schema_migrations first: holding the write lock
+// makes the check-and-apply atomic even against another process opening the
+// same file at the same moment.
+func (s *Store) migrate(ctx context.Context) error {
+	all, err := migrations.SQLite()
+	if err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT NOT NULL PRIMARY KEY,
+		applied_at TEXT NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("sqlite migrate: create schema_migrations: %w", unavailable(err))
+	}
+	known := map[string]bool{}
+	for _, m := range all {
+		known[m.Version] = true
+		applied := false
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return err
+			}
+			applied = true
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				m.Version, ts(backend.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite migrate: apply %s: %w", m.Version, unavailable(err))
+		}
+		if applied {
+			s.logger.Info("applied migration", "version", m.Version)
+		}
+	}
+	rows, err := s.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("sqlite migrate: read versions: %w", unavailable(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return fmt.Errorf("sqlite migrate: read versions: %w", err)
+		}
+		if !known[v] {
+			s.logger.Warn("database has a migration this binary does not know", "version", v)
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,210 @@
+// Package sqlite is the zero-setup store backend: one database file in the
+// data directory, opened with the pure-Go modernc.org/sqlite driver (no cgo).
+// It suits a single broker process; several replicas need Postgres.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "qortal-oidc.db"
+
+// Store implements store.Store on SQLite. The OIDC methods live in oidc.go
+// and use the same two pools.
+//
+// SQLite allows one writer at a time. Rather than letting goroutines collide
+// and retry on SQLITE_BUSY, all writes go through a pool of exactly one
+// connection (Go queues the rest), and every write transaction starts with
+// BEGIN IMMEDIATE so it holds the write lock from its first statement (other
+// processes on the same file wait up to busy_timeout). Reads use a separate
+// pool: in WAL mode they proceed while a write is in progress.
+type Store struct {
+	write  *sql.DB
+	read   *sql.DB
+	logger *slog.Logger
+	closed atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open creates dataDir (0700) if needed, opens or creates the database file
+// in it and applies pending migrations.
+func Open(ctx context.Context, dataDir string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if dataDir == "" {
+		return nil, errors.New("sqlite store: data directory is required")
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite store: create data directory: %w", err)
+	}
+	if fi, err := os.Stat(dataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		logger.Warn("data directory is accessible to other users; it holds the broker's database",
+			"dir", dataDir, "mode", fi.Mode().Perm().String())
+	}
+	path, err := filepath.Abs(filepath.Join(dataDir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: %w", err)
+	}
+	// Create the file ourselves so it is private from the start; SQLite
+	// gives the -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: %w", unavailable(err))
+	}
+	_ = f.Close()
+
+	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	read, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("sqlite store: %w", err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+
+	s := &Store{write: write, read: read, logger: logger}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqlite store: %w", err)
+	}
+	logger.Info("sqlite store opened", "path", path)
+	return s, nil
+}
+
+// dsn builds a file: URI (so any path, even one containing '?' or '#',
+// survives) with the pragmas every connection needs. busy_timeout matters
+// only when another process holds the file; foreign_keys is off by default
+// in SQLite.
+func dsn(path string, extra string) string {
+	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&" + extra
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q}).String()
+}
+
+// Ping checks both pools can reach the database file.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range []*sql.DB{s.write, s.read} {
+		var one int
+		if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+			return s.fail("ping", err)
+		}
+	}
+	return nil
+}
+
+// Close closes both pools; later calls fail with store.ErrUnavailable.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// inTx runs fn in a write transaction and commits when fn succeeds.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE, see dsn
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// fail turns a database error into the store's vocabulary (see the
+// Postgres backend; SQLite names the violated column in the message).
+func (s *Store) fail(op string, err error) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	case uniqueViolation(err, "mappings.qortal_address"):
+		return fmt.Errorf("%s: %w", op, store.ErrAddressTaken)
+	case uniqueViolation(err, "mappings.nextcloud_user_id"):
+		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
+	case isUnavailable(err) || s.closed.Load():
+		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// uniqueViolation reports a UNIQUE or PRIMARY KEY violation on column
+// ("table.column", as SQLite words it).
+func uniqueViolation(err error, column string) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	if se.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE && se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return false
+	}
+	msg := se.Error()
+	i := strings.Index(msg, column)
+	// Match the whole name: "mappings.qortal_address" must not match a
+	// longer column that merely starts the same.
+	return i >= 0 && (i+len(column) == len(msg) || !isIdentChar(msg[i+len(column)]))
+}
+
+func isIdentChar(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
+func unavailable(err error) error {
+	if isUnavailable(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// isUnavailable reports errors about reaching the database file rather than
+// about the request: it cannot be opened or read, the disk is full, another
+// process held the lock past busy_timeout, or the caller's deadline passed
+// while waiting for the writer.
+func isUnavailable(err error) bool {
+	var (
+		se      *sqlite.Error
+		pathErr *os.PathError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, sql.ErrConnDone), errors.As(err, &pathErr):
+		return true
+	case errors.As(err, &se):
+		switch se.Code() & 0xff { // primary result code
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,145 @@
+// Drives Debian's Chromium through the real login page: the user types an
+// address, pastes a Qortal key, the page signs in the browser with WebCrypto
+// Ed25519 and the browser ends on the relying party's redirect URI with a
+// code. Also checks the "not linked" path back to the relying party and that
+// the page runs under its CSP with no violation.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as client from 'openid-client';
+import { chromium } from 'playwright-core';
+import { startBroker } from './lib/harness.mjs';
+
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const shots = process.env.INTEROP_SCREENSHOTS; // a directory, to look at the page
+
+let b, config, context, profile;
+
+before(async () => {
+  b = await startBroker();
+  config = await client.discovery(new URL(b.issuer), b.clientId, b.clientSecret, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
+  profile = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await b?.stop();
+});
+
+async function authorizationURL() {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: b.rp.redirectURI, scope: 'openid profile email',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce,
+  });
+  return { url, verifier, state, nonce };
+}
+
+/** Opens a page that records console errors and CSP violations. */
+async function openPage() {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  return { page, problems };
+}
+
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+test('Chromium: sign in with a pasted key lands on the relying party with a code', async () => {
+  const { url, verifier, state, nonce } = await authorizationURL();
+  const { page, problems } = await openPage();
+  await page.goto(url.href);
+  await page.waitForSelector('#address');
+  assert.match(await page.locator('h1').innerText(), /Sign in to Interop RP/);
+  await shot(page, '1-address');
+
+  await page.fill('#address', b.accounts.alice.address);
+  await page.click('#address-submit');
+  await page.waitForSelector('#step-sign:not([hidden])');
+  const message = await page.locator('#message').innerText();
+  assert.match(message, new RegExp(b.accounts.alice.address));
+  assert.equal(await page.locator('#tab-key').getAttribute('aria-selected'), 'true');
+
+  // A wrong key first: the page says so and stays usable.
+  await page.fill('#private-key', b.accounts.bob.privateKey58);
+  await page.click('#key-sign');
+  await page.waitForSelector('#sign-error:not([hidden])');
+  assert.match(await page.locator('#sign-error-text').innerText(), /does not belong to the address/);
+  await shot(page, '2-wrong-key');
+
+  await page.fill('#private-key', b.accounts.alice.privateKey58);
+  await page.locator('#private-key').blur();
+  await page.waitForSelector('#derived-key:not([hidden])');
+  assert.equal(await page.locator('#derived-pub').innerText(), b.accounts.alice.publicKey58);
+  await shot(page, '3-key');
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(b.rp.redirectURI)),
+    page.click('#key-sign'),
+  ]);
+  const landed = new URL(page.url());
+  assert.equal(landed.searchParams.get('state'), state);
+  assert.ok(landed.searchParams.get('code'), 'no code on the redirect');
+  assert.deepEqual(problems, [], 'console errors or CSP violations on the login page');
+
+  // The code the browser carried is good for tokens for alice.
+  const tokens = await client.authorizationCodeGrant(config, landed, {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+  });
+  assert.equal(tokens.claims().sub, 'alice');
+  await page.close();
+});
+
+test('Chromium: an unlinked address is told so and can return to the relying party', async () => {
+  const { url, state } = await authorizationURL();
+  const { page, problems } = await openPage();
+  await page.goto(url.href);
+  await page.fill('#address', b.accounts.bob.address);
+  await page.click('#address-submit');
+  await page.waitForSelector('#step-sign:not([hidden])');
+  await page.fill('#private-key', b.accounts.bob.privateKey58);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/login/denied'),
+    page.click('#key-sign'),
+  ]);
+  assert.match(await page.locator('main').innerText(), /not linked to a Nextcloud account/);
+  await shot(page, '4-denied');
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(b.rp.redirectURI)),
+    page.getByRole('button', { name: 'Return to Interop RP' }).click(),
+  ]);
+  const landed = new URL(page.url());
+  assert.equal(landed.searchParams.get('error'), 'access_denied');
+  assert.equal(landed.searchParams.get('state'), state);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('Chromium: the Sign elsewhere tab shows the exact sign command', async () => {
+  const { url } = await authorizationURL();
+  const { page } = await openPage();
+  await page.goto(url.href);
+  await page.fill('#address', b.accounts.alice.address);
+  await page.click('#address-submit');
+  await page.waitForSelector('#step-sign:not([hidden])');
+  await page.click('#tab-manual');
+  const cmd = await page.locator('#command').innerText();
+  assert.match(cmd, /^printf '%s' '.*' \| qortal-oidc sign --key-file key\.txt$/s);
+  await shot(page, '5-manual');
+  await page.close();
+});

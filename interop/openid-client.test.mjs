@@ -1,0 +1,99 @@
+// A real OpenID Connect client (openid-client v6) against the real broker:
+// discovery, authorization code + PKCE with a Qortal signature, ID token
+// validation (signature via JWKS, iss, aud, nonce, exp), userinfo, refresh.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as client from 'openid-client';
+import { startBroker, postJSON } from './lib/harness.mjs';
+import { signMessage } from './lib/qortal.mjs';
+
+const algs = (process.env.INTEROP_SIGNING_ALGS || 'RS256,ES256,EdDSA').split(',');
+
+for (const alg of algs) {
+  test(`openid-client login, userinfo and refresh with ${alg} ID tokens`, async (t) => {
+    const b = await startBroker({ signingAlg: alg });
+    t.after(() => b.stop());
+    const alice = b.accounts.alice;
+
+    const config = await client.discovery(new URL(b.issuer), b.clientId, b.clientSecret, undefined, {
+      execute: [client.allowInsecureRequests],
+    });
+    client.enableNonRepudiationChecks(config); // verify ID token signatures with the JWKS
+    const meta = config.serverMetadata();
+    assert.equal(meta.issuer, b.issuer);
+    assert.ok(meta.code_challenge_methods_supported.includes('S256'));
+    assert.ok(meta.id_token_signing_alg_values_supported.includes(alg));
+
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const authURL = client.buildAuthorizationUrl(config, {
+      redirect_uri: b.rp.redirectURI,
+      scope: 'openid profile email offline_access',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+
+    // /authorize sends the browser to the login page.
+    let res = await fetch(authURL, { redirect: 'manual' });
+    assert.equal(res.status, 302, await res.text());
+    const loginURL = new URL(res.headers.get('location'), b.issuer);
+    assert.equal(loginURL.pathname, '/login');
+    const authRequestId = loginURL.searchParams.get('authRequestID');
+    assert.ok(authRequestId);
+
+    // The Qortal part: challenge, sign with alice's key, verify.
+    const ch = await postJSON(`${b.issuer}/login/challenge`, { authRequestId, qortalAddress: alice.address });
+    assert.equal(ch.status, 200, JSON.stringify(ch.body));
+    assert.match(ch.body.message, /Sign in to Interop RP via http:\/\/127\.0\.0\.1:\d+/);
+    const wrong = await postJSON(`${b.issuer}/login/verify`, {
+      challengeId: ch.body.challengeId, authRequestId, publicKey: alice.publicKey58,
+      signature: signMessage(b.accounts.bob.seed, ch.body.message),
+    });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body.error.code, 'bad_signature');
+    const v = await postJSON(`${b.issuer}/login/verify`, {
+      challengeId: ch.body.challengeId, authRequestId, publicKey: alice.publicKey58,
+      signature: signMessage(alice.seed, ch.body.message),
+    });
+    assert.equal(v.status, 200, JSON.stringify(v.body));
+
+    // The provider's callback issues the code to the relying party.
+    res = await fetch(new URL(v.body.redirectTo, b.issuer), { redirect: 'manual' });
+    assert.equal(res.status, 302, await res.text());
+    const callback = new URL(res.headers.get('location'));
+    assert.equal(callback.origin + callback.pathname, b.rp.redirectURI);
+
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    });
+    const claims = tokens.claims();
+    assert.equal(claims.iss, b.issuer);
+    assert.equal(claims.sub, 'alice');
+    assert.ok([claims.aud].flat().includes(b.clientId));
+    assert.equal(claims.nonce, nonce);
+    assert.ok(claims.exp > Date.now() / 1000);
+    const header = JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url'));
+    assert.equal(header.alg, alg);
+    assert.ok(header.kid, 'ID token header lacks kid (user_oidc requires one)');
+
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.sub, 'alice');
+    assert.equal(info.email, 'alice@example.org');
+
+    assert.ok(tokens.refresh_token, 'no refresh token for offline_access');
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+    assert.ok(refreshed.access_token);
+    assert.notEqual(refreshed.access_token, tokens.access_token);
+    if (refreshed.id_token) assert.equal(refreshed.claims().sub, 'alice');
+    const info2 = await client.fetchUserInfo(config, refreshed.access_token, 'alice');
+    assert.equal(info2.sub, 'alice');
+
+    // The code is single use.
+    await assert.rejects(client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+    }));
+  });
+}

@@ -1,0 +1,393 @@
+// Qortal sign-in page. No framework, no third-party code: everything the
+// page does (Base58, key parsing, Ed25519 via WebCrypto) is in this file so
+// the CSP can stay 'self' only. The private key never leaves this page.
+'use strict';
+
+(function () {
+  const app = document.getElementById('app');
+  if (!app) return;
+  const base = app.dataset.base || '';
+  const authRequestId = app.dataset.authRequestId;
+  const $ = (id) => document.getElementById(id);
+
+  // ---- Base58 (Bitcoin alphabet), hex, text ---------------------------------
+  const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+  const ALPHA_MAP = new Map([...ALPHABET].map((c, i) => [c, i]));
+
+  function b58encode(bytes) {
+    let zeros = 0;
+    while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
+    const digits = [];
+    for (let i = zeros; i < bytes.length; i++) {
+      let carry = bytes[i];
+      for (let j = 0; j < digits.length; j++) {
+        carry += digits[j] << 8;
+        digits[j] = carry % 58;
+        carry = (carry / 58) | 0;
+      }
+      while (carry > 0) { digits.push(carry % 58); carry = (carry / 58) | 0; }
+    }
+    return '1'.repeat(zeros) + digits.reverse().map((d) => ALPHABET[d]).join('');
+  }
+
+  function b58decode(s) {
+    if (!s) throw new Error('empty value');
+    let zeros = 0;
+    while (zeros < s.length && s[zeros] === '1') zeros++;
+    const bytes = [];
+    for (let i = zeros; i < s.length; i++) {
+      const v = ALPHA_MAP.get(s[i]);
+      if (v === undefined) throw new Error('invalid character "' + s[i] + '" at position ' + (i + 1));
+      let carry = v;
+      for (let j = 0; j < bytes.length; j++) {
+        carry += bytes[j] * 58;
+        bytes[j] = carry & 0xff;
+        carry >>= 8;
+      }
+      while (carry > 0) { bytes.push(carry & 0xff); carry >>= 8; }
+    }
+    const out = new Uint8Array(zeros + bytes.length);
+    out.set(bytes.reverse(), zeros);
+    return out;
+  }
+
+  function hexdecode(s) {
+    const out = new Uint8Array(s.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(i * 2, 2), 16);
+    return out;
+  }
+
+  function b64urlDecode(s) {
+    const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  }
+
+  function equalBytes(a, b) {
+    if (a.length !== b.length) return false;
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+    return d === 0;
+  }
+
+  // decodeKey accepts Base58 or hex of 32 bytes (seed) or 64 bytes (Qortal
+  // Hub's export: seed || public key). Messages never echo the key.
+  function decodeKey(text) {
+    const s = text.trim();
+    let bytes;
+    if (/^[0-9a-fA-F]{64}$/.test(s) || /^[0-9a-fA-F]{128}$/.test(s)) bytes = hexdecode(s);
+    else {
+      try { bytes = b58decode(s); } catch (e) {
+        throw new Error('The private key is not valid Base58 or hex (' + e.message.replace(/"."/, 'a character') + ').');
+      }
+    }
+    if (bytes.length !== 32 && bytes.length !== 64) {
+      throw new Error('The private key should be 32 or 64 bytes, but this is ' + bytes.length + ' bytes.');
+    }
+    return { seed: bytes.slice(0, 32), pub: bytes.length === 64 ? bytes.slice(32) : null };
+  }
+
+  // ---- Ed25519 with WebCrypto ------------------------------------------------
+  const PKCS8_PREFIX = hexdecode('302e020100300506032b657004220420');
+
+  async function importSeed(seed) {
+    if (!window.crypto || !crypto.subtle) {
+      throw new Error('This browser cannot sign here (WebCrypto needs HTTPS). Use "Sign elsewhere".');
+    }
+    const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + 32);
+    pkcs8.set(PKCS8_PREFIX);
+    pkcs8.set(seed, PKCS8_PREFIX.length);
+    let key;
+    try {
+      key = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign']);
+    } catch (e) {
+      throw new Error('This browser does not support Ed25519 signing. Update it, or use "Sign elsewhere".');
+    }
+    // The JWK export of a private key carries its public half in "x".
+    const jwk = await crypto.subtle.exportKey('jwk', key);
+    pkcs8.fill(0);
+    return { key, pub: b64urlDecode(jwk.x) };
+  }
+
+  async function signText(key, text) {
+    const sig = await crypto.subtle.sign({ name: 'Ed25519' }, key, new TextEncoder().encode(text));
+    return new Uint8Array(sig);
+  }
+
+  // ---- HTTP ------------------------------------------------------------------
+  async function post(path, body) {
+    let res;
+    try {
+      res = await fetch(base + path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw { code: 'network', message: 'Could not reach the server. Check your connection and try again.' };
+    }
+    let data = {};
+    try { data = await res.json(); } catch (e) { /* non-JSON error page */ }
+    if (!res.ok) {
+      const err = data.error || { code: 'http_' + res.status, message: 'Unexpected server response (' + res.status + ').' };
+      err.redirectTo = data.redirectTo;
+      throw err;
+    }
+    return data;
+  }
+
+  // ---- State and UI ------------------------------------------------------------
+  const state = { address: '', hubPublicKey: '', challenge: null, timer: 0 };
+  const hasHub = typeof window.qortalRequest === 'function';
+
+  function show(el, on) { el.hidden = !on; }
+
+  function setBusy(btn, busy) {
+    btn.disabled = busy;
+    btn.setAttribute('aria-busy', busy ? 'true' : 'false');
+  }
+
+  function addressError(msg) {
+    $('address-error').textContent = msg;
+    show($('address-error'), !!msg);
+    $('address').setAttribute('aria-invalid', msg ? 'true' : 'false');
+  }
+
+  function signError(err) {
+    $('sign-status').hidden = true;
+    if (!err) { show($('sign-error'), false); return; }
+    if ((err.code === 'not_linked' || err.code === 'blocked') && err.redirectTo) {
+      window.location.assign(err.redirectTo);
+      return;
+    }
+    $('sign-error-text').textContent = err.message || String(err);
+    const renew = ['challenge_expired', 'challenge_used', 'challenge_not_found', 'auth_request_mismatch'].includes(err.code);
+    show($('new-challenge'), renew);
+    show($('sign-error'), true);
+  }
+
+  function status(msg) {
+    $('sign-status').textContent = msg;
+    show($('sign-status'), !!msg);
+  }
+
+  function selectTab(name) {
+    for (const t of ['hub', 'key', 'manual']) {
+      const on = t === name;
+      $('tab-' + t).setAttribute('aria-selected', on ? 'true' : 'false');
+      $('tab-' + t).tabIndex = on ? 0 : -1;
+      show($('panel-' + t), on);
+    }
+  }
+
+  function shellQuote(s) { return "'" + s.replace(/'/g, "'\\''") + "'"; }
+
+  function tick() {
+    const c = state.challenge;
+    if (!c) return;
+    const left = Math.round((Date.parse(c.expiresAt) - Date.now()) / 1000);
+    if (left <= 0) {
+      $('expiry').textContent = 'This challenge has expired.';
+      clearInterval(state.timer);
+      signError({ code: 'challenge_expired', message: 'This challenge has expired. Get a new one to continue.' });
+      return;
+    }
+    const m = Math.floor(left / 60), s = String(left % 60).padStart(2, '0');
+    $('expiry').textContent = 'Expires in ' + m + ':' + s + ' (at ' + new Date(c.expiresAt).toLocaleTimeString() + ').';
+  }
+
+  async function requestChallenge() {
+    const c = await post('/login/challenge', { authRequestId, qortalAddress: state.address });
+    state.challenge = c;
+    $('sign-address').textContent = state.address;
+    $('message').textContent = c.message;
+    $('command').textContent = 'printf \'%s\' ' + shellQuote(c.message) + ' | qortal-oidc sign --key-file key.txt';
+    signError(null);
+    status('');
+    show($('step-address'), false);
+    show($('step-sign'), true);
+    clearInterval(state.timer);
+    tick();
+    state.timer = setInterval(tick, 1000);
+    $('message').focus();
+  }
+
+  async function verify(proof, btn) {
+    signError(null);
+    setBusy(btn, true);
+    status('Checking your signature…');
+    try {
+      const body = Object.assign({ challengeId: state.challenge.challengeId, authRequestId }, proof);
+      const res = await post('/login/verify', body);
+      status('Signed in. Returning to the application…');
+      window.location.assign(res.redirectTo);
+    } catch (err) {
+      signError(err);
+    } finally {
+      setBusy(btn, false);
+    }
+  }
+
+  // Step 1: address.
+  $('address-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const addr = $('address').value.trim();
+    if (!addr) { addressError('Enter your Qortal address. It starts with Q.'); return; }
+    if (!/^Q[1-9A-HJ-NP-Za-km-z]{25,39}$/.test(addr)) {
+      addressError('That does not look like a Qortal address: it starts with Q and uses Base58 letters and digits (no 0, O, I or l).');
+      return;
+    }
+    addressError('');
+    state.address = addr;
+    const btn = $('address-submit');
+    setBusy(btn, true);
+    try { await requestChallenge(); } catch (err) {
+      if (err.code === 'auth_request_expired') addressError(err.message);
+      else addressError(err.message || String(err));
+    } finally { setBusy(btn, false); }
+  });
+
+  $('change-address').addEventListener('click', () => {
+    clearInterval(state.timer);
+    state.challenge = null;
+    show($('step-sign'), false);
+    show($('step-address'), true);
+    $('address').focus();
+  });
+
+  $('new-challenge').addEventListener('click', async () => {
+    const btn = $('new-challenge');
+    setBusy(btn, true);
+    try { await requestChallenge(); } catch (err) { signError(err); } finally { setBusy(btn, false); }
+  });
+
+  // Tabs, with arrow-key navigation as the ARIA tabs pattern expects.
+  const tabs = ['hub', 'key', 'manual'].filter((t) => t !== 'hub' || hasHub);
+  for (const t of tabs) {
+    $('tab-' + t).addEventListener('click', () => selectTab(t));
+    $('tab-' + t).addEventListener('keydown', (ev) => {
+      const i = tabs.indexOf(t);
+      let next = null;
+      if (ev.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
+      if (ev.key === 'ArrowLeft') next = tabs[(i + tabs.length - 1) % tabs.length];
+      if (next) { ev.preventDefault(); selectTab(next); $('tab-' + next).focus(); }
+    });
+  }
+
+  // Path (a): Qortal Hub.
+  if (hasHub) {
+    show($('hub-account'), true);
+    show($('tab-hub'), true);
+    selectTab('hub');
+    $('hub-account').addEventListener('click', async () => {
+      try {
+        const acct = await window.qortalRequest({ action: 'GET_USER_ACCOUNT' });
+        state.hubPublicKey = acct.publicKey || '';
+        $('address').value = acct.address || '';
+        addressError('');
+      } catch (e) {
+        addressError('Qortal Hub did not share the account: ' + (e && e.message ? e.message : e));
+      }
+    });
+    $('hub-sign').addEventListener('click', async () => {
+      const btn = $('hub-sign');
+      signError(null);
+      setBusy(btn, true);
+      try {
+        let pub = state.hubPublicKey;
+        if (!pub) {
+          const acct = await window.qortalRequest({ action: 'GET_USER_ACCOUNT' });
+          pub = acct.publicKey;
+        }
+        const tx = await post('/login/hub-transaction', { challengeId: state.challenge.challengeId, publicKey: pub });
+        status('Approve the transaction in Qortal Hub…');
+        const signed = await window.qortalRequest({ action: 'SIGN_TRANSACTION', unsignedBytes: tx.unsignedBytes, process: false });
+        const signedTransaction = typeof signed === 'string' ? signed : (signed && (signed.signedBytes || signed.data)) || '';
+        setBusy(btn, false);
+        await verify({ signedTransaction }, btn);
+      } catch (err) {
+        signError(err && err.code ? err : { message: 'Qortal Hub did not sign: ' + (err && err.message ? err.message : err) });
+      } finally { setBusy(btn, false); }
+    });
+  }
+
+  // Path (b): sign in this browser with a pasted or loaded key.
+  let derivedFor = '';
+  async function showDerived() {
+    const text = $('private-key').value;
+    if (!text.trim() || text === derivedFor) return;
+    derivedFor = text;
+    try {
+      const { seed } = decodeKey(text);
+      const { pub } = await importSeed(seed);
+      $('derived-pub').textContent = b58encode(pub);
+      show($('derived-key'), true);
+    } catch (e) { show($('derived-key'), false); }
+  }
+  $('private-key').addEventListener('change', showDerived);
+  $('private-key').addEventListener('blur', showDerived);
+  $('key-file').addEventListener('change', async () => {
+    const f = $('key-file').files[0];
+    if (!f) return;
+    if (f.size > 4096) { signError({ message: 'That file is too large to be a key file.' }); return; }
+    $('private-key').value = (await f.text()).trim();
+    $('key-file').value = '';
+    showDerived();
+  });
+  $('key-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = $('key-sign');
+    signError(null);
+    try {
+      const { seed, pub: exported } = decodeKey($('private-key').value);
+      const { key, pub } = await importSeed(seed);
+      seed.fill(0);
+      if (exported && !equalBytes(exported, pub)) {
+        throw new Error('This 64-byte key is inconsistent: its second half is not the public key of its first half. Is the export complete?');
+      }
+      const sig = await signText(key, state.challenge.message);
+      await verify({ publicKey: b58encode(pub), signature: b58encode(sig) }, btn);
+    } catch (err) {
+      signError(err && err.code ? err : { message: err.message || String(err) });
+    }
+  });
+
+  // Path (c): sign elsewhere and paste the result.
+  async function copy(text, btn) {
+    const label = btn.textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+      btn.textContent = 'Copied';
+    } catch (e) {
+      btn.textContent = 'Select and copy manually';
+    }
+    setTimeout(() => { btn.textContent = label; }, 2000);
+  }
+  $('copy-message').addEventListener('click', () => copy(state.challenge.message, $('copy-message')));
+  $('copy-command').addEventListener('click', () => copy($('command').textContent, $('copy-command')));
+  $('manual-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    let pub = $('manual-pub').value.trim();
+    let sig = $('manual-sig').value.trim();
+    const json = $('proof-json').value.trim();
+    if (json) {
+      let p;
+      try { p = JSON.parse(json); } catch (e) {
+        signError({ message: 'The pasted output is not valid JSON. Paste it whole, or fill in the two fields instead.' });
+        return;
+      }
+      if (p.address && p.address !== state.address) {
+        signError({ message: 'That output is for ' + p.address + ', but you are signing in as ' + state.address + '.' });
+        return;
+      }
+      pub = p.publicKey || pub;
+      sig = p.signature || sig;
+    }
+    if (!pub || !sig) {
+      signError({ message: 'Paste the JSON output, or both the public key and the signature.' });
+      return;
+    }
+    await verify({ publicKey: pub, signature: sig }, $('manual-verify'));
+  });
+})();

@@ -1,0 +1,44 @@
+package web
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedFiles(t *testing.T) {
+	for _, name := range []string{"base.html", "login.html", "denied.html", "error.html"} {
+		if _, err := fs.Stat(Templates(), name); err != nil {
+			t.Errorf("template %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"login.js", "app.css", "logo.svg"} {
+		if _, err := fs.Stat(Static(), name); err != nil {
+			t.Errorf("static %s: %v", name, err)
+		}
+	}
+}
+
+// Pages must work under a CSP without 'unsafe-inline': no inline script,
+// style attribute or event handler may creep into a template.
+func TestTemplatesHaveNoInlineCode(t *testing.T) {
+	entries, err := fs.ReadDir(Templates(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(Templates(), e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.ToLower(string(b))
+		for _, bad := range []string{"<style", " style=", " onclick=", " onload=", " onsubmit=", "javascript:", "<script>", "http://", "https://"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%s contains %q", e.Name(), bad)
+			}
+		}
+		if strings.Count(s, "<script") != strings.Count(s, "<script src=") {
+			t.Errorf("%s has a script element without src", e.Name())
+		}
+	}
+}
