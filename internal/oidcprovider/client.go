@@ -53,19 +53,21 @@ func (c *client) AuthMethod() oidc.AuthMethod {
 	return oidc.AuthMethodBasic
 }
 
-func (c *client) ResponseTypes() []oidc.ResponseType { return []oidc.ResponseType{oidc.ResponseTypeCode} }
+func (c *client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
 func (c *client) GrantTypes() []oidc.GrantType {
 	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 }
 func (c *client) LoginURL(id string) string {
 	return c.loginURL + "?authRequestID=" + url.QueryEscape(id)
 }
-func (c *client) AccessTokenType() op.AccessTokenType    { return op.AccessTokenTypeBearer }
-func (c *client) IDTokenLifetime() time.Duration         { return c.idTTL }
-func (c *client) DevMode() bool                          { return false }
-func (c *client) IsScopeAllowed(scope string) bool       { return scope == ScopeGroups }
-func (c *client) ClockSkew() time.Duration               { return 0 }
-func (c *client) IDTokenUserinfoClaimsAssertion() bool   { return true } // user_oidc reads claims from the ID token only
+func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
+func (c *client) IDTokenLifetime() time.Duration       { return c.idTTL }
+func (c *client) DevMode() bool                        { return false }
+func (c *client) IsScopeAllowed(scope string) bool     { return scope == ScopeGroups }
+func (c *client) ClockSkew() time.Duration             { return 0 }
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true } // user_oidc reads claims from the ID token only
 func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }

@@ -105,6 +105,7 @@ func testConfig(ncURL string) config.Config {
 	cfg.Nextcloud.MaxRetries = 0
 	cfg.Admin.Tokens = []config.AdminToken{{Name: "test", Token: adminToken}}
 	cfg.OIDC.KeyEncryptionKey = bytes.Repeat([]byte{7}, 32)
+	cfg.OIDC.SigningAlg = "ES256" // RSA key generation per test broker would dominate the run
 	return cfg
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
@@ -33,6 +34,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	nextcloud *nextcloud.Client
 	provision *provision.Service
+	oidc      *oidcprovider.Provider
 	router    *mux.Router
 	handler   http.Handler
 	jobs      []func(context.Context) error
@@ -122,6 +124,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 
 // Handler is the broker's whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Provider is the OpenID Provider (for the CLI's key and client commands).
+func (s *Server) Provider() *oidcprovider.Provider { return s.oidc }
 
 // Store is the (instrumented) store the server uses.
 func (s *Server) Store() store.Store { return s.store }

@@ -14,9 +14,11 @@ import { repoRoot, loadAccounts } from './qortal.mjs';
 
 let built = null;
 
-/** Builds the binaries once per test process. */
-function buildBinaries(dir) {
+/** Builds the binaries once per test process, into a directory removed at exit. */
+function buildBinaries() {
   if (built) return built;
+  const dir = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-bin-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const broker = path.join(dir, 'qortal-oidc');
   const fake = path.join(dir, 'fakenextcloud');
   execFileSync('go', ['build', '-o', broker, './cmd/qortal-oidc'], { cwd: repoRoot, stdio: 'inherit' });
@@ -91,7 +93,7 @@ async function waitReady(url, child, logs, timeoutMs = 30000) {
  */
 export async function startBroker(opts = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-interop-'));
-  const bins = buildBinaries(dir);
+  const bins = buildBinaries();
   const accounts = loadAccounts();
   const ncPassword = randomBytes(16).toString('hex');
   const adminToken = randomBytes(24).toString('hex');

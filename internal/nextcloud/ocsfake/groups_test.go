@@ -2,6 +2,7 @@ package ocsfake
 
 import (
 	"net/url"
+	"testing"
 )
 
 func TestEditAndGroupCodes(t *testing.T) {
@@ -62,4 +63,3 @@ func TestNotificationCodes(t *testing.T) {
 		t.Errorf("send: %d", r.code)
 	}
 }
-

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"testing"
 )
 
 // TestStatusMapping checks V1Response/V2Response behaviour: v1 keeps HTTP 200
@@ -75,4 +76,3 @@ func TestXMLWithoutFormat(t *testing.T) {
 		t.Fatalf("%d %s", got.status, got.body)
 	}
 }
-

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+	"testing"
 )
 
 func TestUserDataShape(t *testing.T) {
@@ -60,4 +61,3 @@ func TestCreateCodes(t *testing.T) {
 		t.Errorf("creates %d", s.CreateCount())
 	}
 }
-
