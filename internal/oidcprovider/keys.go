@@ -12,6 +12,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
@@ -350,3 +351,18 @@ func (k *publicKey) ID() string                         { return k.id }
 func (k *publicKey) Algorithm() jose.SignatureAlgorithm { return k.alg }
 func (k *publicKey) Use() string                        { return "sig" }
 func (k *publicKey) Key() any                           { return k.key }
+
+// NewKeyManager builds the key manager alone, for the CLI: it reads and
+// writes the same store rows a running provider uses.
+func NewKeyManager(s store.OIDCStore, cfg config.Config, logger *slog.Logger) (*KeyManager, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	alg := cfg.OIDC.SigningAlg
+	if alg == "" {
+		alg = "RS256"
+	}
+	retention := max(orDefault(cfg.OIDC.IDTokenTTL, defaultIDTTL), orDefault(cfg.OIDC.AccessTokenTTL, defaultAccessTTL)) + retireMargin
+	return newKeyManager(s, cfg.OIDC.KeyEncryptionKey, alg, orDefault(cfg.OIDC.KeyPublishLead, defaultPublishLead),
+		cfg.OIDC.KeyRotationPeriod, retention, time.Now, logger)
+}

@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	}
 	retention := max(p.ttl.id, p.ttl.access) + retireMargin
 	p.keys, err = newKeyManager(p.store, cfg.OIDC.KeyEncryptionKey, alg, orDefault(cfg.OIDC.KeyPublishLead, defaultPublishLead),
-		cfg.OIDC.KeyRotationPeriod, retention, p.now, p.logger)
+		cfg.OIDC.KeyRotationPeriod, retention, p.now, p.logger) // NewKeyManager for the CLI uses the same rules
 	if err != nil {
 		return nil, fmt.Errorf("oidc keys: %w", err)
 	}

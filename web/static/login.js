@@ -313,20 +313,28 @@
   }
 
   // Path (b): sign in this browser with a pasted or loaded key.
+  // The public key is shown as soon as a key is typed or pasted, in a line
+  // whose space is reserved, so nothing moves under the pointer on click.
   let derivedFor = '';
+  let deriveTimer = 0;
   async function showDerived() {
     const text = $('private-key').value;
-    if (!text.trim() || text === derivedFor) return;
+    if (text === derivedFor) return;
     derivedFor = text;
+    let shown = '—';
     try {
-      const { seed } = decodeKey(text);
-      const { pub } = await importSeed(seed);
-      $('derived-pub').textContent = b58encode(pub);
-      show($('derived-key'), true);
-    } catch (e) { show($('derived-key'), false); }
+      if (text.trim()) {
+        const { seed } = decodeKey(text);
+        shown = b58encode((await importSeed(seed)).pub);
+        seed.fill(0);
+      }
+    } catch (e) { shown = 'not a valid key yet'; }
+    if ($('private-key').value === text) $('derived-pub').textContent = shown;
   }
-  $('private-key').addEventListener('change', showDerived);
-  $('private-key').addEventListener('blur', showDerived);
+  $('private-key').addEventListener('input', () => {
+    clearTimeout(deriveTimer);
+    deriveTimer = setTimeout(showDerived, 150);
+  });
   $('key-file').addEventListener('change', async () => {
     const f = $('key-file').files[0];
     if (!f) return;
