@@ -5,7 +5,8 @@
 // the page runs under its CSP with no violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
@@ -84,7 +85,8 @@ test('Chromium: sign in with a pasted key lands on the relying party with a code
   await page.fill('#private-key', b.accounts.bob.privateKey58);
   await page.click('#key-sign');
   await page.waitForSelector('#sign-error:not([hidden])');
-  assert.match(await page.locator('#sign-error-text').innerText(), /does not belong to the address/);
+  assert.match(await page.locator('#sign-error-text').innerText(),
+    new RegExp(`This key belongs to ${b.accounts.bob.address}, not to ${b.accounts.alice.address}`));
   await shot(page, '2-wrong-key');
 
   await page.fill('#private-key', b.accounts.alice.privateKey58);
@@ -133,16 +135,37 @@ test('Chromium: an unlinked address is told so and can return to the relying par
   await page.close();
 });
 
-test('Chromium: the Sign elsewhere tab shows the exact sign command', async () => {
-  const { url } = await authorizationURL();
-  const { page } = await openPage();
+test('Chromium: the command the Sign elsewhere tab shows signs correctly', async () => {
+  const { url, state } = await authorizationURL();
+  const { page, problems } = await openPage();
   await page.goto(url.href);
   await page.fill('#address', b.accounts.alice.address);
   await page.click('#address-submit');
   await page.waitForSelector('#step-sign:not([hidden])');
   await page.click('#tab-manual');
-  const cmd = await page.locator('#command').innerText();
+  const cmd = await page.locator('#command').textContent();
   assert.match(cmd, /^printf '%s' '.*' \| qortal-oidc sign --key-file key\.txt$/s);
   await shot(page, '5-manual');
+
+  // Run exactly that command with the real CLI, as a user would in a shell.
+  const work = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-sign-'));
+  try {
+    writeFileSync(path.join(work, 'key.txt'), b.accounts.alice.privateKey58 + '\n', { mode: 0o600 });
+    const out = execFileSync('/bin/sh', ['-c', cmd], {
+      cwd: work, env: { ...process.env, PATH: `${b.binDir}:${process.env.PATH}` }, encoding: 'utf8',
+    });
+    assert.equal(JSON.parse(out).address, b.accounts.alice.address);
+    await page.fill('#proof-json', out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(b.rp.redirectURI)),
+    page.click('#manual-verify'),
+  ]);
+  const landed = new URL(page.url());
+  assert.equal(landed.searchParams.get('state'), state);
+  assert.ok(landed.searchParams.get('code'));
+  assert.deepEqual(problems, []);
   await page.close();
 });

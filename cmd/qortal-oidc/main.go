@@ -4,6 +4,9 @@
 //	qortal-oidc migrate [--config FILE]   apply database migrations and exit
 //	qortal-oidc sign    --key-file F      sign stdin with a Qortal key (prints JSON)
 //	qortal-oidc version                   print the version
+//	qortal-oidc clients add|list|remove   manage OIDC relying parties
+//	qortal-oidc keys rotate|list          manage token signing keys
+//	qortal-oidc nextcloud setup-command   print the occ user_oidc:provider command
 package main
 
 import (
@@ -34,6 +37,10 @@ Usage:
   qortal-oidc migrate [--config FILE]    apply database migrations and exit
   qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
   qortal-oidc version                    print the version
+  qortal-oidc clients [--config FILE] add|list|remove ...   manage OIDC relying parties
+  qortal-oidc keys [--config FILE] rotate|list               manage token signing keys
+  qortal-oidc nextcloud [--config FILE] setup-command --client-id ID
+                                         print the exact occ user_oidc:provider command
 
 Every setting can also come from QORTAL_OIDC_* environment variables; see README.md.
 `
@@ -82,6 +89,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
+		// Key commands must decrypt what serve encrypted: same key source.
+		if err := config.EnsureDevKeyEncryptionKey(&cfg); err != nil {
+			return err
+		}
 		return sub(ctx, cfg, fs.Args(), stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
@@ -93,6 +104,12 @@ type configCmd func(ctx context.Context, cfg config.Config, args []string, stdou
 // configCommand returns the subcommands that need the loaded configuration.
 func configCommand(name string) configCmd {
 	switch name {
+	case "clients":
+		return runClients
+	case "keys":
+		return runKeys
+	case "nextcloud":
+		return runNextcloud
 	}
 	return nil
 }
@@ -163,9 +180,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return st.Close()
 }
 
-// openStore is for subcommands that work on the store directly.
+// openStore is for subcommands that work on the store directly; their
+// output is for people, so only warnings and errors are logged.
 func openStore(ctx context.Context, cfg config.Config, stderr io.Writer) (store.Store, error) {
-	return server.OpenStore(ctx, cfg, newLogger(cfg, stderr))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return server.OpenStore(ctx, cfg, log)
 }
 
 func buildVersion() string {

@@ -134,6 +134,13 @@ func verifySignature(c store.Challenge, publicKey, signature string) *apiError {
 		return errInvalid("both publicKey and signature are required")
 	}
 	_, err := qortal.VerifyProof(c.QortalAddress, publicKey, signature, []byte(c.Message))
+	if errors.Is(err, qortal.ErrAddressMismatch) {
+		// VerifyProof parsed the key before comparing, so this cannot fail.
+		if pub, perr := qortal.ParsePublicKey(publicKey); perr == nil {
+			return newErr(http.StatusBadRequest, "address_mismatch", "this key belongs to "+
+				qortal.AddressFromPublicKey(pub)+", not to "+c.QortalAddress+", the address this challenge is for")
+		}
+	}
 	return proofError(err)
 }
 

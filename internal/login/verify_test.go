@@ -90,7 +90,11 @@ func TestVerifyWrongKeys(t *testing.T) {
 	e := newEnv(t, testConfig())
 	c := e.challenge("ar1", "alice")
 	// Bob's own key and signature: valid, but not alice's address.
-	expect(t, e.post("/login/verify", e.proof(c, "bob", "bob")), http.StatusBadRequest, "address_mismatch")
+	r := e.post("/login/verify", e.proof(c, "bob", "bob"))
+	expect(t, r, http.StatusBadRequest, "address_mismatch")
+	if msg := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, e.accts["bob"].Address) {
+		t.Fatalf("mismatch message %q does not say whose key it is", msg)
+	}
 	// Alice's public key with bob's signature.
 	expect(t, e.post("/login/verify", e.proof(c, "bob", "alice")), http.StatusBadRequest, "bad_signature")
 	// Alice's signature over another message.

@@ -89,7 +89,7 @@ async function waitReady(url, child, logs, timeoutMs = 30000) {
 
 /**
  * Starts everything. opts.signingAlg picks the ID token algorithm.
- * Returns { issuer, clientId, clientSecret, rp, accounts, adminToken, stop }.
+ * Returns { issuer, clientId, clientSecret, rp, accounts, adminToken, logs, stop, binDir }.
  */
 export async function startBroker(opts = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-interop-'));
@@ -159,7 +159,7 @@ export async function startBroker(opts = {}) {
     await stop();
     throw err;
   }
-  return { issuer, clientId, clientSecret, rp, accounts, adminToken, logs, stop };
+  return { issuer, clientId, clientSecret, rp, accounts, adminToken, logs, stop, binDir: path.dirname(bins.broker) };
 }
 
 /** POSTs JSON and returns { status, body }. */

@@ -161,7 +161,8 @@
       window.location.assign(err.redirectTo);
       return;
     }
-    $('sign-error-text').textContent = err.message || String(err);
+    const text = err.message || String(err);
+    $('sign-error-text').textContent = text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
     const renew = ['challenge_expired', 'challenge_used', 'challenge_not_found', 'auth_request_mismatch'].includes(err.code);
     show($('new-challenge'), renew);
     show($('sign-error'), true);
@@ -240,6 +241,7 @@
     }
     addressError('');
     state.address = addr;
+    state.challenge = null;
     const btn = $('address-submit');
     setBusy(btn, true);
     try { await requestChallenge(); } catch (err) {
@@ -332,6 +334,7 @@
     if ($('private-key').value === text) $('derived-pub').textContent = shown;
   }
   $('private-key').addEventListener('input', () => {
+    if (!$('sign-error').hidden) signError(null);
     clearTimeout(deriveTimer);
     deriveTimer = setTimeout(showDerived, 150);
   });
