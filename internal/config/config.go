@@ -35,6 +35,10 @@ type Config struct {
 	OIDC      OIDC      `yaml:"oidc"`
 	Login     Login     `yaml:"login"`
 	Qortal    Qortal    `yaml:"qortal"`
+
+	Policy     Policy     `yaml:"policy"`
+	Onboarding Onboarding `yaml:"onboarding"`
+	SMTP       SMTP       `yaml:"smtp"`
 }
 
 // Log configures structured logging.
@@ -158,7 +162,10 @@ func Default() Config {
 			ChallengeTTL: 5 * time.Minute,
 			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10},
 		},
-		Qortal: Qortal{NameCacheTTL: 10 * time.Minute},
+		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},
+		Policy:     defaultPolicy(),
+		Onboarding: defaultOnboarding(),
+		SMTP:       defaultSMTP(),
 	}
 }
 

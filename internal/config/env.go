@@ -102,6 +102,16 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
 	{"QORTAL_OIDC_LOGIN_TRUST_PROXY_HEADERS", boolean(func(c *Config) *bool { return &c.Login.TrustProxyHeaders })},
 	{"QORTAL_OIDC_QORTAL_NODE_URL", str(func(c *Config) *string { return &c.Qortal.NodeURL })},
+	{"QORTAL_OIDC_POLICY_MODE", str(func(c *Config) *string { return &c.Policy.Mode })},
+	{"QORTAL_OIDC_POLICY_GUARD", str(func(c *Config) *string { return &c.Policy.Guard })},
+	{"QORTAL_OIDC_ONBOARDING_PUBLIC_URL", str(func(c *Config) *string { return &c.Onboarding.PublicURL })},
+	{"QORTAL_OIDC_SMTP_HOST", str(func(c *Config) *string { return &c.SMTP.Host })},
+	{"QORTAL_OIDC_SMTP_PORT", integer(func(c *Config) *int { return &c.SMTP.Port })},
+	{"QORTAL_OIDC_SMTP_USERNAME", str(func(c *Config) *string { return &c.SMTP.Username })},
+	{"QORTAL_OIDC_SMTP_PASSWORD", str(func(c *Config) *string { return &c.SMTP.Password })},
+	{"QORTAL_OIDC_SMTP_PASSWORD_FILE", str(func(c *Config) *string { return &c.SMTP.PasswordFile })},
+	{"QORTAL_OIDC_SMTP_FROM", str(func(c *Config) *string { return &c.SMTP.From })},
+	{"QORTAL_OIDC_SMTP_TLS", str(func(c *Config) *string { return &c.SMTP.TLS })},
 }
 
 // EnvNames lists every supported override, for docs and tests.

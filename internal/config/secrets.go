@@ -47,6 +47,13 @@ func resolveSecrets(c *Config) error {
 		}
 		c.Nextcloud.AppPassword = v
 	}
+	if c.SMTP.PasswordFile != "" {
+		v, err := readSecretFile(c.SMTP.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("smtp.password_file: %w", err)
+		}
+		c.SMTP.Password = v
+	}
 	if c.OIDC.KeyEncryptionKeyFile != "" {
 		v, err := readSecretFile(c.OIDC.KeyEncryptionKeyFile)
 		if err != nil {

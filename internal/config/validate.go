@@ -128,6 +128,7 @@ func (c Config) Validate() error {
 			bad("qortal.node_url", "must be an absolute URL such as http://127.0.0.1:12391")
 		}
 	}
+	errs = append(errs, validatePolicy(c)...)
 	return errors.Join(errs...)
 }
 

@@ -144,6 +144,7 @@ type Store interface {
 	AuditStore
 	ChallengeStore
 	OIDCStore
+	AdminStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -148,8 +148,12 @@
     btn.setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
+  function sentence(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.') : '';
+  }
+
   function addressError(msg) {
-    $('address-error').textContent = msg;
+    $('address-error').textContent = sentence(msg);
     show($('address-error'), !!msg);
     $('address').setAttribute('aria-invalid', msg ? 'true' : 'false');
   }
@@ -161,8 +165,7 @@
       window.location.assign(err.redirectTo);
       return;
     }
-    const text = err.message || String(err);
-    $('sign-error-text').textContent = text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+    $('sign-error-text').textContent = sentence(err.message || String(err));
     const renew = ['challenge_expired', 'challenge_used', 'challenge_not_found', 'auth_request_mismatch'].includes(err.code);
     show($('new-challenge'), renew);
     show($('sign-error'), true);

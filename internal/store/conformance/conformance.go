@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Concurrency", func(t *testing.T) { runConcurrency(t, newStore) })
 	t.Run("Lifecycle", func(t *testing.T) { runLifecycle(t, newStore) })
 	t.Run("OIDC", func(t *testing.T) { runOIDC(t, newStore) })
+	t.Run("Admin", func(t *testing.T) { runAdmin(t, newStore) })
 }
 
 func runLifecycle(t *testing.T, newStore NewStore) {

@@ -128,6 +128,7 @@ func Campaign(c store.Campaign, userIDs []string, now time.Time) (store.Campaign
 			return c, err
 		}
 	}
+	c.InviteTTL = c.InviteTTL.Truncate(time.Second) // stored in whole seconds
 	if c.InviteTTL < time.Second {
 		return c, fmt.Errorf("campaign invite ttl must be at least a second")
 	}
@@ -245,4 +246,20 @@ func parseSeq(prefix, cursor string) (int64, error) {
 func EmptyCounts() map[store.TargetState]int {
 	return map[store.TargetState]int{store.TargetNotStarted: 0, store.TargetSending: 0,
 		store.TargetInvited: 0, store.TargetLinked: 0, store.TargetFailed: 0}
+}
+
+// InviteUnusable says why a conditional consume of cur by address updated
+// nothing. A consumption by the same address is reported as success (nil
+// error): it is a retry of a login that already took the invite.
+func InviteUnusable(cur store.Invite, address string) (store.Invite, error) {
+	switch {
+	case cur.RevokedAt != nil:
+		return store.Invite{}, store.ErrInviteRevoked
+	case cur.UsedAt != nil && cur.UsedBy == address:
+		return cur, nil
+	case cur.UsedAt != nil:
+		return store.Invite{}, store.ErrInviteUsed
+	default:
+		return store.Invite{}, store.ErrInviteExpired
+	}
 }
