@@ -151,6 +151,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	// zitadel/oidc logs through slog's default logger; route it into ours.
+	slog.SetDefault(log)
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err

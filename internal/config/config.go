@@ -47,8 +47,13 @@ type Log struct {
 	Format string `yaml:"format"` // json or text
 }
 
-// Admin holds the credentials accepted by the admin API.
+// Admin holds the credentials accepted by the admin API and console.
 type Admin struct {
+	// Addresses are the Qortal addresses that may sign in to the /admin
+	// console (with a signed challenge, like users at login).
+	Addresses []string `yaml:"addresses"`
+	// SessionTTL bounds a console session.
+	SessionTTL time.Duration `yaml:"session_ttl"`
 	// Tokens lists admin credentials. Each gives either Token (plaintext,
 	// hashed as soon as it is loaded) or TokenSHA256 (hex).
 	Tokens []AdminToken `yaml:"tokens"`
@@ -148,6 +153,7 @@ func Default() Config {
 		DataDir:         "./data",
 		ShutdownTimeout: 20 * time.Second,
 		Log:             Log{Level: "info", Format: "json"},
+		Admin:           Admin{SessionTTL: 8 * time.Hour},
 		Nextcloud:       Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2},
 		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute},
 		OIDC: OIDC{

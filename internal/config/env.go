@@ -82,6 +82,7 @@ var envBindings = []envBinding{
 		c.Admin.Tokens = append(c.Admin.Tokens, AdminToken{Name: "env-file", TokenFile: v})
 		return nil
 	}},
+	{"QORTAL_OIDC_ADMIN_ADDRESSES", list(func(c *Config) *[]string { return &c.Admin.Addresses })},
 	{"QORTAL_OIDC_NEXTCLOUD_URL", str(func(c *Config) *string { return &c.Nextcloud.URL })},
 	{"QORTAL_OIDC_NEXTCLOUD_USER", str(func(c *Config) *string { return &c.Nextcloud.User })},
 	{"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD", str(func(c *Config) *string { return &c.Nextcloud.AppPassword })},

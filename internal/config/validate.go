@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 )
 
 // Validate checks every key and reports all problems at once, each naming
@@ -42,6 +44,12 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}
+	for i, a := range c.Admin.Addresses {
+		if err := qortal.ValidateAddress(a); err != nil {
+			bad(fmt.Sprintf("admin.addresses[%d]", i), "%q is not a Qortal address: %v", a, err)
+		}
+	}
+	positive(bad, "admin.session_ttl", c.Admin.SessionTTL)
 	seen := map[string]bool{}
 	for i, t := range c.Admin.Tokens {
 		if seen[t.TokenSHA256] {

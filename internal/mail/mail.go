@@ -219,8 +219,12 @@ func (s *Sender) render(to string, m Message) ([]byte, error) {
 		b.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}
 	b.WriteString("\r\n")
+	body := strings.ReplaceAll(m.Body, "\r\n", "\n")
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n" // SMTP ends DATA with a line break anyway; say so up front
+	}
 	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(strings.ReplaceAll(m.Body, "\r\n", "\n"))); err != nil {
+	if _, err := qp.Write([]byte(body)); err != nil {
 		return nil, err
 	}
 	if err := qp.Close(); err != nil {

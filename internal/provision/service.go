@@ -204,6 +204,31 @@ func (s *Service) Unlink(ctx context.Context, actor, address string) (store.Mapp
 	return m, nil
 }
 
+// SetStatus blocks, unblocks (linked) or marks invited the mapping of
+// address. A blocked mapping can never log in, whatever the policy.
+func (s *Service) SetStatus(ctx context.Context, actor, address string, status store.MappingStatus) (store.Mapping, error) {
+	if !status.Valid() {
+		return store.Mapping{}, badRequest("invalid_status", "status must be linked, invited or blocked")
+	}
+	m, err := s.Get(ctx, address)
+	if err != nil {
+		return store.Mapping{}, err
+	}
+	if m.Status == status {
+		return m, nil
+	}
+	prev := m.Status
+	m.Status = status
+	m, err = s.store.UpdateMapping(ctx, m, audit(actor, "mapping.status", address, map[string]any{"from": prev, "to": status}))
+	if isNotFound(err) {
+		return store.Mapping{}, notFound("mapping_not_found", "address %s is not linked", address)
+	} else if err != nil {
+		return store.Mapping{}, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "mapping status changed", "address", address, "from", prev, "to", status, "actor", actor)
+	return m, nil
+}
+
 // Get returns the mapping for address.
 func (s *Service) Get(ctx context.Context, address string) (store.Mapping, error) {
 	if err := validAddress(address); err != nil {

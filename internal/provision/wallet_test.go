@@ -14,6 +14,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
 )
 
@@ -93,5 +94,30 @@ func TestKeyedMutexSerialisesPerKeyOnly(t *testing.T) {
 	}
 	if len(km.m) != 0 {
 		t.Fatalf("locks leak: %d keys left", len(km.m))
+	}
+}
+
+func TestSetStatusIsAudited(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := New(config.Default(), Deps{Store: st})
+	const addr = "QgV4s3xnzLhVBEJxcYui4u4q11yhUHsd9v"
+	if _, err := st.CreateMapping(context.Background(), store.Mapping{QortalAddress: addr, NextcloudUserID: "alice", Status: store.StatusLinked},
+		store.AuditEntry{Actor: "test", Action: "mapping.create", Subject: addr}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := svc.SetStatus(context.Background(), "admin:ops", addr, store.StatusBlocked)
+	if err != nil || m.Status != store.StatusBlocked {
+		t.Fatalf("block: %+v %v", m, err)
+	}
+	if _, err := svc.SetStatus(context.Background(), "admin:ops", addr, "frozen"); err == nil {
+		t.Fatal("unknown status accepted")
+	}
+	page, err := st.ListAudit(context.Background(), store.ListOptions{})
+	if err != nil || len(page.Entries) != 2 || page.Entries[0].Action != "mapping.status" || page.Entries[0].Actor != "admin:ops" {
+		t.Fatalf("audit: %+v %v", page.Entries, err)
 	}
 }

@@ -43,6 +43,8 @@ func match(method string, segs []string) (r route, ok, methodMismatch bool) {
 		return want(http.MethodPut, route{name: RouteDisableUser, id: segs[2]})
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "users" && segs[3] == "groups":
 		return want(http.MethodPost, route{name: RouteAddToGroup, id: segs[2]})
+	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "groups" && segs[3] == "users":
+		return want(http.MethodGet, route{name: RouteGroupUsers, id: segs[2]})
 	case len(segs) == 2 && segs[0] == "cloud" && segs[1] == "groups":
 		// addGroup carries #[AuthorizedAdminSetting(settings: Users::class)].
 		return want(http.MethodPost, route{name: RouteCreateGroup, adminOnly: true})
@@ -195,6 +197,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.addToGroup(uid, rt.id, r.Form.Get("groupid"))
 	case RouteCreateGroup:
 		rep = s.addGroup(r.Form.Get("groupid"))
+	case RouteGroupUsers:
+		rep = s.getGroupUsers(uid, rt.id)
 	case RouteAdminNotification:
 		rep = s.generateNotification(rt.id, r.Form.Get("shortMessage"), r.Form.Get("longMessage"))
 	}

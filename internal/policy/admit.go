@@ -1,0 +1,170 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// Admit decides whether address, whose control the caller has just
+// verified, may log in, and returns its (linked) mapping. inviteToken is
+// optional. Refusals are *Denial; anything else is an operational error
+// (Nextcloud or the store failing) to report as such.
+//
+// The rules, in order:
+//   - a blocked mapping never logs in;
+//   - a linked mapping logs in; an invite bound to that same account is
+//     consumed (its campaign target becomes linked), one bound to another
+//     account is refused;
+//   - an invite bound to an existing account links the address to it,
+//     whatever the mode: the admin chose that account for this person;
+//   - link_only refuses everything else;
+//   - auto_provision creates the account (provision.Service.Upsert) when the
+//     guard is satisfied: none, allowlist (address listed), invite (a valid
+//     invite, consumed), invite_or_allowlist (either; the allowlist is
+//     checked first so an invite is only spent when needed).
+//
+// An invite is consumed atomically before the account is made, so two
+// people racing with one invite cannot both get in, and given back if
+// making the account fails, so a Nextcloud hiccup does not burn it.
+func (s *Service) Admit(ctx context.Context, address, inviteToken string) (store.Mapping, error) {
+	if err := validAddress(address); err != nil {
+		return store.Mapping{}, err
+	}
+	actor := "login:" + address
+	var inv *store.Invite
+	if inviteToken != "" {
+		i, err := s.invites.Lookup(ctx, inviteToken, address)
+		if err != nil {
+			return store.Mapping{}, inviteDenial(err)
+		}
+		inv = &i
+	}
+
+	m, err := s.store.GetMappingByAddress(ctx, address)
+	switch {
+	case err == nil && m.Status == store.StatusBlocked:
+		return store.Mapping{}, deny(denyBlocked)
+	case err == nil && m.Status == store.StatusLinked:
+		if inv == nil || inv.NextcloudUserID == "" {
+			return m, nil
+		}
+		if inv.NextcloudUserID != m.NextcloudUserID {
+			return store.Mapping{}, deny(denyAddressElse)
+		}
+		if _, err := s.invites.Consume(ctx, inviteToken, address, actor); err != nil {
+			return store.Mapping{}, inviteDenial(err)
+		}
+		return m, nil
+	case err == nil:
+		return store.Mapping{}, deny(denyNotLinked) // invited: not an account yet
+	case !errors.Is(err, store.ErrNotFound):
+		return store.Mapping{}, storeErr(err)
+	}
+
+	if inv != nil && inv.NextcloudUserID != "" {
+		return s.withInvite(ctx, inviteToken, address, func() (store.Mapping, error) {
+			return s.prov.Link(ctx, actor, address, inv.NextcloudUserID)
+		})
+	}
+	pol, err := s.Current(ctx)
+	if err != nil {
+		return store.Mapping{}, err
+	}
+	if pol.Mode != ModeAutoProvision {
+		return store.Mapping{}, deny(denyNotLinked)
+	}
+	upsert := func() (store.Mapping, error) {
+		res, err := s.prov.Upsert(ctx, actor, provision.Request{QortalAddress: address})
+		return res.Mapping, err
+	}
+	switch pol.Guard {
+	case GuardNone:
+		return s.provisioned(upsert())
+	case GuardAllowlist:
+		ok, err := s.allowlisted(ctx, address)
+		if err != nil {
+			return store.Mapping{}, err
+		}
+		if !ok {
+			return store.Mapping{}, deny(denyNotAllowlisted)
+		}
+		return s.provisioned(upsert())
+	case GuardInvite:
+		if inv == nil {
+			return store.Mapping{}, deny(denyInviteRequired)
+		}
+		return s.withInvite(ctx, inviteToken, address, upsert)
+	case GuardInviteOrAllowlist:
+		ok, err := s.allowlisted(ctx, address)
+		if err != nil {
+			return store.Mapping{}, err
+		}
+		if ok {
+			return s.provisioned(upsert())
+		}
+		if inv == nil {
+			return store.Mapping{}, deny(denyInviteOrList)
+		}
+		return s.withInvite(ctx, inviteToken, address, upsert)
+	}
+	return store.Mapping{}, fmt.Errorf("policy: unknown guard %q", pol.Guard)
+}
+
+// withInvite consumes the invite, runs create, and gives the invite back if
+// create fails.
+func (s *Service) withInvite(ctx context.Context, token, address string, create func() (store.Mapping, error)) (store.Mapping, error) {
+	actor := "login:" + address
+	if _, err := s.invites.Consume(ctx, token, address, actor); err != nil {
+		return store.Mapping{}, inviteDenial(err)
+	}
+	m, err := s.provisioned(create())
+	if err != nil {
+		// Detached: the caller may have gone, but the invite must come back.
+		if rerr := s.invites.Release(context.WithoutCancel(ctx), token, address, actor); rerr != nil {
+			s.log.WarnContext(ctx, "could not give an invite back after a failed admission", "address", address, "err", rerr)
+		}
+		return store.Mapping{}, err
+	}
+	return m, nil
+}
+
+// provisioned turns provisioning results into admission results: conflicts
+// about the invite's account become denials, a mapping blocked by a
+// concurrent admin is refused.
+func (s *Service) provisioned(m store.Mapping, err error) (store.Mapping, error) {
+	var ae *apierror.Error
+	switch {
+	case errors.As(err, &ae) && ae.Code == "user_linked":
+		return store.Mapping{}, deny(denyAccountElse)
+	case errors.As(err, &ae) && ae.Code == "address_linked":
+		return store.Mapping{}, deny(denyAddressElse)
+	case errors.As(err, &ae) && ae.Code == "nextcloud_user_not_found":
+		return store.Mapping{}, deny(denyInviteGone)
+	case err != nil:
+		return store.Mapping{}, err
+	case m.Status == store.StatusBlocked:
+		return store.Mapping{}, deny(denyBlocked)
+	case m.Status != store.StatusLinked:
+		return store.Mapping{}, deny(denyNotLinked)
+	}
+	return m, nil
+}
+
+func inviteDenial(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return deny(denyInviteInvalid)
+	case errors.Is(err, store.ErrInviteRevoked):
+		return deny(denyInviteRevoked)
+	case errors.Is(err, store.ErrInviteExpired):
+		return deny(denyInviteExpired)
+	case errors.Is(err, store.ErrInviteUsed):
+		return deny(denyInviteUsed)
+	}
+	return storeErr(err)
+}

@@ -1,0 +1,272 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+const (
+	rpID       = "nextcloud"
+	rpSecret   = "rp-secret-0123456789-0123456789-abcdef"
+	rpRedirect = "https://cloud.example.org/index.php/apps/user_oidc/code"
+)
+
+// cluster is n broker replicas sharing one store behind a round-robin
+// balancer, so consecutive requests of one login land on different replicas.
+type cluster struct {
+	issuer   string
+	replicas []*Server
+	admin    *broker // for provisioning calls
+}
+
+func newCluster(t *testing.T, st store.Store, nc *ocsfake.Server, n int, alg string) *cluster {
+	t.Helper()
+	var next atomic.Uint64
+	c := &cluster{}
+	lb := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.replicas[next.Add(1)%uint64(len(c.replicas))].Handler().ServeHTTP(w, r)
+	}))
+	c.issuer = "http://" + lb.Listener.Addr().String()
+	for i := 0; i < n; i++ {
+		cfg := testConfig(nc.URL())
+		cfg.Issuer = c.issuer
+		cfg.OIDC.SigningAlg = alg
+		cfg.OIDC.Clients = []config.Client{{ID: rpID, Name: "Nextcloud", Secret: rpSecret, RedirectURIs: []string{rpRedirect}}}
+		for j, tok := range cfg.Admin.Tokens {
+			cfg.Admin.Tokens[j] = config.HashAdminToken(tok)
+		}
+		srv, err := NewWithStore(context.Background(), cfg, slog.New(slog.DiscardHandler), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.replicas = append(c.replicas, srv)
+	}
+	lb.Start()
+	t.Cleanup(lb.Close)
+	c.admin = &broker{t: t, srv: c.replicas[0], http: lb, nc: nc, store: st, logs: &lockedBuffer{}}
+	return c
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func postJSON(t *testing.T, u string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	res, err := http.Post(u, "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+// startLogin runs the relying party's authorize redirect and returns the
+// auth request id the login page was opened with.
+func (c *cluster) startLogin(t *testing.T, relying rp.RelyingParty, challenge, nonce string) string {
+	t.Helper()
+	authURL := rp.AuthURL("st4te", relying, rp.WithCodeChallenge(challenge), rp.AuthURLOpt(rp.WithURLParam("nonce", nonce)),
+		// user_oidc always sends a claims parameter; it must be tolerated.
+		rp.AuthURLOpt(rp.WithURLParam("claims", `{"id_token":{"email":null}}`)))
+	res, err := noRedirect.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusFound || loc == nil || loc.Path != "/login" {
+		t.Fatalf("authorize: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	return loc.Query().Get("authRequestID")
+}
+
+// signIn does what the login page does: challenge, sign, verify. It
+// returns the verify answer.
+func (c *cluster) signIn(t *testing.T, authRequestID string, acct account) (int, map[string]any) {
+	t.Helper()
+	status, ch := postJSON(t, c.issuer+"/login/challenge", map[string]any{"authRequestId": authRequestID, "qortalAddress": acct.Address})
+	if status != http.StatusOK {
+		t.Fatalf("challenge: %d %v", status, ch)
+	}
+	p := qortal.Sign(acct.priv, []byte(ch["message"].(string)))
+	return postJSON(t, c.issuer+"/login/verify", map[string]any{"challengeId": ch["challengeId"], "publicKey": p.PublicKey, "signature": p.Signature})
+}
+
+// follow fetches redirectTo and returns the code sent to the relying party.
+func (c *cluster) follow(t *testing.T, redirectTo string) (code, state string) {
+	t.Helper()
+	u, err := url.Parse(redirectTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := noRedirect.Get(c.issuer + u.RequestURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if loc == nil || !strings.HasPrefix(loc.String(), rpRedirect) {
+		t.Fatalf("callback: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	return loc.Query().Get("code"), loc.Query().Get("state")
+}
+
+func pkcePair() (verifier, challenge string) {
+	verifier = strings.Repeat("v3rifier-", 14) // user_oidc sends 128 characters
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestQortalLoginWithGoRelyingParty is the whole product path through
+// every replica: provision, discovery, authorize, Qortal challenge signed
+// with a real key, verify, code, token (ID token checked against the JWKS
+// by zitadel's rp), userinfo and refresh.
+func TestQortalLoginWithGoRelyingParty(t *testing.T) {
+	accts := loadAccounts(t)
+	alice, bob := accts["alice"], accts["bob"]
+	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+			t.Run(alg, func(t *testing.T) {
+				ctx := context.Background()
+				nc := newFakeNextcloud(t)
+				c := newCluster(t, open(t), nc, 2, alg)
+				if r := c.admin.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": alice.Address, "nextcloudUserId": "alice", "displayName": "Alice", "email": "alice@example.org"}); r.Status != http.StatusCreated {
+					t.Fatalf("provision: %d %s", r.Status, r.Raw)
+				}
+				// Refreshed ID tokens carry no nonce (OIDC Core 12.2); rp
+				// only accepts RS256/ES256/PS256 unless told the algorithm.
+				nonce := "n0nce"
+				relying, err := rp.NewRelyingPartyOIDC(ctx, c.issuer, rpID, rpSecret, rpRedirect, []string{"openid", "email", "profile", "offline_access"},
+					rp.WithVerifierOpts(rp.WithNonce(func(context.Context) string { return nonce }), rp.WithSupportedSigningAlgorithms(alg)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				verifier, challenge := pkcePair()
+				id := c.startLogin(t, relying, challenge, "n0nce")
+				status, out := c.signIn(t, id, alice)
+				if status != http.StatusOK || out["redirectTo"] == nil {
+					t.Fatalf("verify: %d %v", status, out)
+				}
+				code, state := c.follow(t, out["redirectTo"].(string))
+				if code == "" || state != "st4te" {
+					t.Fatalf("code %q state %q", code, state)
+				}
+
+				if _, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, relying, rp.WithCodeVerifier(verifier+"x")); err == nil {
+					t.Fatal("a wrong PKCE verifier was accepted")
+				}
+				tokens, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, relying, rp.WithCodeVerifier(verifier))
+				if err != nil {
+					t.Fatalf("code exchange (ID token verified against the JWKS): %v", err)
+				}
+				claims := tokens.IDTokenClaims
+				if claims.Subject != "alice" || claims.Claims["qortal_address"] != alice.Address || claims.Name != "Alice" ||
+					claims.Email != "alice@example.org" || claims.Nonce != "n0nce" || claims.Claims["sid"] == nil {
+					t.Fatalf("ID token claims: %+v", claims)
+				}
+				if _, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, relying, rp.WithCodeVerifier(verifier)); err == nil {
+					t.Fatal("a code was exchanged twice")
+				}
+				ui, err := rp.Userinfo[*oidc.UserInfo](ctx, tokens.AccessToken, "Bearer", "alice", relying)
+				if err != nil || ui.Subject != "alice" || ui.Claims["qortal_address"] != alice.Address {
+					t.Fatalf("userinfo: %+v %v", ui, err)
+				}
+				nonce = ""
+				refreshed, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, tokens.RefreshToken, "", "")
+				if err != nil || refreshed.RefreshToken == tokens.RefreshToken {
+					t.Fatalf("refresh: %v", err)
+				}
+
+				// The same address always yields the same sub.
+				nonce = "n0nce"
+				id = c.startLogin(t, relying, challenge, "n0nce")
+				_, out = c.signIn(t, id, alice)
+				code, _ = c.follow(t, out["redirectTo"].(string))
+				again, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, relying, rp.WithCodeVerifier(verifier))
+				if err != nil || again.IDTokenClaims.Subject != "alice" {
+					t.Fatalf("second login: %v", err)
+				}
+
+				// An address with no mapping is refused and the RP gets access_denied.
+				id = c.startLogin(t, relying, challenge, "n0nce")
+				status, out = c.signIn(t, id, bob)
+				if status != http.StatusForbidden || errCode(out) != "not_linked" {
+					t.Fatalf("unlinked address: %d %v", status, out)
+				}
+			})
+			if testing.Short() {
+				break
+			}
+		}
+	})
+}
+
+// Negative login cases that need the whole broker: the challenge must be
+// bound to its address, auth request and moment.
+func TestQortalLoginRejections(t *testing.T) {
+	accts := loadAccounts(t)
+	alice, bob := accts["alice"], accts["bob"]
+	nc := newFakeNextcloud(t)
+	c := newCluster(t, backends["sqlite"](t), nc, 2, "ES256")
+	c.admin.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": alice.Address})
+	relying, err := rp.NewRelyingPartyOIDC(context.Background(), c.issuer, rpID, rpSecret, rpRedirect, []string{"openid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, challenge := pkcePair()
+	id1 := c.startLogin(t, relying, challenge, "n")
+	id2 := c.startLogin(t, relying, challenge, "n")
+
+	_, ch := postJSON(t, c.issuer+"/login/challenge", map[string]any{"authRequestId": id1, "qortalAddress": alice.Address})
+	msg := ch["message"].(string)
+	good := qortal.Sign(alice.priv, []byte(msg))
+	other := qortal.Sign(bob.priv, []byte(msg))
+	verify := func(body map[string]any) (int, string) {
+		s, out := postJSON(t, c.issuer+"/login/verify", body)
+		return s, errCode(out)
+	}
+	if s, code := verify(map[string]any{"challengeId": ch["challengeId"], "publicKey": other.PublicKey, "signature": other.Signature}); s != 400 || code != "address_mismatch" {
+		t.Errorf("another key: %d %s", s, code)
+	}
+	if s, code := verify(map[string]any{"challengeId": ch["challengeId"], "publicKey": good.PublicKey, "signature": other.Signature}); s != 400 || code != "bad_signature" {
+		t.Errorf("signature from another key: %d %s", s, code)
+	}
+	if s, code := verify(map[string]any{"challengeId": ch["challengeId"], "authRequestId": id2, "publicKey": good.PublicKey, "signature": good.Signature}); s != 400 || code != "auth_request_mismatch" {
+		t.Errorf("challenge of another auth request: %d %s", s, code)
+	}
+	if s, code := verify(map[string]any{"challengeId": ch["challengeId"], "publicKey": good.PublicKey, "signature": good.Signature}); s != 200 {
+		t.Fatalf("the genuine proof after failed attempts: %d %s", s, code)
+	}
+	if s, code := verify(map[string]any{"challengeId": ch["challengeId"], "publicKey": good.PublicKey, "signature": good.Signature}); s != 409 || code != "challenge_used" {
+		t.Errorf("replayed challenge: %d %s", s, code)
+	}
+	if s, code := verify(map[string]any{"challengeId": "nope", "publicKey": good.PublicKey, "signature": good.Signature}); s != 404 || code != "challenge_not_found" {
+		t.Errorf("unknown challenge: %d %s", s, code)
+	}
+}
+
+func errCode(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
