@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -110,7 +111,11 @@ func Observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handl
 			if status >= 500 {
 				level = slog.LevelWarn
 			}
-			log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			path := r.URL.Path
+			if strings.Contains(holder.template, "{token}") {
+				path = holder.template // the path itself is a secret (an invite link)
+			}
+			log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", path,
 				"route", holder.template, "status", status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))

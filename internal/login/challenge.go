@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,6 +114,11 @@ func randomNonce() (string, error) {
 // loadChallenge fetches a login challenge and explains precisely why it
 // cannot be used, before any signature work is done.
 func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *apiError) {
+	return h.loadChallengeFor(r, id, PurposeLogin)
+}
+
+// loadChallengeFor is loadChallenge for challenges of the given purposes.
+func (h *Handler) loadChallengeFor(r *http.Request, id string, purposes ...string) (store.Challenge, *apiError) {
 	notFound := newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
 	if id == "" || len(id) > maxIDLen {
 		return store.Challenge{}, notFound
@@ -123,8 +129,8 @@ func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *a
 		return c, notFound
 	case err != nil:
 		return c, h.internal(r.Context(), "get challenge", err)
-	case c.Purpose != PurposeLogin:
-		return c, notFound // another flow's challenge is not a login challenge
+	case !slices.Contains(purposes, c.Purpose):
+		return c, notFound // another flow's challenge is not one of these
 	}
 	return c, checkUsable(c, h.now())
 }

@@ -31,7 +31,7 @@ func (h *Handler) hubTransaction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	c, e := h.loadChallenge(r, req.ChallengeID)
+	c, e := h.loadChallengeFor(r, req.ChallengeID, PurposeLogin, PurposeOnboard)
 	if e != nil {
 		writeError(w, e)
 		return

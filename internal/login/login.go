@@ -44,6 +44,9 @@ type Deps struct {
 	// cfg.Login.RateLimit (per replica: see package ratelimit).
 	IPLimiter      *ratelimit.Limiter
 	AddressLimiter *ratelimit.Limiter
+	// Admission applies the login policy (policy.Service). Nil keeps the
+	// strict rule: only linked mappings log in, and /onboard is not served.
+	Admission Admission
 }
 
 // Handler serves the login pages, API and static assets.
@@ -59,6 +62,9 @@ type Handler struct {
 	now      func() time.Time
 	ipLim    *ratelimit.Limiter
 	addrLim  *ratelimit.Limiter
+
+	admission    Admission
+	nextcloudURL string // where /onboard sends the user once linked
 
 	pages  *template.Template
 	assets *assets
@@ -84,6 +90,9 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 		now:        deps.Now,
 		ipLim:      deps.IPLimiter,
 		addrLim:    deps.AddressLimiter,
+
+		admission:    deps.Admission,
+		nextcloudURL: cfg.Nextcloud.URL,
 	}
 	if h.ttl <= 0 {
 		h.ttl = 5 * time.Minute
@@ -119,6 +128,9 @@ func (h *Handler) Register(r *mux.Router) {
 	r.HandleFunc(b+"/login/denied", h.deniedPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(b+"/login/denied", h.deny).Methods(http.MethodPost)
 	r.HandleFunc(b+"/static/{name}", h.static).Methods(http.MethodGet, http.MethodHead)
+	if h.admission != nil {
+		h.registerOnboard(r)
+	}
 }
 
 // path returns an absolute path under the issuer's path.

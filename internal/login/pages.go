@@ -34,6 +34,9 @@ type pageData struct {
 
 	// denied and error pages
 	Heading, Message, Hint, Action, Reason string
+
+	// Mode "onboard" turns the login page into the invite page.
+	Mode, InviteToken string
 }
 
 func (h *Handler) basePage(title string) pageData {
@@ -99,6 +102,49 @@ var denyReasons = map[string]struct{ heading, message, hint, description string 
 		"This Qortal address has been blocked from signing in.",
 		"If you think this is a mistake, contact your administrator.",
 		"the Qortal address is blocked",
+	},
+	// Refusals of the login policy (policy.Service.Admit).
+	"not_allowlisted": {
+		"New accounts need approval",
+		"This Qortal address is not on the list of addresses allowed to create an account here.",
+		"Ask your administrator to allowlist your Qortal address or send you an invite.",
+		"this Qortal address is not on the list of addresses allowed to create an account here",
+	},
+	"invite_required": {
+		"Invite required",
+		"An invite is required to create an account here.",
+		"Open the invite link your administrator sent you, or ask for one.",
+		"an invite is required to create an account here",
+	},
+	"invite_invalid": {
+		"Invite not valid",
+		"This invite link is not valid.",
+		"Check that you opened the whole link, or ask your administrator for a new one.",
+		"this invite link is not valid",
+	},
+	"invite_revoked": {
+		"Invite revoked",
+		"This invite was revoked by an administrator.",
+		"Ask your administrator for a new invite.",
+		"this invite was revoked by an administrator",
+	},
+	"invite_expired": {
+		"Invite expired",
+		"This invite has expired.",
+		"Ask your administrator for a new invite.",
+		"this invite has expired",
+	},
+	"invite_used": {
+		"Invite already used",
+		"This invite was already used.",
+		"Each invite works once. Ask your administrator for a new one.",
+		"this invite was already used",
+	},
+	"invite_bound_elsewhere": {
+		"Invite for another account",
+		"This invite cannot be used with this Qortal address.",
+		"The invite is for an account that is linked to another address, or your address is linked to another account. Contact your administrator.",
+		"the invite and the Qortal address belong to different accounts",
 	},
 }
 

@@ -21,6 +21,10 @@ type verifyRequest struct {
 	PublicKey         string `json:"publicKey,omitempty"`
 	Signature         string `json:"signature,omitempty"`
 	SignedTransaction string `json:"signedTransaction,omitempty"`
+	// InviteToken, optional, is an invite that admits this address under
+	// the login policy (see policy.Service.Admit). It is a bearer secret, so
+	// it travels once, with the proof, rather than in the challenge.
+	InviteToken string `json:"inviteToken,omitempty"`
 }
 
 type verifyResponse struct {
@@ -71,51 +75,18 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge was issued for another application: request a new one")
 	}
 
-	if req.SignedTransaction != "" {
-		e = verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
-	} else {
-		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
+	if e := h.proveAndConsume(ctx, c, req); e != nil {
+		return "", e
 	}
-	if e != nil {
-		return "", e // the challenge stays usable, so a mistyped paste can be retried
-	}
-
-	// Consume exactly once across replicas: two concurrent verifies of the
-	// same valid proof cannot both pass this.
-	if _, err := h.store.ConsumeChallenge(ctx, c.ID, h.now()); err != nil {
-		switch {
-		case errors.Is(err, store.ErrChallengeUsed):
-			return "", newErr(http.StatusConflict, "challenge_used", "this challenge was already used: request a new one")
-		case errors.Is(err, store.ErrChallengeExpired):
-			return "", newErr(http.StatusGone, "challenge_expired", "this challenge expired: request a new one")
-		case errors.Is(err, store.ErrNotFound):
-			return "", newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
-		default:
-			return "", h.internal(ctx, "consume challenge", err)
-		}
-	}
-	return h.finish(ctx, c)
+	return h.finish(ctx, c, strings.TrimSpace(req.InviteToken))
 }
 
-// finish resolves the proven address to its account and completes (or
-// refuses) the auth request.
-func (h *Handler) finish(ctx context.Context, c store.Challenge) (string, *apiError) {
-	m, err := h.store.GetMappingByAddress(ctx, c.QortalAddress)
-	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && m.Status == store.StatusInvited):
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "not_linked"))
-		e := newErr(http.StatusForbidden, "not_linked", "this Qortal address is not linked to an account here")
-		e.RedirectTo = h.deniedURL(c.AuthRequestID, "not_linked")
+// finish resolves the proven address to its account (see resolve) and
+// completes (or refuses) the auth request.
+func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken string) (string, *apiError) {
+	m, e := h.resolve(ctx, c, inviteToken)
+	if e != nil {
 		return "", e
-	case err != nil:
-		return "", h.internal(ctx, "get mapping", err)
-	case m.Status == store.StatusBlocked:
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "blocked"))
-		e := newErr(http.StatusForbidden, "blocked", "this Qortal address is blocked from signing in")
-		e.RedirectTo = h.deniedURL(c.AuthRequestID, "blocked")
-		return "", e
-	case m.Status != store.StatusLinked:
-		return "", h.internal(ctx, "mapping status", errors.New("unknown mapping status "+string(m.Status)))
 	}
 	to, err := h.provider.CompleteLogin(ctx, c.AuthRequestID, m, h.now())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
@@ -127,6 +98,35 @@ func (h *Handler) finish(ctx context.Context, c store.Challenge) (string, *apiEr
 	h.audit(ctx, "login.success", c.QortalAddress, detail("client_id", c.ClientID, "user_id", m.NextcloudUserID))
 	h.log.InfoContext(ctx, "login", "address", c.QortalAddress, "client_id", c.ClientID, "user_id", m.NextcloudUserID)
 	return to, nil
+}
+
+// proveAndConsume checks the proof and then consumes the challenge exactly
+// once across replicas: two concurrent verifies of the same valid proof
+// cannot both pass. A bad proof leaves the challenge usable, so a mistyped
+// paste can be retried.
+func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
+	var e *apiError
+	if req.SignedTransaction != "" {
+		e = verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
+	} else {
+		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
+	}
+	if e != nil {
+		return e
+	}
+	if _, err := h.store.ConsumeChallenge(ctx, c.ID, h.now()); err != nil {
+		switch {
+		case errors.Is(err, store.ErrChallengeUsed):
+			return newErr(http.StatusConflict, "challenge_used", "this challenge was already used: request a new one")
+		case errors.Is(err, store.ErrChallengeExpired):
+			return newErr(http.StatusGone, "challenge_expired", "this challenge expired: request a new one")
+		case errors.Is(err, store.ErrNotFound):
+			return newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+		default:
+			return h.internal(ctx, "consume challenge", err)
+		}
+	}
+	return nil
 }
 
 func verifySignature(c store.Challenge, publicKey, signature string) *apiError {

@@ -168,3 +168,13 @@ func inviteDenial(err error) error {
 	}
 	return storeErr(err)
 }
+
+// CheckInvite says whether an invite link is worth showing the sign page
+// for: nil, a *Denial naming why not, or an operational error. Admit checks
+// again (and atomically) when the signature arrives.
+func (s *Service) CheckInvite(ctx context.Context, token string) error {
+	if _, err := s.invites.Lookup(ctx, token, ""); err != nil {
+		return inviteDenial(err)
+	}
+	return nil
+}

@@ -34,6 +34,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	nextcloud *nextcloud.Client
 	provision *provision.Service
+	admin     adminServices
 	oidc      *oidcprovider.Provider
 	router    *mux.Router
 	handler   http.Handler
@@ -106,7 +107,14 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.Use(httpapi.CaptureRoute)
 	httpapi.RegisterHealth(r, s.store)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
-	(&httpapi.ProvisionAPI{Service: s.provision, Auth: httpapi.NewAdminAuth(cfg)}).Register(r)
+	auth := httpapi.NewAdminAuth(cfg)
+	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
+	if err := s.mountAdmin(r, auth); err != nil {
+		return nil, err
+	}
+	if err := s.mountConsole(r); err != nil {
+		return nil, err
+	}
 	if err := s.mountOIDC(ctx, r); err != nil {
 		return nil, err
 	}

@@ -145,6 +145,7 @@ type Store interface {
 	ChallengeStore
 	OIDCStore
 	AdminStore
+	ConsoleStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

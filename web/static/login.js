@@ -8,6 +8,10 @@
   if (!app) return;
   const base = app.dataset.base || '';
   const authRequestId = app.dataset.authRequestId;
+  // On /onboard/{token} the same page accepts an invite: other endpoints,
+  // and the invite token goes along with the proof.
+  const onboard = app.dataset.mode === 'onboard';
+  const inviteToken = app.dataset.inviteToken || '';
   const $ = (id) => document.getElementById(id);
 
   // ---- Base58 (Bitcoin alphabet), hex, text ---------------------------------
@@ -202,7 +206,9 @@
   }
 
   async function requestChallenge() {
-    const c = await post('/login/challenge', { authRequestId, qortalAddress: state.address });
+    const c = onboard
+      ? await post('/onboard/challenge', { inviteToken, qortalAddress: state.address })
+      : await post('/login/challenge', { authRequestId, qortalAddress: state.address });
     state.challenge = c;
     $('sign-address').textContent = state.address;
     $('message').textContent = c.message;
@@ -222,9 +228,11 @@
     setBusy(btn, true);
     status('Checking your signature…');
     try {
-      const body = Object.assign({ challengeId: state.challenge.challengeId, authRequestId }, proof);
-      const res = await post('/login/verify', body);
-      status('Signed in. Returning to the application…');
+      const body = onboard
+        ? Object.assign({ challengeId: state.challenge.challengeId, inviteToken }, proof)
+        : Object.assign({ challengeId: state.challenge.challengeId, authRequestId }, proof);
+      const res = await post(onboard ? '/onboard/verify' : '/login/verify', body);
+      status(onboard ? 'Linked. Taking you to sign in…' : 'Signed in. Returning to the application…');
       window.location.assign(res.redirectTo);
     } catch (err) {
       signError(err);

@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Lifecycle", func(t *testing.T) { runLifecycle(t, newStore) })
 	t.Run("OIDC", func(t *testing.T) { runOIDC(t, newStore) })
 	t.Run("Admin", func(t *testing.T) { runAdmin(t, newStore) })
+	t.Run("Console", func(t *testing.T) { runConsole(t, newStore) })
 }
 
 func runLifecycle(t *testing.T, newStore NewStore) {

@@ -1,0 +1,137 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func newService(t *testing.T) (*Service, store.Store, *ocsfake.Server, *clock) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fake := ocsfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddAccount("broker", "broker-app-password", true)
+	nc, err := nextcloud.New(nextcloud.Config{BaseURL: fake.URL(), User: "broker", AppPassword: "broker-app-password", MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Onboarding.PublicURL = "https://join.example/"
+	clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	return New(cfg, Deps{Store: st, Users: nc, Now: clk.Now}), st, fake, clk
+}
+
+func TestTokensAreStoredHashedAndShownOnce(t *testing.T) {
+	s, st, _, clk := newService(t)
+	c, err := s.Create(t.Context(), "admin:t", Request{Note: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ValidToken(c.Token) || c.Link != "https://join.example/onboard/"+c.Token {
+		t.Fatalf("token %q link %q", c.Token, c.Link)
+	}
+	if !c.Invite.ExpiresAt.Equal(clk.Now().Add(config.Default().Policy.InviteTTL)) {
+		t.Fatalf("default ttl: expires %s", c.Invite.ExpiresAt)
+	}
+	stored, err := st.GetInvite(t.Context(), c.Invite.ID)
+	if err != nil || stored.TokenHash != HashToken(c.Token) || stored.TokenHash == c.Token {
+		t.Fatalf("stored %+v, %v", stored, err)
+	}
+	other, _ := s.Create(t.Context(), "admin:t", Request{})
+	if other.Token == c.Token {
+		t.Fatal("tokens must be random")
+	}
+}
+
+func TestLookupStatesWithInjectedClock(t *testing.T) {
+	s, _, _, clk := newService(t)
+	ctx := t.Context()
+	c, err := s.Create(ctx, "admin:t", Request{TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lookup(ctx, c.Token, "Qa"); err != nil {
+		t.Fatal(err)
+	}
+	if got := Status(c.Invite, clk.Now()); got != "active" {
+		t.Fatalf("status %s", got)
+	}
+	if _, err := s.Consume(ctx, c.Token, "Qa", "login:Qa"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lookup(ctx, c.Token, "Qa"); err != nil {
+		t.Errorf("the consumer may retry: %v", err)
+	}
+	if _, err := s.Lookup(ctx, c.Token, "Qb"); !errors.Is(err, store.ErrInviteUsed) {
+		t.Errorf("another address: %v", err)
+	}
+	d, _ := s.Create(ctx, "admin:t", Request{TTL: time.Hour})
+	clk.Add(time.Hour - time.Second)
+	if _, err := s.Lookup(ctx, d.Token, "Qc"); err != nil {
+		t.Errorf("a second before expiry: %v", err)
+	}
+	clk.Add(time.Second)
+	if _, err := s.Lookup(ctx, d.Token, "Qc"); !errors.Is(err, store.ErrInviteExpired) {
+		t.Errorf("at expiry: %v", err)
+	}
+	if _, err := s.Consume(ctx, d.Token, "Qc", "login:Qc"); !errors.Is(err, store.ErrInviteExpired) {
+		t.Errorf("consume at expiry: %v", err)
+	}
+	if _, err := s.Lookup(ctx, "short", "Qc"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("malformed token: %v", err)
+	}
+}
+
+func TestCreateChecksTheBoundUser(t *testing.T) {
+	s, st, fake, _ := newService(t)
+	ctx := t.Context()
+	fake.AddUser(ocsfake.User{ID: "ursula"})
+	fake.AddUser(ocsfake.User{ID: "linked"})
+	if _, err := st.CreateMapping(ctx, store.Mapping{QortalAddress: "Qlinked", NextcloudUserID: "linked", Status: store.StatusLinked},
+		store.AuditEntry{Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Create(ctx, "admin:t", Request{NextcloudUserID: "ursula"}); err != nil || c.Invite.NextcloudUserID != "ursula" {
+		t.Fatalf("bound: %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		req    Request
+		status int
+		code   string
+	}{
+		{Request{NextcloudUserID: "nobody"}, http.StatusNotFound, "nextcloud_user_not_found"},
+		{Request{NextcloudUserID: "linked"}, http.StatusConflict, "user_linked"},
+		{Request{NextcloudUserID: "a/b"}, http.StatusBadRequest, "invalid_user_id"},
+		{Request{TTL: time.Second}, http.StatusBadRequest, "invalid_ttl"},
+	} {
+		_, err := s.Create(ctx, "admin:t", tc.req)
+		var ae *apierror.Error
+		if !errors.As(err, &ae) || ae.Status != tc.status || ae.Code != tc.code {
+			t.Errorf("%+v: %v, want %d %s", tc.req, err, tc.status, tc.code)
+		}
+	}
+}
