@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/web"
 )
 
@@ -96,6 +97,21 @@ func (h *Handler) funcs() template.FuncMap {
 		},
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"join":    strings.Join,
+		"short": func(a string) string {
+			if len(a) <= 14 {
+				return a
+			}
+			return a[:6] + "…" + a[len(a)-4:]
+		},
+		"dur": func(d time.Duration) string {
+			if d%(24*time.Hour) == 0 {
+				return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+			}
+			if d%time.Hour == 0 {
+				return strconv.Itoa(int(d/time.Hour)) + " hours"
+			}
+			return d.String()
+		},
 		"eq2":     func(a, b any) bool { return a == b },
 	}
 }
@@ -144,6 +160,9 @@ func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, retry time.Dur
 
 // fail reports an unexpected error without its details (they go to the log).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		err = apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+	}
 	e := apierror.As(err)
 	if e.Status >= 500 {
 		h.log.ErrorContext(r.Context(), "console: request failed", "path", r.URL.Path, "err", err)

@@ -40,7 +40,7 @@ func TestSignInAsAdmin(t *testing.T) {
 		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/admin, not Secure on http", cookie)
 	}
 	dash := b.get("/admin/")
-	if dash.status != http.StatusOK || !strings.Contains(dash.body, alice.Address) {
+	if dash.status != http.StatusOK || !strings.Contains(dash.body, `title="Signed in as `+alice.Address+`"`) {
 		t.Fatalf("dashboard = %d, want the admin's address shown:\n%s", dash.status, dash.body)
 	}
 	if a := e.lastAudit(); a.Action != "admin.signin" || a.Actor != "admin:"+alice.Address {

@@ -88,8 +88,10 @@ async function waitReady(url, child, logs, timeoutMs = 30000) {
 }
 
 /**
- * Starts everything. opts.signingAlg picks the ID token algorithm.
- * Returns { issuer, clientId, clientSecret, rp, accounts, adminToken, logs, stop, binDir }.
+ * Starts everything. opts.signingAlg picks the ID token algorithm; opts.adminAddresses
+ * lists the Qortal addresses that may sign in to the /admin console.
+ * Returns { issuer, clientId, clientSecret, rp, accounts, adminToken, nextcloud, logs, stop, binDir }
+ * (nextcloud: the fake's { url, user, appPassword }, to seed users over OCS).
  */
 export async function startBroker(opts = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-interop-'));
@@ -115,6 +117,7 @@ export async function startBroker(opts = {}) {
     'log: {level: warn, format: text}',
     'admin:',
     `  tokens: [{name: interop, token: ${JSON.stringify(adminToken)}}]`,
+    `  addresses: ${JSON.stringify(opts.adminAddresses || [])}`,
     `nextcloud: {url: ${JSON.stringify(ncURL)}, user: admin, app_password: ${JSON.stringify(ncPassword)}}`,
     'oidc:',
     `  signing_alg: ${opts.signingAlg || 'RS256'}`,
@@ -159,7 +162,8 @@ export async function startBroker(opts = {}) {
     await stop();
     throw err;
   }
-  return { issuer, clientId, clientSecret, rp, accounts, adminToken, logs, stop, binDir: path.dirname(bins.broker) };
+  const nextcloud = { url: ncURL, user: 'admin', appPassword: ncPassword };
+  return { issuer, clientId, clientSecret, rp, accounts, adminToken, nextcloud, logs, stop, binDir: path.dirname(bins.broker) };
 }
 
 /** POSTs JSON and returns { status, body }. */
