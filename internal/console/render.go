@@ -112,7 +112,7 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return d.String()
 		},
-		"eq2":     func(a, b any) bool { return a == b },
+		"eq2": func(a, b any) bool { return a == b },
 	}
 }
 
