@@ -137,6 +137,9 @@ type Login struct {
 type RateLimit struct {
 	PerIPPerMinute      int `yaml:"per_ip_per_minute"`
 	PerAddressPerMinute int `yaml:"per_address_per_minute"`
+	// AuthorizePerIPPerMinute bounds /authorize and /end_session, which
+	// anyone can call and which write to the store.
+	AuthorizePerIPPerMinute int `yaml:"authorize_per_ip_per_minute"`
 }
 
 // Qortal configures the optional Qortal node used for registered names.
@@ -166,7 +169,7 @@ func Default() Config {
 		},
 		Login: Login{
 			ChallengeTTL: 5 * time.Minute,
-			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10},
+			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10, AuthorizePerIPPerMinute: 120},
 		},
 		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},
 		Policy:     defaultPolicy(),

@@ -128,8 +128,8 @@ func (c Config) Validate() error {
 	if c.Login.ChallengeTTL > 15*time.Minute {
 		bad("login.challenge_ttl", "at most 15m: a challenge is meant to be signed right away")
 	}
-	if c.Login.RateLimit.PerIPPerMinute <= 0 || c.Login.RateLimit.PerAddressPerMinute <= 0 {
-		bad("login.rate_limit", "per_ip_per_minute and per_address_per_minute must be positive")
+	if c.Login.RateLimit.PerIPPerMinute <= 0 || c.Login.RateLimit.PerAddressPerMinute <= 0 || c.Login.RateLimit.AuthorizePerIPPerMinute <= 0 {
+		bad("login.rate_limit", "per_ip_per_minute, per_address_per_minute and authorize_per_ip_per_minute must be positive")
 	}
 	if c.Qortal.NodeURL != "" {
 		if u, err := url.Parse(c.Qortal.NodeURL); err != nil || u.Host == "" {

@@ -3,11 +3,15 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/login"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 )
 
 // oidcPaths are the OpenID Provider's endpoints, mounted one by one (not as
@@ -18,6 +22,28 @@ var oidcPaths = []string{
 	"/authorize", "/authorize/callback",
 	"/token", "/userinfo", "/jwks", "/revoke", "/introspect",
 	"/end_session", "/end_session/done",
+}
+
+// browserFacing endpoints are hit by anonymous browsers and write to the
+// store (auth requests, sessions), so they are rate limited per client IP.
+// The token, userinfo, revocation and introspection endpoints are not: the
+// relying party's server calls them for all its users from one address, and
+// they authenticate the client or token first.
+var browserFacing = map[string]bool{"/authorize": true, "/end_session": true}
+
+// limitPerIP answers 429 with Retry-After once an IP exceeds perMinute.
+func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
+	lim := ratelimit.New(ratelimit.Config{PerMinute: perMinute})
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if ok, retry := lim.Allow(httpapi.ClientIP(r, s.cfg.Login.TrustProxyHeaders)); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+				http.Error(w, "Too many sign-in attempts from your network. Wait a minute and try again.", http.StatusTooManyRequests)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // mountOIDC mounts the OpenID Provider and the Qortal login page.
@@ -31,8 +57,13 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		return fmt.Errorf("login page: %w", err)
 	}
 	lh.Register(r)
+	browserLimit := s.limitPerIP(s.cfg.Login.RateLimit.AuthorizePerIPPerMinute)
 	for _, path := range oidcPaths {
-		r.Handle(path, p.Handler())
+		h := p.Handler()
+		if browserFacing[path] {
+			h = browserLimit(h)
+		}
+		r.Handle(path, h)
 	}
 	s.oidc = p
 	s.jobs = append(s.jobs, p.Run)
