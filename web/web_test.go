@@ -12,7 +12,7 @@ func TestEmbeddedFiles(t *testing.T) {
 			t.Errorf("template %s: %v", name, err)
 		}
 	}
-	for _, name := range []string{"login.js", "app.css", "logo.svg"} {
+	for _, name := range []string{"login.js", "qortal-sign.js", "admin-signin.js", "app.css", "logo.svg"} {
 		if _, err := fs.Stat(Static(), name); err != nil {
 			t.Errorf("static %s: %v", name, err)
 		}

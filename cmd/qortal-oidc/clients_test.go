@@ -2,28 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
-func testStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 func TestClientsAddListRemove(t *testing.T) {
-	st := testStore(t)
+	st := storetest.Open(t, storetest.SQLite)
 	ctx := t.Context()
 	var out, errOut bytes.Buffer
 	err := clientsAction(ctx, st, []string{"add", "--id", "nc", "--name", "Nextcloud",

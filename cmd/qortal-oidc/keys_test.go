@@ -7,10 +7,11 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestKeysRotateAndList(t *testing.T) {
-	st := testStore(t)
+	st := storetest.Open(t, storetest.SQLite)
 	cfg := config.Default()
 	cfg.OIDC.SigningAlg = "ES256"
 	cfg.OIDC.KeyEncryptionKey = []byte("0123456789abcdef0123456789abcdef")

@@ -13,41 +13,14 @@ import (
 	"testing"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 )
 
-type signVectorAccount struct {
-	Name          string `json:"name"`
-	PrivateKey58  string `json:"privateKey58"`
-	PrivateKeyHex string `json:"privateKeyHex"`
-	PublicKey58   string `json:"publicKey58"`
-	Address       string `json:"address"`
-}
-
-// signVectors loads the accounts from the project's copy of Qortal core's test vectors.
-func signVectors(t *testing.T) (alice, bob signVectorAccount) {
+// signVectors returns alice and bob from the project's copy of Qortal core's test vectors.
+func signVectors(t *testing.T) (alice, bob qortaltest.Account) {
 	t.Helper()
-	raw, err := os.ReadFile("../../testdata/qortal-vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Accounts []signVectorAccount `json:"accounts"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range v.Accounts {
-		switch a.Name {
-		case "alice":
-			alice = a
-		case "bob":
-			bob = a
-		}
-	}
-	if alice.PrivateKey58 == "" || bob.PrivateKey58 == "" {
-		t.Fatal("vectors lack alice or bob")
-	}
-	return alice, bob
+	accts := qortaltest.Accounts(t)
+	return accts["alice"], accts["bob"]
 }
 
 func writeFile(t *testing.T, name, content string, mode os.FileMode) string {
@@ -74,7 +47,7 @@ func sign(args []string, stdin string) signResult {
 }
 
 // checkProof parses sign's output and verifies it independently with crypto/ed25519.
-func checkProof(t *testing.T, out string, acct signVectorAccount, msg []byte) {
+func checkProof(t *testing.T, out string, acct qortaltest.Account, msg []byte) {
 	t.Helper()
 	if !strings.HasSuffix(out, "}\n") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("output %q is not one JSON line", out)

@@ -42,13 +42,8 @@ func (h *Handler) showInvites(w http.ResponseWriter, r *http.Request, s *session
 	if r.Method == http.MethodPost && created == nil {
 		d.UserID, d.Note, d.Hours = r.PostForm.Get("userId"), r.PostForm.Get("note"), r.PostForm.Get("hours")
 	}
-	if err != nil {
-		status = showError(&v, err)
-	}
 	page, lerr := h.d.Invites.List(r.Context(), store.ListOptions{Limit: h.pageSize, Cursor: d.Cursor, Query: d.Query})
-	if lerr != nil && err == nil {
-		status = showError(&v, lerr)
-	}
+	status = showErrors(&v, status, err, lerr)
 	now := h.now()
 	for _, inv := range page.Invites {
 		d.Invites = append(d.Invites, inviteRow{Invite: inv, Status: invite.Status(inv, now)})
@@ -105,13 +100,8 @@ func (h *Handler) showAllowlist(w http.ResponseWriter, r *http.Request, s *sessi
 	if r.Method == http.MethodPost {
 		d.Address, d.Note = r.PostForm.Get("address"), r.PostForm.Get("note")
 	}
-	if err != nil {
-		status = showError(&v, err)
-	}
 	page, lerr := h.d.Policy.AllowList(r.Context(), store.ListOptions{Limit: h.pageSize, Cursor: d.Cursor, Query: d.Query})
-	if lerr != nil && err == nil {
-		status = showError(&v, lerr)
-	}
+	status = showErrors(&v, status, err, lerr)
 	d.Entries = page.Entries
 	d.Next, d.First = h.pager("/allowlist", url.Values{"q": {d.Query}}, d.Cursor, page.NextCursor)
 	v.D = d

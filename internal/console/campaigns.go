@@ -67,13 +67,8 @@ func (h *Handler) showCampaigns(w http.ResponseWriter, r *http.Request, s *sessi
 			d.Form.Email = d.Form.Email || ch == store.ChannelEmail
 		}
 	}
-	if err != nil {
-		status = showError(&v, err)
-	}
 	page, lerr := h.d.Onboarding.List(r.Context(), store.ListOptions{Limit: h.pageSize, Cursor: d.Cursor})
-	if lerr != nil && err == nil {
-		status = showError(&v, lerr)
-	}
+	status = showErrors(&v, status, err, lerr)
 	for _, c := range page.Campaigns {
 		d.Campaigns = append(d.Campaigns, rowOf(c))
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/web"
 )
 
 // pageSize is how many rows a console table shows at once.
@@ -84,7 +85,7 @@ type Handler struct {
 	log        *slog.Logger
 	now        func() time.Time
 	pages      *template.Template
-	assets     *assets
+	assets     *web.Assets
 }
 
 // New builds the console.
@@ -141,7 +142,7 @@ func New(cfg config.Config, d Deps) (*Handler, error) {
 	if h.d.AddressLimiter == nil {
 		h.d.AddressLimiter = ratelimit.New(ratelimit.Config{PerMinute: cfg.Login.RateLimit.PerAddressPerMinute, Now: h.now})
 	}
-	if h.assets, err = loadAssets(); err != nil {
+	if h.assets, err = web.LoadAssets(consoleAssets...); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	if h.pages, err = loadPages(h.funcs()); err != nil {

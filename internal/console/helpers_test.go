@@ -2,24 +2,20 @@ package console
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
@@ -28,83 +24,28 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/policy"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
-
-// account is one Qortal test account from testdata/qortal-vectors.json
-// (keys from Qortal core's own tests).
-type account struct {
-	Name      string `json:"name"`
-	Private58 string `json:"privateKey58"`
-	Address   string `json:"address"`
-}
-
-func (a account) key(t testing.TB) ed25519.PrivateKey {
-	t.Helper()
-	k, err := qortal.ParsePrivateKey(a.Private58)
-	if err != nil {
-		t.Fatalf("%s key: %v", a.Name, err)
-	}
-	return k
-}
-
-func loadAccounts(t testing.TB) map[string]account {
-	t.Helper()
-	raw, err := os.ReadFile("../../testdata/qortal-vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct{ Accounts []account }
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]account{}
-	for _, a := range v.Accounts {
-		m[a.Name] = a
-	}
-	for _, n := range []string{"alice", "bob", "chloe"} {
-		if m[n].Address == "" || m[n].Private58 == "" {
-			t.Fatalf("test vectors lack %s", n)
-		}
-	}
-	return m
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a console on a real SQLite store and the project's fake Nextcloud,
 // served over loopback HTTP. alice is an administrator, bob is not.
 type env struct {
 	t     *testing.T
-	clk   *clock
+	clk   *clocktest.Clock
 	store store.Store
 	nc    *ocsfake.Server
 	srv   *httptest.Server
 	h     *Handler
 	cfg   config.Config
-	accts map[string]account
+	accts map[string]qortaltest.Account
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	accts := loadAccounts(t)
-	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	accts := qortaltest.Accounts(t)
+	st := storetest.Open(t, storetest.SQLite)
 	fake := ocsfake.New()
 	t.Cleanup(fake.Close)
 	fake.AddAccount("admin", "app-password-0123456789", true)
@@ -127,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	cfg.Issuer = srv.URL
 	cfg.Admin.Addresses = []string{accts["alice"].Address}
 	cfg.Nextcloud.URL = fake.URL()
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
 
 	prov := provision.New(cfg, provision.Deps{Store: st, Nextcloud: nc, Now: clk.Now})
 	inv := invite.New(cfg, invite.Deps{Store: st, Users: nc, Now: clk.Now})
@@ -229,7 +170,7 @@ func find(t *testing.T, re *regexp.Regexp, p page, what string) string {
 }
 
 // challenge starts a sign-in for a and returns the sign page.
-func (b *browser) challenge(a account) page {
+func (b *browser) challenge(a qortaltest.Account) page {
 	b.e.t.Helper()
 	start := b.get("/admin/signin")
 	if start.status != http.StatusOK {
@@ -243,10 +184,10 @@ func (b *browser) challenge(a account) page {
 }
 
 // signed returns the verify form for the sign page, signed with a's key.
-func (b *browser) signed(a account, sign page) url.Values {
+func (b *browser) signed(a qortaltest.Account, sign page) url.Values {
 	b.e.t.Helper()
 	msg := find(b.e.t, messageRE, sign, "message")
-	proof := qortal.Sign(a.key(b.e.t), []byte(msg))
+	proof := qortal.Sign(a.PrivateKey, []byte(msg))
 	return url.Values{
 		"csrf":        {csrfOf(b.e.t, sign)},
 		"challengeId": {find(b.e.t, challengeRE, sign, "challenge id")},
@@ -256,7 +197,7 @@ func (b *browser) signed(a account, sign page) url.Values {
 }
 
 // signIn signs a in and returns the dashboard.
-func (b *browser) signIn(a account) page {
+func (b *browser) signIn(a qortaltest.Account) page {
 	b.e.t.Helper()
 	sign := b.challenge(a)
 	p := b.do(http.MethodPost, "/admin/signin/verify", b.signed(a, sign))

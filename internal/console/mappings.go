@@ -27,13 +27,8 @@ func (h *Handler) showMappings(w http.ResponseWriter, r *http.Request, s *sessio
 	v := h.pageFor(w, r, s, "Mappings", "mappings")
 	q := r.URL.Query()
 	d := mappingsView{Query: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursor"), LinkAddress: addr, LinkUser: uid}
-	if err != nil {
-		status = showError(&v, err)
-	}
 	page, lerr := h.d.Provision.List(r.Context(), store.ListOptions{Limit: h.pageSize, Cursor: d.Cursor, Query: d.Query})
-	if lerr != nil && err == nil {
-		status = showError(&v, lerr)
-	}
+	status = showErrors(&v, status, err, lerr)
 	d.Mappings = page.Mappings
 	d.Next, d.First = h.pager("/mappings", url.Values{"q": {d.Query}}, d.Cursor, page.NextCursor)
 	v.D = d

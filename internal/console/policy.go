@@ -34,13 +34,8 @@ func (h *Handler) policyPage(w http.ResponseWriter, r *http.Request, s *session)
 func (h *Handler) showPolicy(w http.ResponseWriter, r *http.Request, s *session, status int, err error) {
 	v := h.pageFor(w, r, s, "Login policy", "policy")
 	d := policyView{Modes: modes, Guards: guards}
-	if err != nil {
-		status = showError(&v, err)
-	}
 	cur, cerr := h.d.Policy.Current(r.Context())
-	if cerr != nil && err == nil {
-		status = showError(&v, cerr)
-	}
+	status = showErrors(&v, status, err, cerr)
 	d.Current, d.Mode, d.Guard = cur, cur.Mode, cur.Guard
 	if r.Method == http.MethodPost {
 		d.Mode, d.Guard = r.PostForm.Get("mode"), r.PostForm.Get("guard")

@@ -75,6 +75,19 @@ func showError(v *view, err error) int {
 	return e.Status
 }
 
+// showErrors explains a failed action (actionErr) or, when the action did
+// not fail, a failure to load the page's data; it returns the status to
+// answer with.
+func showErrors(v *view, status int, actionErr, loadErr error) int {
+	if actionErr != nil {
+		return showError(v, actionErr)
+	}
+	if loadErr != nil {
+		return showError(v, loadErr)
+	}
+	return status
+}
+
 func loadPages(funcs template.FuncMap) (*template.Template, error) {
 	return template.New("admin").Funcs(funcs).ParseFS(web.Templates(), "admin/*.html")
 }

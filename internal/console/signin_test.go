@@ -142,7 +142,7 @@ func TestSignInChallengeRules(t *testing.T) {
 			t.Fatalf("wrong key = %d:\n%s", p.status, p.body)
 		}
 		forged := b.signed(alice, sign)
-		forged.Set("signature", qortal.Sign(alice.key(t), []byte("something else")).Signature)
+		forged.Set("signature", qortal.Sign(alice.PrivateKey, []byte("something else")).Signature)
 		if p := b.do(http.MethodPost, "/admin/signin/verify", forged); p.status != http.StatusBadRequest ||
 			!strings.Contains(p.body, "signature does not match") {
 			t.Fatalf("bad signature = %d:\n%s", p.status, p.body)

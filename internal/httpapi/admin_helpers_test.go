@@ -2,12 +2,10 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,14 +17,14 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/mail"
 	"github.com/qortal-oidc/qortal-oidc/internal/mail/smtptest"
-	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/nctest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/onboarding"
 	"github.com/qortal-oidc/qortal-oidc/internal/policy"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 const testToken = "admin-api-test-token-0123456789"
@@ -44,18 +42,8 @@ type adminEnv struct {
 
 func newAdminEnv(t *testing.T) *adminEnv {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	fake := ocsfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddAccount("broker", "broker-app-password", true)
-	nc, err := nextcloud.New(nextcloud.Config{BaseURL: fake.URL(), User: "broker", AppPassword: "broker-app-password", MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, storetest.SQLite)
+	fake, nc := nctest.Start(t)
 	smtp := smtptest.New(t, smtptest.Options{})
 	mailer, err := mail.New(mail.Config{Host: smtp.Host, Port: smtp.Port, From: "noreply@cloud.example", TLSConfig: smtp.TLSConfig()})
 	if err != nil {

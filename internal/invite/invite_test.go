@@ -1,47 +1,27 @@
 package invite
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
-	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/nctest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func newService(t *testing.T) (*Service, store.Store, *ocsfake.Server, *clock) {
+func newService(t *testing.T) (*Service, store.Store, *ocsfake.Server, *clocktest.Clock) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	fake := ocsfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddAccount("broker", "broker-app-password", true)
-	nc, err := nextcloud.New(nextcloud.Config{BaseURL: fake.URL(), User: "broker", AppPassword: "broker-app-password", MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, storetest.SQLite)
+	fake, nc := nctest.Start(t)
 	cfg := config.Default()
 	cfg.Onboarding.PublicURL = "https://join.example/"
-	clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	return New(cfg, Deps{Store: st, Users: nc, Now: clk.Now}), st, fake, clk
 }
 
@@ -90,11 +70,11 @@ func TestLookupStatesWithInjectedClock(t *testing.T) {
 		t.Errorf("another address: %v", err)
 	}
 	d, _ := s.Create(ctx, "admin:t", Request{TTL: time.Hour})
-	clk.Add(time.Hour - time.Second)
+	clk.Advance(time.Hour - time.Second)
 	if _, err := s.Lookup(ctx, d.Token, "Qc"); err != nil {
 		t.Errorf("a second before expiry: %v", err)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	if _, err := s.Lookup(ctx, d.Token, "Qc"); !errors.Is(err, store.ErrInviteExpired) {
 		t.Errorf("at expiry: %v", err)
 	}

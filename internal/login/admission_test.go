@@ -4,16 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
-
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
-	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/nctest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/policy"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
@@ -30,30 +28,16 @@ type policyEnv struct {
 // the same store and a fake Nextcloud) as Admission.
 func newPolicyEnv(t *testing.T, mode, guard string) *policyEnv {
 	t.Helper()
-	fake := ocsfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddAccount("broker", "broker-app-password", true)
+	fake, nc := nctest.Start(t)
 	cfg := testConfig()
 	cfg.Policy.Mode, cfg.Policy.Guard = mode, guard
 	cfg.Nextcloud.URL = fake.URL()
-	nc, err := nextcloud.New(nextcloud.Config{BaseURL: fake.URL(), User: "broker", AppPassword: "broker-app-password", MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	e := &env{t: t, clk: clk, store: openStore(t), prov: newFakeProvider(clk), accts: loadAccounts(t)}
-	e.prov.add("ar1", "nextcloud", "Example Cloud")
+	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
+	e := baseEnv(t, clk)
 	inv := invite.New(cfg, invite.Deps{Store: e.store, Users: nc, Now: clk.Now})
 	pol := policy.New(cfg, policy.Deps{Store: e.store, Invites: inv, Now: clk.Now,
 		Provisioner: provision.New(cfg, provision.Deps{Store: e.store, Nextcloud: nc, Now: clk.Now})})
-	h, err := New(cfg, Deps{Store: e.store, Provider: e.prov, Now: clk.Now, Admission: pol})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := mux.NewRouter()
-	h.Register(r)
-	e.srv = httptest.NewServer(r)
-	t.Cleanup(e.srv.Close)
+	e.serve(cfg, Deps{Admission: pol})
 	return &policyEnv{env: e, fake: fake, invites: inv}
 }
 

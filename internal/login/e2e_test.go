@@ -21,7 +21,9 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 const (
@@ -35,7 +37,7 @@ const (
 type broker struct {
 	srv    *httptest.Server
 	store  store.Store
-	accts  map[string]account
+	accts  map[string]qortaltest.Account
 	client *http.Client // does not follow redirects
 }
 
@@ -68,7 +70,7 @@ func startBroker(t testing.TB, st store.Store, alg string) *broker {
 	t.Cleanup(srv.Close)
 	c := srv.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &broker{srv: srv, store: st, accts: loadAccounts(t), client: c}
+	return &broker{srv: srv, store: st, accts: qortaltest.Accounts(t), client: c}
 }
 
 func (b *broker) link(t testing.TB, acct, user string, status store.MappingStatus) {
@@ -125,7 +127,7 @@ func (b *broker) signIn(t testing.TB, authRequestID, acct string) (int, map[stri
 	if st != http.StatusOK {
 		t.Fatalf("challenge: %d %v", st, ch)
 	}
-	p := qortal.Sign(a.key(t), []byte(ch["message"].(string)))
+	p := qortal.Sign(a.PrivateKey, []byte(ch["message"].(string)))
 	return b.postJSON(t, "/login/verify", map[string]string{
 		"challengeId": ch["challengeId"].(string), "authRequestId": authRequestID, "publicKey": p.PublicKey, "signature": p.Signature,
 	})
@@ -221,7 +223,7 @@ func (b *broker) fullLogin(t testing.TB, n int) map[string]any {
 func TestEndToEndWithRealProvider(t *testing.T) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
-			b := startBroker(t, openStore(t), alg)
+			b := startBroker(t, storetest.Open(t, storetest.SQLite), alg)
 			b.link(t, "alice", "alice-nc", store.StatusLinked)
 			claims := b.fullLogin(t, 1)
 			if claims["sub"] != "alice-nc" || claims["aud"] == nil || claims["nonce"] != "n-state-1" || claims["iss"] != b.srv.URL {
@@ -232,7 +234,7 @@ func TestEndToEndWithRealProvider(t *testing.T) {
 }
 
 func TestEndToEndDeniedReturnsAccessDenied(t *testing.T) {
-	b := startBroker(t, openStore(t), "ES256")
+	b := startBroker(t, storetest.Open(t, storetest.SQLite), "ES256")
 	b.link(t, "chloe", "chloe-nc", store.StatusBlocked)
 	for _, tc := range []struct{ acct, code string }{{"bob", "not_linked"}, {"chloe", "blocked"}} {
 		id := b.authorize(t, "s-"+tc.acct, strings.Repeat("x", 50))
@@ -263,7 +265,7 @@ func TestEndToEndDeniedReturnsAccessDenied(t *testing.T) {
 }
 
 func TestEndToEndAuthRequestCompletesOnce(t *testing.T) {
-	b := startBroker(t, openStore(t), "EdDSA")
+	b := startBroker(t, storetest.Open(t, storetest.SQLite), "EdDSA")
 	b.link(t, "alice", "alice-nc", store.StatusLinked)
 	id := b.authorize(t, "s", strings.Repeat("y", 50))
 	if st, v := b.signIn(t, id, "alice"); st != http.StatusOK {

@@ -3,95 +3,39 @@ package login
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
-
-// account is one Qortal test account from testdata/qortal-vectors.json
-// (taken from Qortal core's own tests).
-type account struct {
-	Name       string `json:"name"`
-	PrivateHex string `json:"privateKeyHex"`
-	Private58  string `json:"privateKey58"`
-	Public58   string `json:"publicKey58"`
-	Address    string `json:"address"`
-}
-
-func (a account) key(t testing.TB) ed25519.PrivateKey {
-	t.Helper()
-	k, err := qortal.ParsePrivateKey(a.Private58)
-	if err != nil {
-		t.Fatalf("%s key: %v", a.Name, err)
-	}
-	return k
-}
-
-func loadAccounts(t testing.TB) map[string]account {
-	t.Helper()
-	raw, err := os.ReadFile("../../testdata/qortal-vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Accounts []account `json:"accounts"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]account{}
-	for _, a := range v.Accounts {
-		m[a.Name] = a
-	}
-	if _, err := hex.DecodeString(m["alice"].PrivateHex); err != nil || m["bob"].Address == "" {
-		t.Fatal("test vectors lack alice/bob")
-	}
-	return m
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeProvider stands in for oidcprovider.Provider in handler unit tests
 // (the end-to-end tests use the real one): it records what the handler
 // asked for and answers like the provider would.
 type fakeProvider struct {
 	mu        sync.Mutex
-	clk       *clock
+	clk       *clocktest.Clock
 	requests  map[string]*oidcprovider.AuthRequestInfo
 	completed map[string]store.Mapping
 	denied    map[string]string
 }
 
-func newFakeProvider(clk *clock) *fakeProvider {
+func newFakeProvider(clk *clocktest.Clock) *fakeProvider {
 	return &fakeProvider{clk: clk, requests: map[string]*oidcprovider.AuthRequestInfo{},
 		completed: map[string]store.Mapping{}, denied: map[string]string{}}
 }
@@ -141,11 +85,11 @@ func (p *fakeProvider) DenyLogin(_ context.Context, id, description string) (str
 
 type env struct {
 	t     *testing.T
-	clk   *clock
+	clk   *clocktest.Clock
 	store store.Store
 	prov  *fakeProvider
 	srv   *httptest.Server
-	accts map[string]account
+	accts map[string]qortaltest.Account
 }
 
 func testConfig() config.Config {
@@ -156,34 +100,39 @@ func testConfig() config.Config {
 	return cfg
 }
 
-func openStore(t testing.TB) store.Store {
-	t.Helper()
-	s, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // newEnv starts the login handler on a loopback server with a real SQLite
 // store, a fake provider holding auth request "ar1" for client "nextcloud",
 // and alice linked to Nextcloud user "alice".
 func newEnv(t *testing.T, cfg config.Config) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
-	e := &env{t: t, clk: clk, store: openStore(t), prov: newFakeProvider(clk), accts: loadAccounts(t)}
+	e := baseEnv(t, clocktest.New(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)))
+	e.serve(cfg, Deps{})
+	e.link("alice", "alice", store.StatusLinked)
+	return e
+}
+
+// baseEnv is an env with a fresh SQLite store and a fake provider holding
+// auth request "ar1" for client "nextcloud", not serving yet.
+func baseEnv(t *testing.T, clk *clocktest.Clock) *env {
+	t.Helper()
+	e := &env{t: t, clk: clk, store: storetest.Open(t, storetest.SQLite), prov: newFakeProvider(clk), accts: qortaltest.Accounts(t)}
 	e.prov.add("ar1", "nextcloud", "Example Cloud")
-	h, err := New(cfg, Deps{Store: e.store, Provider: e.prov, Now: clk.Now})
+	return e
+}
+
+// serve starts the login handler with deps, completed with the env's
+// store, provider and clock, on a loopback server.
+func (e *env) serve(cfg config.Config, deps Deps) {
+	e.t.Helper()
+	deps.Store, deps.Provider, deps.Now = e.store, e.prov, e.clk.Now
+	h, err := New(cfg, deps)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	r := mux.NewRouter()
 	h.Register(r)
 	e.srv = httptest.NewServer(r)
-	t.Cleanup(e.srv.Close)
-	e.link("alice", "alice", store.StatusLinked)
-	return e
+	e.t.Cleanup(e.srv.Close)
 }
 
 func (e *env) link(acct, user string, status store.MappingStatus) {
@@ -250,8 +199,8 @@ func (e *env) challenge(authRequestID, acct string) challenge {
 
 // proof signs c with signer's key and presents it with pubOf's public key.
 func (e *env) proof(c challenge, signer, pubOf string) map[string]string {
-	p := qortal.Sign(e.accts[signer].key(e.t), []byte(c.Message))
-	return map[string]string{"challengeId": c.ID, "publicKey": e.accts[pubOf].Public58, "signature": p.Signature}
+	p := qortal.Sign(e.accts[signer].PrivateKey, []byte(c.Message))
+	return map[string]string{"challengeId": c.ID, "publicKey": e.accts[pubOf].PublicKey58, "signature": p.Signature}
 }
 
 func expect(t *testing.T, r response, status int, code string) {

@@ -22,6 +22,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/web"
 )
 
 // Provider is the part of the OpenID Provider the login flow drives.
@@ -67,7 +68,7 @@ type Handler struct {
 	nextcloudURL string // where /onboard sends the user once linked
 
 	pages  *template.Template
-	assets *assets
+	assets *web.Assets
 }
 
 // New builds the handler.
@@ -109,7 +110,7 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 	if h.addrLim == nil {
 		h.addrLim = ratelimit.New(ratelimit.Config{PerMinute: cfg.Login.RateLimit.PerAddressPerMinute, Now: h.now})
 	}
-	if h.assets, err = loadAssets(); err != nil {
+	if h.assets, err = web.LoadAssets(); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	if h.pages, err = loadPages(h.assetURL); err != nil {

@@ -296,27 +296,27 @@ func TestHubTransactionPath(t *testing.T) {
 	alice := e.accts["alice"]
 	c := e.challenge("ar1", "alice")
 
-	r := e.post("/login/hub-transaction", map[string]string{"challengeId": c.ID, "publicKey": e.accts["bob"].Public58})
+	r := e.post("/login/hub-transaction", map[string]string{"challengeId": c.ID, "publicKey": e.accts["bob"].PublicKey58})
 	expect(t, r, http.StatusBadRequest, "address_mismatch")
 
-	r = e.post("/login/hub-transaction", map[string]string{"challengeId": c.ID, "publicKey": alice.Public58})
+	r = e.post("/login/hub-transaction", map[string]string{"challengeId": c.ID, "publicKey": alice.PublicKey58})
 	expect(t, r, http.StatusOK, "")
 	unsigned, err := qortal.Base58Decode(r.body["unsignedBytes"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sign := func(b []byte) string {
-		return qortal.Base58Encode(append(append([]byte{}, b...), ed25519.Sign(alice.key(t), b)...))
+		return qortal.Base58Encode(append(append([]byte{}, b...), ed25519.Sign(alice.PrivateKey, b)...))
 	}
 
 	// A transaction carrying other data fails, and does not use up the challenge.
-	other, err := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: e.clk.Now(), SenderPublicKey: alice.key(t).Public().(ed25519.PublicKey), Data: []byte(c.Message + "!"), IsText: true})
+	other, err := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: e.clk.Now(), SenderPublicKey: alice.PrivateKey.Public().(ed25519.PublicKey), Data: []byte(c.Message + "!"), IsText: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.post("/login/verify", map[string]string{"challengeId": c.ID, "signedTransaction": sign(other)}), http.StatusBadRequest, "bad_signature")
 	// Binary (non-text) data with the right bytes fails too.
-	binary, _ := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: e.clk.Now(), SenderPublicKey: alice.key(t).Public().(ed25519.PublicKey), Data: []byte(c.Message)})
+	binary, _ := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: e.clk.Now(), SenderPublicKey: alice.PrivateKey.Public().(ed25519.PublicKey), Data: []byte(c.Message)})
 	expect(t, e.post("/login/verify", map[string]string{"challengeId": c.ID, "signedTransaction": sign(binary)}), http.StatusBadRequest, "bad_signature")
 	// A tampered signature fails.
 	tampered := []byte(sign(unsigned))
@@ -333,11 +333,11 @@ func TestHubTransactionFromAnotherSender(t *testing.T) {
 	e := newEnv(t, testConfig())
 	bob := e.accts["bob"]
 	c := e.challenge("ar1", "alice")
-	tx, err := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: e.clk.Now(), SenderPublicKey: bob.key(t).Public().(ed25519.PublicKey), Data: []byte(c.Message), IsText: true})
+	tx, err := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: e.clk.Now(), SenderPublicKey: bob.PrivateKey.Public().(ed25519.PublicKey), Data: []byte(c.Message), IsText: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := qortal.Base58Encode(append(tx, ed25519.Sign(bob.key(t), tx)...))
+	signed := qortal.Base58Encode(append(tx, ed25519.Sign(bob.PrivateKey, tx)...))
 	expect(t, e.post("/login/verify", map[string]string{"challengeId": c.ID, "signedTransaction": signed}), http.StatusBadRequest, "address_mismatch")
 }
 

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // BenchmarkTokenEndpoint measures one authorization_code exchange (client
 // auth, PKCE, code consumption, access+refresh token rows, ID token
 // signing) per iteration; the login that yields each code is untimed.
 func BenchmarkTokenEndpoint(b *testing.B) {
-	for _, be := range backends {
+	for _, kind := range storetest.Kinds() {
 		for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
-			b.Run(be.name+"/"+alg, func(b *testing.B) {
-				st := be.open(b)(b)
+			b.Run(string(kind)+"/"+alg, func(b *testing.B) {
+				st := storetest.Open(b, kind)
 				linkAlice(b, st)
 				e := newEnv(b, st, func(c *config.Config) { c.OIDC.SigningAlg = alg })
 				verifier, challenge := pkce()

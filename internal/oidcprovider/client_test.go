@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestSecrets(t *testing.T) {
@@ -53,7 +54,7 @@ func TestClientFromConfig(t *testing.T) {
 }
 
 func TestConfigClientSync(t *testing.T) {
-	st := backends[0].open(t)(t)
+	st := storetest.Open(t, storetest.SQLite)
 	ctx := t.Context()
 	cfg := testConfig("http://127.0.0.1:1")
 	if err := syncConfigClients(ctx, st, cfg.OIDC.Clients, time.Now()); err != nil {

@@ -12,13 +12,14 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 func TestEndToEnd(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			st := b.open(t)(t)
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			st := storetest.Open(t, kind)
 			linkAlice(t, st)
 			e := newEnv(t, st, nil)
 			ctx := t.Context()
@@ -115,9 +116,9 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestTokenEndpointRejections(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			st := b.open(t)(t)
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			st := storetest.Open(t, kind)
 			linkAlice(t, st)
 			e := newEnv(t, st, nil)
 			verifier, challenge := pkce()
@@ -212,9 +213,9 @@ func TestTokenEndpointRejections(t *testing.T) {
 // TestLoginAcrossReplicas: the login starts on one provider and ends on
 // another; only the shared database connects them.
 func TestLoginAcrossReplicas(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			open := b.open(t)
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			open := storetest.Shared(t, kind)
 			st1, st2 := open(t), open(t)
 			linkAlice(t, st1)
 			e1 := newEnv(t, st1, nil)
@@ -244,7 +245,7 @@ func TestLoginAcrossReplicas(t *testing.T) {
 }
 
 func TestDenyLogin(t *testing.T) {
-	st := backends[0].open(t)(t)
+	st := storetest.Open(t, storetest.SQLite)
 	e := newEnv(t, st, nil)
 	_, challenge := pkce()
 	id, _ := e.authorize(ncAuthorize(challenge))

@@ -1,7 +1,6 @@
 package oidcprovider
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -15,9 +14,6 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/pgtest"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
 )
 
 // ncSecret holds the characters URL decoding would mangle: user_oidc sends
@@ -30,38 +26,6 @@ const (
 )
 
 var testKEK = []byte("0123456789abcdef0123456789abcdef")
-
-// backend opens stores on one shared database: each call to the returned
-// function is a new handle (a replica) on the same data.
-type backend struct {
-	name string
-	open func(t testing.TB) func(t testing.TB) store.Store
-}
-
-var backends = []backend{
-	{"sqlite", func(t testing.TB) func(t testing.TB) store.Store {
-		dir := t.TempDir()
-		return func(t testing.TB) store.Store {
-			s, err := sqlite.Open(context.Background(), dir, nil)
-			if err != nil {
-				t.Fatalf("sqlite.Open: %v", err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		}
-	}},
-	{"postgres", func(t testing.TB) func(t testing.TB) store.Store {
-		u := pgtest.URL(t)
-		return func(t testing.TB) store.Store {
-			s, err := postgres.Open(context.Background(), u, nil)
-			if err != nil {
-				t.Fatalf("postgres.Open: %v", err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		}
-	}},
-}
 
 var alice = store.Mapping{QortalAddress: "QaliceAddr1234567890", NextcloudUserID: "alice", DisplayName: "Alice A",
 	Email: "alice@example.org", Status: store.StatusLinked}

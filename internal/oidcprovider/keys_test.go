@@ -8,20 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func testKeys(t *testing.T, s store.Store, c *clock, alg string) *KeyManager {
+func testKeys(t *testing.T, s store.Store, c *clocktest.Clock, alg string) *KeyManager {
 	t.Helper()
-	m, err := newKeyManager(s, testKEK, alg, 2*time.Hour, 24*time.Hour, 3*time.Hour, c.now, slog.New(slog.DiscardHandler))
+	m, err := newKeyManager(s, testKEK, alg, 2*time.Hour, 24*time.Hour, 3*time.Hour, c.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +38,8 @@ func kids(t *testing.T, m *KeyManager) []string {
 func TestKeyRotationLifecycle(t *testing.T) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
-			st := backends[0].open(t)(t)
-			c := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+			st := storetest.Open(t, storetest.SQLite)
+			c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 			m := testKeys(t, st, c, alg)
 			ctx := t.Context()
 			if err := m.Ensure(ctx); err != nil {
@@ -73,7 +67,7 @@ func TestKeyRotationLifecycle(t *testing.T) {
 			if k, _ := m.signingKey(ctx); k.ID() != first.ID() {
 				t.Errorf("signing with %s right after rotate, want the old %s", k.ID(), first.ID())
 			}
-			c.add(2*time.Hour + time.Second)
+			c.Advance(2*time.Hour + time.Second)
 			m.invalidate()
 			if k, _ := m.signingKey(ctx); k.ID() != next.ID {
 				t.Errorf("after the publish lead, signing with %s, want %s", k.ID(), next.ID)
@@ -82,7 +76,7 @@ func TestKeyRotationLifecycle(t *testing.T) {
 			if n, _ := m.Cleanup(ctx); n != 0 || len(kids(t, m)) != 2 {
 				t.Errorf("old key removed too early (%d deleted)", n)
 			}
-			c.add(3*time.Hour + time.Second)
+			c.Advance(3*time.Hour + time.Second)
 			if n, _ := m.Cleanup(ctx); n != 1 {
 				t.Errorf("Cleanup after retention deleted %d, want 1", n)
 			}
@@ -98,13 +92,13 @@ func TestKeyRotationLifecycle(t *testing.T) {
 }
 
 func TestScheduledRotationOncePerPeriod(t *testing.T) {
-	open := backends[0].open(t)
-	c := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	open := storetest.Shared(t, storetest.SQLite)
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	a, b := testKeys(t, open(t), c, "ES256"), testKeys(t, open(t), c, "ES256")
 	if err := a.Ensure(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	c.add(25 * time.Hour)
+	c.Advance(25 * time.Hour)
 	var added int
 	for _, m := range []*KeyManager{a, b, a, b} {
 		ok, err := m.rotateIfDue(t.Context())
@@ -121,10 +115,10 @@ func TestScheduledRotationOncePerPeriod(t *testing.T) {
 }
 
 func TestConcurrentBootstrapCreatesOneKey(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			open := be.open(t)
-			c := &clock{t: time.Now()}
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			open := storetest.Shared(t, kind)
+			c := clocktest.New(time.Now())
 			var ms []*KeyManager
 			for range 6 {
 				ms = append(ms, testKeys(t, open(t), c, "ES256"))
@@ -149,8 +143,8 @@ func TestConcurrentBootstrapCreatesOneKey(t *testing.T) {
 }
 
 func TestPrivateKeyEncryptedAtRest(t *testing.T) {
-	st := backends[0].open(t)(t)
-	c := &clock{t: time.Now()}
+	st := storetest.Open(t, storetest.SQLite)
+	c := clocktest.New(time.Now())
 	m := testKeys(t, st, c, "EdDSA")
 	if err := m.Ensure(t.Context()); err != nil {
 		t.Fatal(err)
@@ -174,7 +168,7 @@ func TestPrivateKeyEncryptedAtRest(t *testing.T) {
 		t.Errorf("decrypting with the right key: %v", err)
 	}
 	// A provider started with the wrong key encryption key cannot sign.
-	other, err := newKeyManager(st, bytes.Repeat([]byte{7}, 32), "EdDSA", time.Hour, 0, time.Hour, c.now, slog.New(slog.DiscardHandler))
+	other, err := newKeyManager(st, bytes.Repeat([]byte{7}, 32), "EdDSA", time.Hour, 0, time.Hour, c.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +178,8 @@ func TestPrivateKeyEncryptedAtRest(t *testing.T) {
 }
 
 func TestAlgorithmChangeAddsPublishedKey(t *testing.T) {
-	st := backends[0].open(t)(t)
-	c := &clock{t: time.Now()}
+	st := storetest.Open(t, storetest.SQLite)
+	c := clocktest.New(time.Now())
 	if err := testKeys(t, st, c, "ES256").Ensure(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestLogoutWithBackchannel(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
 			tokens := make(chan string, 4)
 			rpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodPost || r.URL.Path != "/apps/user_oidc/backchannel-logout/qortal" {
@@ -26,7 +27,7 @@ func TestLogoutWithBackchannel(t *testing.T) {
 				tokens <- r.PostForm.Get("logout_token")
 			}))
 			defer rpSrv.Close()
-			st := b.open(t)(t)
+			st := storetest.Open(t, kind)
 			linkAlice(t, st)
 			e := newEnv(t, st, func(c *config.Config) {
 				c.OIDC.Clients[0].BackchannelLogoutURI = rpSrv.URL + "/apps/user_oidc/backchannel-logout/qortal"
@@ -110,7 +111,7 @@ func TestLogoutWithBackchannel(t *testing.T) {
 }
 
 func TestEndSessionValidation(t *testing.T) {
-	st := backends[0].open(t)(t)
+	st := storetest.Open(t, storetest.SQLite)
 	e := newEnv(t, st, nil)
 	get := func(raw string) *http.Response {
 		resp, err := noRedirect.Get(raw)

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 )
 
 func TestNameResolver(t *testing.T) {
@@ -26,8 +28,8 @@ func TestNameResolver(t *testing.T) {
 		}
 	}))
 	defer node.Close()
-	c := &clock{t: time.Now()}
-	r := newNameResolver(node.URL+"/", node.Client(), time.Minute, c.now, slog.New(slog.DiscardHandler))
+	c := clocktest.New(time.Now())
+	r := newNameResolver(node.URL+"/", node.Client(), time.Minute, c.Now, slog.New(slog.DiscardHandler))
 	ctx := t.Context()
 	for addr, want := range map[string]string{"Qnamed": "Satoshi", "Qnone": "", "Qsold": "", "Qbad": ""} {
 		if got := r.lookup(ctx, addr); got != want {
@@ -40,12 +42,12 @@ func TestNameResolver(t *testing.T) {
 	if calls.Load() != before {
 		t.Errorf("cached lookups hit the node %d times", calls.Load()-before)
 	}
-	c.add(2 * time.Minute)
+	c.Advance(2 * time.Minute)
 	if r.lookup(ctx, "Qnamed") != "Satoshi" || calls.Load() != before+1 {
 		t.Error("expired entry not refreshed")
 	}
 	node.Close()
-	c.add(2 * time.Minute)
+	c.Advance(2 * time.Minute)
 	if got := r.lookup(ctx, "Qnamed"); got != "Satoshi" {
 		t.Errorf("with the node down, lookup = %q, want the stale name", got)
 	}

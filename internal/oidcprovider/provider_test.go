@@ -8,6 +8,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestInsecureIssuerRules(t *testing.T) {
@@ -34,7 +35,7 @@ func TestInsecureIssuerRules(t *testing.T) {
 // TestBlockedUserLosesTokens: claims are read from the mapping at token
 // time, so an admin blocking the link stops refresh and userinfo.
 func TestBlockedUserLosesTokens(t *testing.T) {
-	st := backends[0].open(t)(t)
+	st := storetest.Open(t, storetest.SQLite)
 	linkAlice(t, st)
 	e := newEnv(t, st, nil)
 	verifier, challenge := pkce()

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -12,37 +11,10 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/mail"
 	"github.com/qortal-oidc/qortal-oidc/internal/mail/smtptest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/nctest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/pgtest"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
 )
-
-var backends = map[string]func(t testing.TB) store.Store{
-	"sqlite": func(t testing.TB) store.Store {
-		s, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-	"postgres": func(t testing.TB) store.Store {
-		s, err := postgres.Open(context.Background(), pgtest.URL(t), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-}
-
-func eachBackend(t *testing.T, f func(t *testing.T, open func(testing.TB) store.Store)) {
-	for name, open := range backends {
-		t.Run(name, func(t *testing.T) { f(t, open) })
-	}
-}
 
 // countingMailer wraps the real SMTP sender and runs after() once each
 // delivery is accepted, so a test can stop a worker after N messages.
@@ -81,14 +53,7 @@ const admin = "admin:test"
 
 func newEnv(t *testing.T, st store.Store) *env {
 	t.Helper()
-	fake := ocsfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddAccount("broker", "broker-app-password", true)
-	nc, err := nextcloud.New(nextcloud.Config{BaseURL: fake.URL(), User: "broker", AppPassword: "broker-app-password",
-		APIVersion: 2, Timeout: 5 * time.Second, MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, nc := nctest.Start(t, func(c *nextcloud.Config) { c.APIVersion, c.Timeout = 2, 5*time.Second })
 	srv := smtptest.New(t, smtptest.Options{Username: "relay", Password: "relay-password-1"})
 	sender, err := mail.New(mail.Config{Host: srv.Host, Port: srv.Port, Username: "relay", Password: "relay-password-1",
 		From: "Cloud <noreply@cloud.example>", TLSConfig: srv.TLSConfig(), Timeout: 5 * time.Second})

@@ -11,10 +11,11 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestStartRejectsBadRequestsBeforeWriting(t *testing.T) {
-	e := newEnv(t, backends["sqlite"](t))
+	e := newEnv(t, storetest.Open(t, storetest.SQLite))
 	e.fake.AddUser(ocsfake.User{ID: "amy"})
 	noSMTP := New(e.cfg, Deps{Store: e.st, Directory: e.svc.dir, Invites: e.invites})
 	noNC := New(e.cfg, Deps{Store: e.st, Mailer: e.mailer, Invites: e.invites})

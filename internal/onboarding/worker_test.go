@@ -13,6 +13,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 var linkRE = regexp.MustCompile(`https://id\.example\.org/onboard/([A-Za-z0-9_-]{43})`)
@@ -27,7 +28,7 @@ func tokenIn(t *testing.T, text string) string {
 }
 
 func TestCampaignDeliversByNotificationAndEmail(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		e := newEnv(t, open(t))
 		ctx := t.Context()
 		e.fake.AddUser(ocsfake.User{ID: "alice", DisplayName: "Alice Liddell", Email: "alice@example.org", Groups: []string{"staff"}})
@@ -96,7 +97,7 @@ func TestCampaignDeliversByNotificationAndEmail(t *testing.T) {
 }
 
 func TestCampaignTargetsByIDsAndSearch(t *testing.T) {
-	e := newEnv(t, backends["sqlite"](t))
+	e := newEnv(t, storetest.Open(t, storetest.SQLite))
 	ctx := t.Context()
 	for _, u := range []string{"ann", "andy", "zed"} {
 		e.fake.AddUser(ocsfake.User{ID: u, Email: u + "@example.org"})
@@ -131,7 +132,7 @@ func TestCampaignTargetsByIDsAndSearch(t *testing.T) {
 // A worker stopped after N sends, then a fresh one: everyone gets exactly
 // one message, nobody is skipped.
 func TestResumeAfterInterruptionSendsEachOnce(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		e := newEnv(t, open(t))
 		var ids []string
 		for i := range 8 {
@@ -184,7 +185,7 @@ func TestResumeAfterInterruptionSendsEachOnce(t *testing.T) {
 // A worker that died without recording (kill -9): its target is reported
 // failed-and-uncertain, never silently sent twice; resend sends it once.
 func TestCrashedDeliveryIsNotResentUntilAsked(t *testing.T) {
-	e := newEnv(t, backends["sqlite"](t))
+	e := newEnv(t, storetest.Open(t, storetest.SQLite))
 	ctx := t.Context()
 	e.fake.AddUser(ocsfake.User{ID: "vic", Email: "vic@example.org"})
 	c, err := e.svc.Start(ctx, admin, StartRequest{UserIDs: []string{"vic"}, Channels: []string{"email"}})
@@ -209,7 +210,7 @@ func TestCrashedDeliveryIsNotResentUntilAsked(t *testing.T) {
 }
 
 func TestResendReachesOnlyThoseNotLinked(t *testing.T) {
-	e := newEnv(t, backends["sqlite"](t))
+	e := newEnv(t, storetest.Open(t, storetest.SQLite))
 	ctx := t.Context()
 	for _, u := range []string{"kim", "lee"} {
 		e.fake.AddUser(ocsfake.User{ID: u, Email: u + "@example.org"})
@@ -247,7 +248,7 @@ func TestResendReachesOnlyThoseNotLinked(t *testing.T) {
 
 // Two replicas working one campaign never send to anyone twice.
 func TestTwoWorkersNeverDoubleSend(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		st := open(t)
 		e := newEnv(t, st)
 		var ids []string

@@ -12,6 +12,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // The user-facing texts are part of the contract (the login page shows
@@ -57,11 +58,11 @@ func TestPolicyAndGuardMatrix(t *testing.T) {
 		{"auto_provision", "invite_or_allowlist", true, true, outcome{}, false},
 		{"auto_provision", "invite_or_allowlist", false, true, outcome{}, true},
 	}
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		for _, tc := range cases {
 			name := fmt.Sprintf("%s/%s/listed=%v/invite=%v", tc.mode, tc.guard, tc.listed, tc.hasInvite)
 			t.Run(name, func(t *testing.T) {
-				e := newEnv(t, open, tc.mode, tc.guard)
+				e := newEnv(t, open(t), tc.mode, tc.guard)
 				addr := newAddress(t)
 				if tc.listed {
 					if _, err := e.svc.AllowAdd(t.Context(), admin, addr, ""); err != nil {
@@ -126,10 +127,10 @@ func lastAction(t *testing.T, st store.Store, action string) store.AuditEntry {
 }
 
 func TestExistingMappings(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		for _, mode := range [][2]string{{"link_only", "none"}, {"auto_provision", "none"}, {"auto_provision", "invite"}} {
 			t.Run(mode[0]+"/"+mode[1], func(t *testing.T) {
-				e := newEnv(t, open, mode[0], mode[1])
+				e := newEnv(t, open(t), mode[0], mode[1])
 				linked, blocked, invited := newAddress(t), newAddress(t), newAddress(t)
 				e.link(t, linked, "alice", store.StatusLinked)
 				e.link(t, blocked, "bob", store.StatusBlocked)
@@ -154,8 +155,8 @@ func TestExistingMappings(t *testing.T) {
 }
 
 func TestBoundInvites(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		e := newEnv(t, open, "link_only", "none") // bound invites work under the strictest mode
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
+		e := newEnv(t, open(t), "link_only", "none") // bound invites work under the strictest mode
 		ctx := t.Context()
 		e.fake.AddUser(ocsfake.User{ID: "dave", DisplayName: "Dave", Email: "dave@example.org"})
 		addr := newAddress(t)
@@ -201,8 +202,8 @@ func TestBoundInvites(t *testing.T) {
 }
 
 func TestInviteStates(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		e := newEnv(t, open, "auto_provision", "invite")
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
+		e := newEnv(t, open(t), "auto_provision", "invite")
 		ctx := t.Context()
 		_, err := e.svc.Admit(ctx, newAddress(t), "not-a-token")
 		wantDenial(t, err, "invite_invalid", msgInviteInvalid)
@@ -221,7 +222,7 @@ func TestInviteStates(t *testing.T) {
 		wantDenial(t, err, "invite_revoked", msgInviteRevoked)
 
 		expiring := e.invite(t, "")
-		e.clock.Add(time.Hour) // the TTL exactly: already too late
+		e.clock.Advance(time.Hour) // the TTL exactly: already too late
 		_, err = e.svc.Admit(ctx, newAddress(t), expiring)
 		wantDenial(t, err, "invite_expired", msgInviteExpired)
 		if e.fake.CreateCount() != 0 {
@@ -232,8 +233,8 @@ func TestInviteStates(t *testing.T) {
 
 // A Nextcloud failure is an error, not a denial, and does not burn the invite.
 func TestNextcloudFailureGivesTheInviteBack(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		e := newEnv(t, open, "auto_provision", "invite")
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
+		e := newEnv(t, open(t), "auto_provision", "invite")
 		token := e.invite(t, "")
 		addr := newAddress(t)
 		e.fake.FailNext(ocsfake.RouteGetUser, http.StatusBadGateway, 1)
@@ -251,8 +252,8 @@ func TestNextcloudFailureGivesTheInviteBack(t *testing.T) {
 
 // Many people racing with one invite: exactly one gets an account.
 func TestInviteSingleUseUnderRace(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		e := newEnv(t, open, "auto_provision", "invite")
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
+		e := newEnv(t, open(t), "auto_provision", "invite")
 		token := e.invite(t, "")
 		const n = 12
 		addrs := make([]string, n)

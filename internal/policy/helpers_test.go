@@ -1,86 +1,39 @@
 package policy
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/nctest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/pgtest"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
 )
-
-// backends opens a fresh store of each kind; admission tests run on both.
-var backends = map[string]func(t testing.TB) store.Store{
-	"sqlite": func(t testing.TB) store.Store {
-		s, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-	"postgres": func(t testing.TB) store.Store {
-		s, err := postgres.Open(context.Background(), pgtest.URL(t), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-}
-
-func eachBackend(t *testing.T, f func(t *testing.T, open func(testing.TB) store.Store)) {
-	for name, open := range backends {
-		t.Run(name, func(t *testing.T) { f(t, open) })
-	}
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type env struct {
 	st      store.Store
 	fake    *ocsfake.Server
 	svc     *Service
 	invites *invite.Service
-	clock   *clock
+	clock   *clocktest.Clock
 }
 
 const admin = "admin:test"
 
-func newEnv(t *testing.T, open func(testing.TB) store.Store, mode, guard string) *env {
+func newEnv(t *testing.T, st store.Store, mode, guard string) *env {
 	t.Helper()
-	fake := ocsfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddAccount("broker", "broker-app-password", true)
-	nc, err := nextcloud.New(nextcloud.Config{BaseURL: fake.URL(), User: "broker", AppPassword: "broker-app-password",
-		APIVersion: 2, Timeout: 5 * time.Second, MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, nc := nctest.Start(t, func(c *nextcloud.Config) { c.APIVersion, c.Timeout = 2, 5*time.Second })
 	cfg := config.Default()
 	cfg.Policy.Mode, cfg.Policy.Guard = mode, guard
-	st := open(t)
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	prov := provision.New(cfg, provision.Deps{Store: st, Nextcloud: nc, Now: clk.Now})
 	inv := invite.New(cfg, invite.Deps{Store: st, Users: nc, Now: clk.Now})
 	svc := New(cfg, Deps{Store: st, Provisioner: prov, Invites: inv, Now: clk.Now})

@@ -6,13 +6,14 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // The run-time override wins over the configuration and is audited; a
 // reset brings the configuration back.
 func TestOverrideAndReset(t *testing.T) {
-	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		e := newEnv(t, open, "link_only", "none")
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
+		e := newEnv(t, open(t), "link_only", "none")
 		ctx := t.Context()
 		cur, err := e.svc.Current(ctx)
 		if err != nil || cur.Mode != "link_only" || cur.Source != "config" {
@@ -46,7 +47,7 @@ func TestOverrideAndReset(t *testing.T) {
 }
 
 func TestAllowlistService(t *testing.T) {
-	e := newEnv(t, backends["sqlite"], "auto_provision", "allowlist")
+	e := newEnv(t, storetest.Open(t, storetest.SQLite), "auto_provision", "allowlist")
 	ctx := t.Context()
 	addr := newAddress(t)
 	if _, err := e.svc.AllowAdd(ctx, admin, " "+addr+" ", "  vip "); err != nil {

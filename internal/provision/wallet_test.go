@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,28 +13,19 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
-// alice from Qortal core's test vectors (testdata/qortal-vectors.json).
-const alicePriv58 = "A9MNsATgQgruBUjxy2rjWY36Yf19uRioKZbiLFT2P7c6"
-
 func TestChallengeExpiresExactlyAtTTL(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, storetest.SQLite)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	cfg := config.Default()
 	svc := New(cfg, Deps{Store: st, Now: clock})
 
-	priv, err := qortal.ParsePrivateKey(alicePriv58)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv := qortaltest.Accounts(t)["alice"].PrivateKey
 	c, err := svc.IssueChallenge(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -98,11 +88,7 @@ func TestKeyedMutexSerialisesPerKeyOnly(t *testing.T) {
 }
 
 func TestSetStatusIsAudited(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, storetest.SQLite)
 	svc := New(config.Default(), Deps{Store: st})
 	const addr = "QgV4s3xnzLhVBEJxcYui4u4q11yhUHsd9v"
 	if _, err := st.CreateMapping(context.Background(), store.Mapping{QortalAddress: addr, NextcloudUserID: "alice", Status: store.StatusLinked},

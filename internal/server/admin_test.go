@@ -10,7 +10,8 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
-	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // The whole onboarding path through two replicas of the assembled broker:
@@ -18,7 +19,7 @@ import (
 // workers, the invite link opened and signed on the other, and the target
 // reported linked.
 func TestOnboardingAcrossReplicas(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		st, nc := open(t), newFakeNextcloud(t)
 		fast := func(c *config.Config) { c.Onboarding.RatePerMinute = 6000 }
 		a, b := newBroker(t, st, nc, fast), newBroker(t, st, nc, fast)
@@ -53,7 +54,7 @@ func TestOnboardingAcrossReplicas(t *testing.T) {
 			t.Fatalf("onboard page: %d", r.Status)
 		}
 		token := strings.TrimPrefix(link, "/onboard/")
-		alice := loadAccounts(t)["alice"]
+		alice := qortaltest.Accounts(t)["alice"]
 		r = b.do("POST", "/onboard/challenge", map[string]string{"inviteToken": token, "qortalAddress": alice.Address})
 		if r.Status != 200 {
 			t.Fatalf("challenge: %s", r.Raw)
@@ -80,7 +81,7 @@ func TestOnboardingAcrossReplicas(t *testing.T) {
 // An invite link is a bearer secret: the access log names the route, not
 // the token.
 func TestInviteTokensStayOutOfTheLog(t *testing.T) {
-	st, nc := backends["sqlite"](t), newFakeNextcloud(t)
+	st, nc := storetest.Open(t, storetest.SQLite), newFakeNextcloud(t)
 	b := newBroker(t, st, nc)
 	r := b.do("POST", "/api/invites", map[string]string{})
 	token, _ := r.Body["token"].(string)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // benchAddresses derives n distinct valid addresses from deterministic seeds.
@@ -26,9 +27,10 @@ func benchAddresses(n int) []string {
 // "new" creates a Nextcloud user and a mapping each time; "existing" is the
 // idempotent repeat that admin tooling sends most.
 func BenchmarkUpsert(b *testing.B) {
-	for name, open := range backends {
+	for _, kind := range storetest.Kinds() {
+		name := string(kind)
 		b.Run(name+"/new", func(b *testing.B) {
-			br := newBroker(b, open(b), newFakeNextcloud(b))
+			br := newBroker(b, storetest.Open(b, kind), newFakeNextcloud(b))
 			addrs := benchAddresses(b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -38,7 +40,7 @@ func BenchmarkUpsert(b *testing.B) {
 			}
 		})
 		b.Run(name+"/existing", func(b *testing.B) {
-			br := newBroker(b, open(b), newFakeNextcloud(b))
+			br := newBroker(b, storetest.Open(b, kind), newFakeNextcloud(b))
 			addr := benchAddresses(1)[0]
 			br.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": addr})
 			b.ResetTimer()

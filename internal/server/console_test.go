@@ -12,7 +12,8 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
-	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 var (
@@ -24,8 +25,8 @@ var (
 // The console is mounted on the broker, on the same services and store as
 // the admin API, and its sessions hold across replicas sharing the store.
 func TestConsoleMountedAcrossReplicas(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		accts := loadAccounts(t)
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
+		accts := qortaltest.Accounts(t)
 		alice, bob := accts["alice"], accts["bob"]
 		st := open(t)
 		nc := newFakeNextcloud(t)

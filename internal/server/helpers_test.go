@@ -3,13 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +15,8 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/pgtest"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
-	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
 )
 
 const (
@@ -28,63 +24,6 @@ const (
 	ncUser     = "broker"
 	ncPassword = "nc-app-password-must-never-leak"
 )
-
-// account is a Qortal test identity from Qortal core's own vectors.
-type account struct {
-	Name       string `json:"name"`
-	PrivateKey string `json:"privateKey58"`
-	PublicKey  string `json:"publicKey58"`
-	Address    string `json:"address"`
-	priv       ed25519.PrivateKey
-}
-
-func loadAccounts(t testing.TB) map[string]account {
-	t.Helper()
-	raw, err := os.ReadFile("../../testdata/qortal-vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Accounts []account `json:"accounts"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]account{}
-	for _, a := range v.Accounts {
-		if a.priv, err = qortal.ParsePrivateKey(a.PrivateKey); err != nil {
-			t.Fatal(err)
-		}
-		out[a.Name] = a
-	}
-	return out
-}
-
-// backends opens a fresh store of each kind; every API test runs on both.
-var backends = map[string]func(t testing.TB) store.Store{
-	"sqlite": func(t testing.TB) store.Store {
-		s, err := sqlite.Open(context.Background(), t.TempDir(), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-	"postgres": func(t testing.TB) store.Store {
-		s, err := postgres.Open(context.Background(), pgtest.URL(t), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-}
-
-func forEachBackend(t *testing.T, fn func(t *testing.T, open func(testing.TB) store.Store)) {
-	for name, open := range backends {
-		t.Run(name, func(t *testing.T) { fn(t, open) })
-	}
-}
 
 // broker is a running broker on loopback with a fake Nextcloud behind it.
 type broker struct {
@@ -189,8 +128,8 @@ func (b *broker) do(method, path string, body any, headers ...string) response {
 	return out
 }
 
-func (b *broker) sign(acct account, msg string) qortal.Proof {
-	return qortal.Sign(acct.priv, []byte(msg))
+func (b *broker) sign(acct qortaltest.Account, msg string) qortal.Proof {
+	return qortal.Sign(acct.PrivateKey, []byte(msg))
 }
 
 // lockedBuffer collects logs written from many goroutines.

@@ -20,7 +20,8 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
-	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 const (
@@ -29,15 +30,17 @@ const (
 	rpRedirect = "https://cloud.example.org/index.php/apps/user_oidc/code"
 )
 
-// cluster is n broker replicas sharing one store behind a round-robin
+// cluster is n broker replicas on one database behind a round-robin
 // balancer, so consecutive requests of one login land on different replicas.
+// Each replica opens its own store handle (its own pool), as separate
+// processes would.
 type cluster struct {
 	issuer   string
 	replicas []*Server
 	admin    *broker // for provisioning calls
 }
 
-func newCluster(t *testing.T, st store.Store, nc *ocsfake.Server, n int, alg string) *cluster {
+func newCluster(t *testing.T, open storetest.Opener, nc *ocsfake.Server, n int, alg string) *cluster {
 	t.Helper()
 	var next atomic.Uint64
 	c := &cluster{}
@@ -53,6 +56,7 @@ func newCluster(t *testing.T, st store.Store, nc *ocsfake.Server, n int, alg str
 		for j, tok := range cfg.Admin.Tokens {
 			cfg.Admin.Tokens[j] = config.HashAdminToken(tok)
 		}
+		st := open(t)
 		srv, err := NewWithStore(context.Background(), cfg, slog.New(slog.DiscardHandler), st)
 		if err != nil {
 			t.Fatal(err)
@@ -61,7 +65,7 @@ func newCluster(t *testing.T, st store.Store, nc *ocsfake.Server, n int, alg str
 	}
 	lb.Start()
 	t.Cleanup(lb.Close)
-	c.admin = &broker{t: t, srv: c.replicas[0], http: lb, nc: nc, store: st, logs: &lockedBuffer{}}
+	c.admin = &broker{t: t, srv: c.replicas[0], http: lb, nc: nc, store: c.replicas[0].Store(), logs: &lockedBuffer{}}
 	return c
 }
 
@@ -102,13 +106,13 @@ func (c *cluster) startLogin(t *testing.T, relying rp.RelyingParty, challenge, n
 
 // signIn does what the login page does: challenge, sign, verify. It
 // returns the verify answer.
-func (c *cluster) signIn(t *testing.T, authRequestID string, acct account) (int, map[string]any) {
+func (c *cluster) signIn(t *testing.T, authRequestID string, acct qortaltest.Account) (int, map[string]any) {
 	t.Helper()
 	status, ch := postJSON(t, c.issuer+"/login/challenge", map[string]any{"authRequestId": authRequestID, "qortalAddress": acct.Address})
 	if status != http.StatusOK {
 		t.Fatalf("challenge: %d %v", status, ch)
 	}
-	p := qortal.Sign(acct.priv, []byte(ch["message"].(string)))
+	p := qortal.Sign(acct.PrivateKey, []byte(ch["message"].(string)))
 	return postJSON(t, c.issuer+"/login/verify", map[string]any{"challengeId": ch["challengeId"], "publicKey": p.PublicKey, "signature": p.Signature})
 }
 
@@ -142,14 +146,14 @@ func pkcePair() (verifier, challenge string) {
 // with a real key, verify, code, token (ID token checked against the JWKS
 // by zitadel's rp), userinfo and refresh.
 func TestQortalLoginWithGoRelyingParty(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice, bob := accts["alice"], accts["bob"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	for _, kind := range storetest.Kinds() {
 		for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
-			t.Run(alg, func(t *testing.T) {
+			t.Run(string(kind)+"/"+alg, func(t *testing.T) {
 				ctx := context.Background()
 				nc := newFakeNextcloud(t)
-				c := newCluster(t, open(t), nc, 2, alg)
+				c := newCluster(t, storetest.Shared(t, kind), nc, 2, alg)
 				if r := c.admin.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": alice.Address, "nextcloudUserId": "alice", "displayName": "Alice", "email": "alice@example.org"}); r.Status != http.StatusCreated {
 					t.Fatalf("provision: %d %s", r.Status, r.Raw)
 				}
@@ -214,20 +218,17 @@ func TestQortalLoginWithGoRelyingParty(t *testing.T) {
 					t.Fatalf("unlinked address: %d %v", status, out)
 				}
 			})
-			if testing.Short() {
-				break
-			}
 		}
-	})
+	}
 }
 
 // Negative login cases that need the whole broker: the challenge must be
 // bound to its address, auth request and moment.
 func TestQortalLoginRejections(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice, bob := accts["alice"], accts["bob"]
 	nc := newFakeNextcloud(t)
-	c := newCluster(t, backends["sqlite"](t), nc, 2, "ES256")
+	c := newCluster(t, storetest.Shared(t, storetest.SQLite), nc, 2, "ES256")
 	c.admin.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": alice.Address})
 	relying, err := rp.NewRelyingPartyOIDC(context.Background(), c.issuer, rpID, rpSecret, rpRedirect, []string{"openid"})
 	if err != nil {
@@ -239,8 +240,8 @@ func TestQortalLoginRejections(t *testing.T) {
 
 	_, ch := postJSON(t, c.issuer+"/login/challenge", map[string]any{"authRequestId": id1, "qortalAddress": alice.Address})
 	msg := ch["message"].(string)
-	good := qortal.Sign(alice.priv, []byte(msg))
-	other := qortal.Sign(bob.priv, []byte(msg))
+	good := qortal.Sign(alice.PrivateKey, []byte(msg))
+	other := qortal.Sign(bob.PrivateKey, []byte(msg))
 	verify := func(body map[string]any) (int, string) {
 		s, out := postJSON(t, c.issuer+"/login/verify", body)
 		return s, errCode(out)
@@ -269,4 +270,42 @@ func errCode(out map[string]any) string {
 	e, _ := out["error"].(map[string]any)
 	s, _ := e["code"].(string)
 	return s
+}
+
+// /authorize writes a row per call and anyone can call it: it is limited
+// per client IP, while the token endpoint (one Nextcloud server for all
+// users) is not.
+func TestAuthorizeIsRateLimitedPerIP(t *testing.T) {
+	nc := newFakeNextcloud(t)
+	c := newCluster(t, storetest.Shared(t, storetest.SQLite), nc, 1, "ES256")
+	_, challenge := pkcePair()
+	q := url.Values{"client_id": {rpID}, "redirect_uri": {rpRedirect}, "response_type": {"code"}, "scope": {"openid"},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "state": {"s"}}
+	limited := false
+	for i := 0; i < 200 && !limited; i++ {
+		res, err := noRedirect.Get(c.issuer + "/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		switch res.StatusCode {
+		case http.StatusFound:
+		case http.StatusTooManyRequests:
+			limited = res.Header.Get("Retry-After") != "" && i >= 120
+		default:
+			t.Fatalf("authorize #%d: %d", i, res.StatusCode)
+		}
+	}
+	if !limited {
+		t.Fatal("200 authorize calls from one IP were never limited (default 120/min)")
+	}
+	// Token endpoint calls from the same IP still get a protocol answer, not 429.
+	res, err := http.PostForm(c.issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {rpID}, "client_secret": {rpSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode == http.StatusTooManyRequests {
+		t.Fatal("the token endpoint must not share the browser rate limit")
+	}
 }

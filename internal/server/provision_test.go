@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestUpsertCreatesOnceAndIsIdempotent(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice := accts["alice"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		b := newBroker(t, open(t), newFakeNextcloud(t))
 		body := map[string]any{"qortalAddress": alice.Address, "displayName": "Alice", "email": "alice@example.org", "groups": []string{"admin"}}
 
@@ -52,8 +54,8 @@ func TestUpsertCreatesOnceAndIsIdempotent(t *testing.T) {
 }
 
 func TestUpsertLinksExistingAndTemplate(t *testing.T) {
-	accts := loadAccounts(t)
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	accts := qortaltest.Accounts(t)
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		nc := newFakeNextcloud(t)
 		nc.AddUser(ocsfake.User{ID: "bob", DisplayName: "Bob Existing", Email: "bob@example.org"})
 		b := newBroker(t, open(t), nc, func(c *configT) { c.Provision.UserIDTemplate = "q-{address_lower}" })
@@ -75,9 +77,9 @@ func TestUpsertLinksExistingAndTemplate(t *testing.T) {
 }
 
 func TestUpsertConflictsSayWhich(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice, bob := accts["alice"], accts["bob"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		nc := newFakeNextcloud(t)
 		nc.AddUser(ocsfake.User{ID: "carol"})
 		b := newBroker(t, open(t), nc)
@@ -100,10 +102,10 @@ func TestUpsertConflictsSayWhich(t *testing.T) {
 }
 
 func TestInputValidation(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice := accts["alice"]
 	badChecksum := alice.Address[:len(alice.Address)-1] + flipChar(alice.Address[len(alice.Address)-1])
-	b := newBroker(t, backends["sqlite"](t), newFakeNextcloud(t))
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t))
 	cases := []struct {
 		name, path string
 		body       any
@@ -123,7 +125,7 @@ func TestInputValidation(t *testing.T) {
 		{"link needs user", "/api/provision/link", map[string]any{"qortalAddress": alice.Address}, 400, "invalid_user_id"},
 		{"challenge bad address", "/api/provision/challenge", map[string]any{"qortalAddress": "Qnope"}, 400, "invalid_address"},
 		{"wallet missing fields", "/api/provision/upsert-from-wallet", map[string]any{"challengeId": "x"}, 400, "invalid_request"},
-		{"wallet unknown challenge", "/api/provision/upsert-from-wallet", map[string]any{"challengeId": "x", "publicKey": alice.PublicKey, "signature": "y"}, 404, "challenge_not_found"},
+		{"wallet unknown challenge", "/api/provision/upsert-from-wallet", map[string]any{"challengeId": "x", "publicKey": alice.PublicKey58, "signature": "y"}, 404, "challenge_not_found"},
 		{"bad limit", "/api/provision/mappings?limit=0", nil, 400, "invalid_limit"},
 		{"bad cursor", "/api/provision/mappings?cursor=%21%21", nil, 400, "invalid_cursor"},
 		{"get bad address", "/api/provision/mapping/nope", nil, 400, "invalid_address"},
@@ -149,7 +151,7 @@ func TestInputValidation(t *testing.T) {
 }
 
 func TestAdminAuthentication(t *testing.T) {
-	b := newBroker(t, backends["sqlite"](t), newFakeNextcloud(t))
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t))
 	path := "/api/provision/mappings"
 	if r := b.do("GET", path, nil, "Authorization", ""); r.Status != 401 || r.errCode() != "unauthorized" || r.Header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("no credential: %d %s", r.Status, r.Raw)
@@ -178,9 +180,9 @@ func TestAdminAuthentication(t *testing.T) {
 }
 
 func TestLinkUnlinkGet(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice := accts["alice"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		nc := newFakeNextcloud(t)
 		nc.AddUser(ocsfake.User{ID: "alice.nc", DisplayName: "Alice NC"})
 		b := newBroker(t, open(t), nc)
@@ -212,8 +214,8 @@ func TestLinkUnlinkGet(t *testing.T) {
 }
 
 func TestListPagination(t *testing.T) {
-	accts := loadAccounts(t)
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	accts := qortaltest.Accounts(t)
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		b := newBroker(t, open(t), newFakeNextcloud(t))
 		want := map[string]bool{}
 		for _, name := range []string{"alice", "bob", "chloe", "dilbert"} {
@@ -255,7 +257,7 @@ func TestListPagination(t *testing.T) {
 }
 
 func TestNextcloudFailures(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice := accts["alice"]
 	cases := []struct {
 		name  string
@@ -271,7 +273,7 @@ func TestNextcloudFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			nc := newFakeNextcloud(t)
-			b := newBroker(t, backends["sqlite"](t), nc)
+			b := newBroker(t, storetest.Open(t, storetest.SQLite), nc)
 			tc.setup(nc)
 			r := b.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": alice.Address})
 			if r.Status != http.StatusBadGateway || r.errCode() != tc.code {
@@ -284,7 +286,7 @@ func TestNextcloudFailures(t *testing.T) {
 	}
 	// Input Nextcloud refuses is the caller's to fix: 400, not 502.
 	nc := newFakeNextcloud(t)
-	b := newBroker(t, backends["sqlite"](t), nc)
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), nc)
 	r := b.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": alice.Address, "groups": []string{"no-such-group"}})
 	if r.Status != http.StatusBadRequest || r.errCode() != "nextcloud_rejected" {
 		t.Fatalf("missing group: %d %s", r.Status, r.Raw)
@@ -292,8 +294,8 @@ func TestNextcloudFailures(t *testing.T) {
 }
 
 func TestStoreUnavailable(t *testing.T) {
-	accts := loadAccounts(t)
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	accts := qortaltest.Accounts(t)
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		st := open(t)
 		b := newBroker(t, st, newFakeNextcloud(t))
 		st.Close()
@@ -310,9 +312,9 @@ func TestStoreUnavailable(t *testing.T) {
 // Two replicas sharing one store, hit at once for the same address, must
 // create one Nextcloud user and one mapping.
 func TestConcurrentUpsertsAcrossReplicas(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice := accts["alice"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		nc := newFakeNextcloud(t)
 		st := open(t)
 		replicas := []*broker{newBroker(t, st, nc), newBroker(t, st, nc)}
@@ -344,9 +346,9 @@ func TestConcurrentUpsertsAcrossReplicas(t *testing.T) {
 // A crash between Nextcloud creating the user and the broker writing the
 // mapping is healed by the next call: the user is linked, not duplicated.
 func TestCrashBetweenCreateAndMappingHeals(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice := accts["alice"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		nc := newFakeNextcloud(t)
 		b := newBroker(t, open(t), nc)
 		nc.CrashAfterCreate(1)
@@ -371,8 +373,8 @@ func TestCrashBetweenCreateAndMappingHeals(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	accts := loadAccounts(t)
-	b := newBroker(t, backends["sqlite"](t), newFakeNextcloud(t))
+	accts := qortaltest.Accounts(t)
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t))
 	if r := b.do("GET", "/healthz", nil); r.Status != 200 {
 		t.Fatalf("healthz %d", r.Status)
 	}

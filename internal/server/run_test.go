@@ -7,13 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // Shutdown must let an in-flight request finish rather than cut it off.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	nc := newFakeNextcloud(t)
-	b := newBroker(t, backends["sqlite"](t), nc)
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), nc)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -6,13 +6,14 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 func TestUpsertFromWallet(t *testing.T) {
-	accts := loadAccounts(t)
+	accts := qortaltest.Accounts(t)
 	alice, bob := accts["alice"], accts["bob"]
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+	storetest.ForEach(t, func(t *testing.T, open storetest.Opener) {
 		b := newBroker(t, open(t), newFakeNextcloud(t))
 		challenge := func(addr string) (id, msg string) {
 			r := b.do("POST", "/api/provision/challenge", map[string]any{"qortalAddress": addr})
@@ -25,7 +26,7 @@ func TestUpsertFromWallet(t *testing.T) {
 			return b.do("POST", "/api/provision/upsert-from-wallet", map[string]any{
 				"challengeId": id, "publicKey": p.PublicKey, "signature": p.Signature, "displayName": "Alice"})
 		}
-		proof := func(a account, msg string) struct{ PublicKey, Signature string } {
+		proof := func(a qortaltest.Account, msg string) struct{ PublicKey, Signature string } {
 			p := b.sign(a, msg)
 			return struct{ PublicKey, Signature string }{p.PublicKey, p.Signature}
 		}

@@ -1,6 +1,6 @@
-// Qortal sign-in page. No framework, no third-party code: everything the
-// page does (Base58, key parsing, Ed25519 via WebCrypto) is in this file so
-// the CSP can stay 'self' only. The private key never leaves this page.
+// Qortal sign-in page. No framework, no third-party code: Base58, key
+// parsing and Ed25519 via WebCrypto come from qortal-sign.js (loaded first),
+// so the CSP can stay 'self' only. The private key never leaves this page.
 'use strict';
 
 (function () {
@@ -14,108 +14,7 @@
   const inviteToken = app.dataset.inviteToken || '';
   const $ = (id) => document.getElementById(id);
 
-  // ---- Base58 (Bitcoin alphabet), hex, text ---------------------------------
-  const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-  const ALPHA_MAP = new Map([...ALPHABET].map((c, i) => [c, i]));
-
-  function b58encode(bytes) {
-    let zeros = 0;
-    while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
-    const digits = [];
-    for (let i = zeros; i < bytes.length; i++) {
-      let carry = bytes[i];
-      for (let j = 0; j < digits.length; j++) {
-        carry += digits[j] << 8;
-        digits[j] = carry % 58;
-        carry = (carry / 58) | 0;
-      }
-      while (carry > 0) { digits.push(carry % 58); carry = (carry / 58) | 0; }
-    }
-    return '1'.repeat(zeros) + digits.reverse().map((d) => ALPHABET[d]).join('');
-  }
-
-  function b58decode(s) {
-    if (!s) throw new Error('empty value');
-    let zeros = 0;
-    while (zeros < s.length && s[zeros] === '1') zeros++;
-    const bytes = [];
-    for (let i = zeros; i < s.length; i++) {
-      const v = ALPHA_MAP.get(s[i]);
-      if (v === undefined) throw new Error('invalid character "' + s[i] + '" at position ' + (i + 1));
-      let carry = v;
-      for (let j = 0; j < bytes.length; j++) {
-        carry += bytes[j] * 58;
-        bytes[j] = carry & 0xff;
-        carry >>= 8;
-      }
-      while (carry > 0) { bytes.push(carry & 0xff); carry >>= 8; }
-    }
-    const out = new Uint8Array(zeros + bytes.length);
-    out.set(bytes.reverse(), zeros);
-    return out;
-  }
-
-  function hexdecode(s) {
-    const out = new Uint8Array(s.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(i * 2, 2), 16);
-    return out;
-  }
-
-  function b64urlDecode(s) {
-    const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  }
-
-  function equalBytes(a, b) {
-    if (a.length !== b.length) return false;
-    let d = 0;
-    for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-    return d === 0;
-  }
-
-  // decodeKey accepts Base58 or hex of 32 bytes (seed) or 64 bytes (Qortal
-  // Hub's export: seed || public key). Messages never echo the key.
-  function decodeKey(text) {
-    const s = text.trim();
-    let bytes;
-    if (/^[0-9a-fA-F]{64}$/.test(s) || /^[0-9a-fA-F]{128}$/.test(s)) bytes = hexdecode(s);
-    else {
-      try { bytes = b58decode(s); } catch (e) {
-        throw new Error('The private key is not valid Base58 or hex (' + e.message.replace(/"."/, 'a character') + ').');
-      }
-    }
-    if (bytes.length !== 32 && bytes.length !== 64) {
-      throw new Error('The private key should be 32 or 64 bytes, but this is ' + bytes.length + ' bytes.');
-    }
-    return { seed: bytes.slice(0, 32), pub: bytes.length === 64 ? bytes.slice(32) : null };
-  }
-
-  // ---- Ed25519 with WebCrypto ------------------------------------------------
-  const PKCS8_PREFIX = hexdecode('302e020100300506032b657004220420');
-
-  async function importSeed(seed) {
-    if (!window.crypto || !crypto.subtle) {
-      throw new Error('This browser cannot sign here (WebCrypto needs HTTPS). Use "Sign elsewhere".');
-    }
-    const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + 32);
-    pkcs8.set(PKCS8_PREFIX);
-    pkcs8.set(seed, PKCS8_PREFIX.length);
-    let key;
-    try {
-      key = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign']);
-    } catch (e) {
-      throw new Error('This browser does not support Ed25519 signing. Update it, or use "Sign elsewhere".');
-    }
-    // The JWK export of a private key carries its public half in "x".
-    const jwk = await crypto.subtle.exportKey('jwk', key);
-    pkcs8.fill(0);
-    return { key, pub: b64urlDecode(jwk.x) };
-  }
-
-  async function signText(key, text) {
-    const sig = await crypto.subtle.sign({ name: 'Ed25519' }, key, new TextEncoder().encode(text));
-    return new Uint8Array(sig);
-  }
+  const { b58encode, equalBytes, decodeKey, importSeed, signText } = window.QortalSign;
 
   // ---- HTTP ------------------------------------------------------------------
   async function post(path, body) {
@@ -336,11 +235,7 @@
     derivedFor = text;
     let shown = '—';
     try {
-      if (text.trim()) {
-        const { seed } = decodeKey(text);
-        shown = b58encode((await importSeed(seed)).pub);
-        seed.fill(0);
-      }
+      if (text.trim()) shown = await window.QortalSign.publicKeyOf(text);
     } catch (e) { shown = 'not a valid key yet'; }
     if ($('private-key').value === text) $('derived-pub').textContent = shown;
   }

@@ -1,0 +1,229 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
+	code_challenge, code_challenge_method, prompt, max_age, login_hint, created_at, expires_at,
+	done, subject, qortal_address, auth_time, amr, session_id`
+
+func scanAuthRequest(row *sql.Row) (store.AuthRequest, error) {
+	var (
+		ar                                    store.AuthRequest
+		scopes, prompt, amr, created, expires string
+		maxAge                                sql.NullInt64
+		done                                  int
+		authTime                              sql.NullString
+	)
+	if err := row.Scan(&ar.ID, &ar.ClientID, &ar.RedirectURI, &scopes, &ar.State, &ar.Nonce, &ar.ResponseType,
+		&ar.ResponseMode, &ar.CodeChallenge, &ar.CodeChallengeMethod, &prompt, &maxAge, &ar.LoginHint,
+		&created, &expires, &done, &ar.Subject, &ar.QortalAddress, &authTime, &amr, &ar.SessionID); err != nil {
+		return store.AuthRequest{}, err
+	}
+	var err error
+	if ar.Scopes, err = decList(scopes); err != nil {
+		return ar, err
+	}
+	if ar.Prompt, err = decList(prompt); err != nil {
+		return ar, err
+	}
+	if ar.AMR, err = decList(amr); err != nil {
+		return ar, err
+	}
+	if maxAge.Valid {
+		v := maxAge.Int64
+		ar.MaxAge = &v
+	}
+	ar.Done = done != 0
+	if ar.CreatedAt, err = parseTS(created); err != nil {
+		return ar, err
+	}
+	if ar.ExpiresAt, err = parseTS(expires); err != nil {
+		return ar, err
+	}
+	if at, err := parseNullTS(authTime); err != nil {
+		return ar, err
+	} else if at != nil {
+		ar.AuthTime = *at
+	}
+	return ar, nil
+}
+
+// CreateAuthRequest stores a new auth request.
+func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) error {
+	if err := ar.Validate(); err != nil {
+		return fmt.Errorf("create auth request: %w", err)
+	}
+	var maxAge any
+	if ar.MaxAge != nil {
+		maxAge = *ar.MaxAge
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
+		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
+		created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
+		ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, ts(ar.CreatedAt), ts(ar.ExpiresAt))
+	if uniqueViolation(err, "oidc_auth_requests.id") {
+		return errors.New("create auth request: id already exists")
+	}
+	if err != nil {
+		return s.fail("create auth request", err)
+	}
+	return nil
+}
+
+func getAuthRequest(ctx context.Context, q queryer, id string) (store.AuthRequest, error) {
+	return scanAuthRequest(q.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE id = ?`, id))
+}
+
+// GetAuthRequest returns the request whatever its state.
+func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
+	ar, err := getAuthRequest(ctx, s.read, id)
+	if err != nil {
+		return ar, s.fail("get auth request", err)
+	}
+	return ar, nil
+}
+
+// CompleteAuthRequest marks the request done once and opens its session.
+func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.AuthCompletion, now time.Time) (store.AuthRequest, error) {
+	if err := c.Validate(); err != nil {
+		return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
+	}
+	var ar store.AuthRequest
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE oidc_auth_requests SET done = 1, subject = ?, qortal_address = ?,
+			auth_time = ?, amr = ?, session_id = ? WHERE id = ? AND done = 0 AND expires_at > ?`,
+			c.Subject, c.QortalAddress, ts(c.AuthTime), encList(c.AMR), c.SessionID, id, ts(now))
+		if err != nil {
+			return err
+		}
+		if affected(res) == 0 {
+			var done int
+			err := tx.QueryRowContext(ctx, `SELECT done FROM oidc_auth_requests WHERE id = ? AND expires_at > ?`, id, ts(now)).Scan(&done)
+			if err == nil && done != 0 {
+				return store.ErrAuthRequestDone
+			}
+			if err == nil {
+				return sql.ErrNoRows
+			}
+			return err
+		}
+		if ar, err = getAuthRequest(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at)
+			VALUES (?,?,?,?,?,?)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, ts(now), ts(c.SessionExpiresAt))
+		return err
+	})
+	if errors.Is(err, store.ErrAuthRequestDone) {
+		return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
+	}
+	if err != nil {
+		return store.AuthRequest{}, s.fail("complete auth request", err)
+	}
+	return ar, nil
+}
+
+// DeleteAuthRequest removes the request and its codes.
+func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE auth_request_id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return s.fail("delete auth request", err)
+	}
+	return nil
+}
+
+// SaveAuthCode stores the single code of a done auth request.
+func (s *Store) SaveAuthCode(ctx context.Context, c store.AuthCode) error {
+	if c.Hash == "" || c.AuthRequestID == "" {
+		return errors.New("save auth code: hash and auth request id are required")
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var done, codes int
+		err := tx.QueryRowContext(ctx, `SELECT done, (SELECT count(*) FROM oidc_codes WHERE auth_request_id = r.id)
+			FROM oidc_auth_requests r WHERE r.id = ?`, c.AuthRequestID).Scan(&done, &codes)
+		switch {
+		case err != nil:
+			return err
+		case codes > 0:
+			return store.ErrCodeUsed
+		case done == 0:
+			return sql.ErrNoRows
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES (?,?,?,?)`,
+			c.Hash, c.AuthRequestID, ts(c.CreatedAt), ts(c.ExpiresAt))
+		if uniqueViolation(err, "oidc_codes.hash") {
+			return store.ErrCodeUsed
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrCodeUsed) {
+		return fmt.Errorf("save auth code: %w", err)
+	}
+	if err != nil {
+		return s.fail("save auth code", err)
+	}
+	return nil
+}
+
+// AuthRequestByCode finds the request behind an unused, unexpired code.
+func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time.Time) (store.AuthRequest, error) {
+	var (
+		reqID, expires string
+		used           sql.NullString
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT auth_request_id, used_at, expires_at FROM oidc_codes WHERE hash = ?`, codeHash).Scan(&reqID, &used, &expires)
+	if err != nil {
+		return store.AuthRequest{}, s.fail("auth request by code", err)
+	}
+	if used.Valid {
+		return store.AuthRequest{}, fmt.Errorf("auth request by code: %w", store.ErrCodeUsed)
+	}
+	if ts(now) >= expires {
+		return store.AuthRequest{}, fmt.Errorf("auth request by code: code expired: %w", store.ErrNotFound)
+	}
+	return s.GetAuthRequest(ctx, reqID)
+}
+
+// ConsumeAuthCode marks the code used; exactly one caller wins.
+func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE oidc_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
+			ts(now), codeHash, ts(now))
+		if err != nil {
+			return err
+		}
+		if affected(res) == 1 {
+			return nil
+		}
+		var used sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM oidc_codes WHERE hash = ?`, codeHash).Scan(&used); err != nil {
+			return err
+		}
+		if used.Valid {
+			return store.ErrCodeUsed
+		}
+		return fmt.Errorf("code expired: %w", sql.ErrNoRows)
+	})
+	if errors.Is(err, store.ErrCodeUsed) {
+		return fmt.Errorf("consume auth code: %w", err)
+	}
+	if err != nil {
+		return s.fail("consume auth code", err)
+	}
+	return nil
+}

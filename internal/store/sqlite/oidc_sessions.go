@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+const sessionCols = `id, subject, client_id, qortal_address, created_at, expires_at, ended_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanSession(row rowScanner) (store.Session, error) {
+	var (
+		ss     store.Session
+		cr, ex string
+		ended  sql.NullString
+	)
+	if err := row.Scan(&ss.ID, &ss.Subject, &ss.ClientID, &ss.QortalAddress, &cr, &ex, &ended); err != nil {
+		return ss, err
+	}
+	var err error
+	if ss.CreatedAt, err = parseTS(cr); err != nil {
+		return ss, err
+	}
+	if ss.ExpiresAt, err = parseTS(ex); err != nil {
+		return ss, err
+	}
+	ss.EndedAt, err = parseNullTS(ended)
+	return ss, err
+}
+
+// GetSession returns the session whatever its state.
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
+	ss, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = ?`, id))
+	if err != nil {
+		return ss, s.fail("get session", err)
+	}
+	return ss, nil
+}
+
+func revokeSessionTokens(ctx context.Context, tx *sql.Tx, sid string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, ts(now), sid); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, ts(now), sid)
+	return err
+}
+
+// EndSession ends an open session once and revokes its tokens.
+func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
+	var ss store.Session
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, ts(now), id)
+		if err != nil {
+			return err
+		}
+		if affected(res) == 0 {
+			return sql.ErrNoRows
+		}
+		if ss, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		return revokeSessionTokens(ctx, tx, id, now)
+	})
+	if err != nil {
+		return store.Session{}, s.fail("end session", err)
+	}
+	return ss, nil
+}
+
+// EndSessionsFor ends every open session of subject at clientID.
+func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, now time.Time) ([]store.Session, error) {
+	var out []store.Session
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE subject = ? AND client_id = ? AND ended_at IS NULL`, subject, clientID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			ss, err := scanSession(rows)
+			if err != nil {
+				_ = rows.Close()
+				return err
+			}
+			end := now.UTC().Truncate(time.Microsecond)
+			ss.EndedAt = &end
+			out = append(out, ss)
+		}
+		_ = rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, ss := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = ? WHERE id = ?`, ts(now), ss.ID); err != nil {
+				return err
+			}
+			if err := revokeSessionTokens(ctx, tx, ss.ID, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("end sessions", err)
+	}
+	return out, nil
+}
