@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -71,6 +72,9 @@ func As(err error) *Error {
 // Write sends err as JSON.
 func Write(w http.ResponseWriter, err error) *Error {
 	e := As(err)
+	if r, ok := w.(interface{ RecordError(*Error) }); ok {
+		r.RecordError(e) // the access log names the cause of 5xx answers
+	}
 	var b body
 	b.Error.Code, b.Error.Message = e.Code, e.Message
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -105,6 +109,8 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 			return BadRequest("invalid_request", "request body is larger than %d bytes", limit)
 		case errors.As(err, &se):
 			return BadRequest("invalid_json", "request body is not valid JSON (at byte %d)", se.Offset)
+		case errors.As(err, &te) && te.Field == "":
+			return BadRequest("invalid_request", "request body must be a JSON object (got %s)", te.Value)
 		case errors.As(err, &te):
 			return BadRequest("invalid_request", "field %q must be a %s", te.Field, te.Type)
 		case err.Error() == "EOF":
@@ -116,7 +122,9 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 			return BadRequest("invalid_json", "request body is not valid JSON: %v", err)
 		}
 	}
-	if dec.More() {
+	// A second Decode, not dec.More: More misses a stray closing bracket
+	// such as {"a":1}}.
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return BadRequest("invalid_json", "request body has data after the JSON object")
 	}
 	return nil

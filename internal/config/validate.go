@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 )
@@ -60,7 +61,11 @@ func (c Config) Validate() error {
 
 	if c.Nextcloud.URL != "" {
 		if u, err := url.Parse(c.Nextcloud.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("nextcloud.url", "must be an absolute http(s) URL, got %q", c.Nextcloud.URL)
+			bad("nextcloud.url", "must be an absolute http(s) URL")
+		} else if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			// The client refuses these too, but only at start-up and without
+			// naming the key; the URL is not echoed: it may hold a password.
+			bad("nextcloud.url", "must not carry credentials, a query or a fragment (set nextcloud.user and app_password instead)")
 		}
 		if c.Nextcloud.User == "" {
 			bad("nextcloud.user", "required when nextcloud.url is set")
@@ -81,6 +86,13 @@ func (c Config) Validate() error {
 		bad("provision.user_id_template", "%v", err)
 	}
 	positive(bad, "provision.challenge_ttl", c.Provision.ChallengeTTL)
+	// The same rule the provisioning API applies to requested groups: a bad
+	// default group would otherwise fail every account creation at Nextcloud.
+	for i, g := range c.Provision.DefaultGroups {
+		if g == "" || utf8.RuneCountInString(g) > 64 || strings.ContainsAny(g, "/\\\x00\r\n") {
+			bad(fmt.Sprintf("provision.default_groups[%d]", i), "%q must be 1-64 characters without slashes or line breaks", g)
+		}
+	}
 
 	switch c.OIDC.SigningAlg {
 	case "RS256", "ES256", "EdDSA":

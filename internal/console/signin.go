@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
@@ -87,7 +87,7 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) (csrf strin
 		h.forbidden(w, r, "the sign-in form's security token is missing or wrong (are cookies enabled?): reload the page and try again")
 		return "", false
 	}
-	if allowed, retry := h.d.IPLimiter.Allow(httpapi.ClientIP(r, h.trustProxy)); !allowed {
+	if allowed, retry := h.d.IPLimiter.Allow(ratelimit.ClientKey(r, h.trustProxy)); !allowed {
 		h.tooMany(w, r, retry, "from your network")
 		return "", false
 	}
@@ -231,7 +231,7 @@ func (h *Handler) signinVerify(w http.ResponseWriter, r *http.Request) {
 	if old, _ := h.loadSession(r); old != nil {
 		h.endSession(ctx, old.hash, old.Address, "replaced")
 	}
-	detail, _ := json.Marshal(map[string]string{"challengeId": c.ID, "ip": httpapi.ClientIP(r, h.trustProxy)})
+	detail, _ := json.Marshal(map[string]string{"challengeId": c.ID, "ip": ratelimit.ClientIP(r, h.trustProxy)})
 	if err := h.startSession(ctx, w, c.QortalAddress, string(detail)); err != nil {
 		h.fail(w, r, err)
 		return

@@ -80,6 +80,21 @@ func (a *AdminAuth) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// Guard authenticates every request under prefix before it is routed, so
+// a caller without a valid credential gets 401 for any path or method there:
+// a 404 or 405 would tell an anonymous caller which endpoints exist. The
+// per-route Middleware stays as a second line for routes mounted elsewhere.
+func (a *AdminAuth) Guard(prefix string, next http.Handler) http.Handler {
+	authed := a.Middleware(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path+"/" == prefix {
+			authed.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func presentedToken(r *http.Request) (string, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, _ := strings.Cut(h, " ")

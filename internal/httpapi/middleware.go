@@ -55,7 +55,12 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	err    *apierror.Error
 }
+
+// RecordError keeps the error apierror.Write answered with, so the access
+// log can say why a request failed: clients only see "see the broker log".
+func (w *statusWriter) RecordError(e *apierror.Error) { w.err = e }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -115,8 +120,14 @@ func Observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handl
 			if strings.Contains(holder.template, "{token}") {
 				path = holder.template // the path itself is a secret (an invite link)
 			}
-			log.Log(ctx, level, "http request", "request_id", id, "method", r.Method, "path", path,
-				"route", holder.template, "status", status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000)
+			attrs := []any{"request_id", id, "method", r.Method, "path", path,
+				"route", holder.template, "status", status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds()) / 1000}
+			if status >= 500 && sw.err != nil && sw.err.Err != nil {
+				// Causes are safe to log: Nextcloud errors are scrubbed of
+				// credentials and store errors never carry the DSN password.
+				attrs = append(attrs, "error_code", sw.err.Code, "err", sw.err.Err.Error())
+			}
+			log.Log(ctx, level, "http request", attrs...)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})

@@ -20,18 +20,19 @@ type ProvisionAPI struct {
 
 // Register mounts the routes on r.
 func (p *ProvisionAPI) Register(r *mux.Router) {
-	sub := r.PathPrefix("/api/provision").Subrouter()
-	sub.Use(p.Auth.Middleware)
-	sub.HandleFunc("/upsert", p.upsert).Methods(http.MethodPost)
-	sub.HandleFunc("/challenge", p.challenge).Methods(http.MethodPost)
-	sub.HandleFunc("/upsert-from-wallet", p.upsertFromWallet).Methods(http.MethodPost)
-	sub.HandleFunc("/link", p.link).Methods(http.MethodPost)
-	sub.HandleFunc("/mapping/{qortalAddress}", p.get).Methods(http.MethodGet)
-	sub.HandleFunc("/mapping/{qortalAddress}", p.unlink).Methods(http.MethodDelete)
-	sub.HandleFunc("/mappings", p.list).Methods(http.MethodGet)
-	sub.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		apierror.Write(w, apierror.NotFound("not_found", "no such provisioning endpoint"))
-	})
+	// Full paths on the parent router, not a PathPrefix subrouter: with
+	// gorilla/mux 1.8 a subrouter loses a method mismatch (PATCH /upsert
+	// answered 404 instead of 405) because its routes share the prefix matcher.
+	route := func(path string, h http.HandlerFunc, method string) {
+		r.Handle("/api/provision"+path, p.Auth.Middleware(h)).Methods(method)
+	}
+	route("/upsert", p.upsert, http.MethodPost)
+	route("/challenge", p.challenge, http.MethodPost)
+	route("/upsert-from-wallet", p.upsertFromWallet, http.MethodPost)
+	route("/link", p.link, http.MethodPost)
+	route("/mapping/{qortalAddress}", p.get, http.MethodGet)
+	route("/mapping/{qortalAddress}", p.unlink, http.MethodDelete)
+	route("/mappings", p.list, http.MethodGet)
 }
 
 // MappingJSON is a mapping as the API shows it.

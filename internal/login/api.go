@@ -8,12 +8,11 @@ import (
 	"io"
 	"math"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
@@ -113,36 +112,9 @@ func limit(l interface {
 	return nil
 }
 
-// clientIP is the address rate limits are keyed by. X-Forwarded-For is only
-// believed when the operator says a proxy sets it; then its last entry is
-// the one our proxy appended (earlier entries are client-controlled), which
-// assumes exactly one trusted proxy hop.
+// clientIP is the key per-IP rate limits use (see ratelimit.ClientKey).
 func (h *Handler) clientIP(r *http.Request) string {
-	if h.trustProxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			parts := strings.Split(xff[len(xff)-1], ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ipKey(ip)
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		return ipKey(ip)
-	}
-	return host
-}
-
-// ipKey groups IPv6 clients by /64, the block one subscriber usually holds,
-// so rotating addresses inside it does not reset the limit.
-func ipKey(ip net.IP) string {
-	if v4 := ip.To4(); v4 != nil {
-		return v4.String()
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	return ratelimit.ClientKey(r, h.trustProxy)
 }
 
 // setAPIHeaders applies to every login response.

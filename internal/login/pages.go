@@ -172,6 +172,12 @@ func (h *Handler) deniedPage(w http.ResponseWriter, r *http.Request) {
 
 // deny ends the auth request with access_denied and returns to the relying party.
 func (h *Handler) deny(w http.ResponseWriter, r *http.Request) {
+	if crossSite(r) {
+		// Only the denied page's own form may end a login: another site
+		// must not be able to cancel one for the user.
+		h.errorPage(r.Context(), w, newErr(http.StatusForbidden, "cross_site", "this form was sent from another site"))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		h.errorPage(r.Context(), w, errInvalid("malformed form"))
@@ -197,6 +203,16 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request) {
 	}
 	setAPIHeaders(w.Header())
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// crossSite reports a browser request made by another site. The pages send
+// Referrer-Policy no-referrer, so a browser's own same-origin form post says
+// "Origin: null"; Sec-Fetch-Site is what tells the two apart. Non-browser
+// clients send neither header and are let through: they hold the auth
+// request id themselves.
+func crossSite(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site != "" && site != "same-origin" && site != "none"
 }
 
 // originOf is the relying party's origin for the denied page's form-action.

@@ -3,6 +3,7 @@ package login
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -127,5 +128,38 @@ func TestOriginOf(t *testing.T) {
 		if got := originOf(oidcprovider.AuthRequestInfo{RedirectURI: in}); got != want {
 			t.Errorf("originOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Another site must not be able to end a login for the user (CSRF on the
+// denied page's form); the page's own post still works.
+func TestDenyRefusesCrossSitePosts(t *testing.T) {
+	e := newEnv(t, testConfig())
+	post := func(site string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/login/denied",
+			strings.NewReader(url.Values{"authRequestID": {"ar1"}, "reason": {"not_linked"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "null") // what no-referrer pages send, same site or not
+		req.Header.Set("Sec-Fetch-Site", site)
+		client := e.srv.Client()
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		if res := post(site); res.StatusCode != http.StatusForbidden {
+			t.Errorf("Sec-Fetch-Site %s: %d, want 403", site, res.StatusCode)
+		}
+	}
+	if e.prov.denied["ar1"] != "" {
+		t.Fatal("a cross-site post ended the login")
+	}
+	if res := post("same-origin"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("same-origin post: %d, want 303", res.StatusCode)
 	}
 }

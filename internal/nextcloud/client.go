@@ -201,10 +201,16 @@ func (c *Client) attempt(ctx context.Context, cl call, n int) (*envelope, *Error
 		return nil, &Error{Op: cl.op, Kind: ErrUnreachable, Message: transportReason(ctx, err), cause: err}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, &Error{Op: cl.op, Kind: ErrUnreachable, HTTPStatus: resp.StatusCode,
 			Message: "reading response: " + transportReason(ctx, err), cause: err}
+	}
+	if len(raw) > maxBody {
+		// Reading stops here (memory stays bounded); say so rather than
+		// report the cut-off JSON as a malformed answer.
+		return nil, &Error{Op: cl.op, Kind: ErrUnexpected, HTTPStatus: resp.StatusCode,
+			Message: fmt.Sprintf("response is larger than %d bytes; refusing to read it", maxBody)}
 	}
 	env, e := c.interpret(cl, resp, raw)
 	ocs := 0

@@ -46,8 +46,11 @@ type Provider struct {
 	op      *op.Provider
 	storage *storage
 	handler http.Handler
-	bg      sync.WaitGroup // back-channel deliveries in flight
-	ttl     struct{ access, id, refresh, authRequest time.Duration }
+	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
+	// (see callback.go); all replicas derive the same one.
+	callbackKey []byte
+	bg          sync.WaitGroup // back-channel deliveries in flight
+	ttl         struct{ access, id, refresh, authRequest time.Duration }
 }
 
 // Defaults for durations left zero in the configuration.
@@ -121,6 +124,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		BackChannelLogoutSessionSupported: true,
 	}
 	copy(opCfg.CryptoKey[:], tokenKey)
+	if p.callbackKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc callback binding v1", 32); err != nil {
+		return nil, fmt.Errorf("derive callback key: %w", err)
+	}
 	p.storage = &storage{p: p}
 	opts := []op.Option{
 		op.WithCustomAuthEndpoint(op.NewEndpoint("/authorize")),
@@ -145,7 +151,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	for _, path := range []string{"/token", "/revoke", "/introspect"} {
 		mux.Handle(path, p.rawBasicAuth(p.op))
 	}
-	for _, path := range []string{"/authorize", "/authorize/callback", "/userinfo", "/jwks"} {
+	mux.Handle("/authorize/callback", p.boundCallback(p.op))
+	for _, path := range []string{"/authorize", "/userinfo", "/jwks"} {
 		mux.Handle(path, p.op)
 	}
 	p.handler = mux
@@ -277,10 +284,6 @@ func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m st
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	return p.callbackURL(authRequestID), nil
-}
-
-func (p *Provider) callbackURL(id string) string {
-	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(context.Background(), p.issuer), id)
 }
 
 // DenyLogin ends a pending login with access_denied and returns the relying

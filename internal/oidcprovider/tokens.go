@@ -116,16 +116,19 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		// The original grant's scopes stay on the family even when this
 		// request narrowed them for its access token.
 		next.Scopes = r.t.Scopes
-		err := s.p.store.RotateRefreshToken(ctx, hashToken(current), next, now)
-		switch {
-		case errors.Is(err, store.ErrRefreshTokenReused):
-			s.p.logger.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", r.t.ClientID, "subject", r.t.Subject)
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
-		case errors.Is(err, store.ErrNotFound):
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
-		case err != nil:
-			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+		// The access token is stored before the rotation: when a second
+		// presentation of the same refresh token races this one, the loser
+		// revokes the family after the winner rotated, and the revocation
+		// must catch the winner's access token too. Stored after, it would
+		// outlive the revoked family for its whole lifetime.
+		at, err := s.newAccessToken(ctx, req, next.FamilyID)
+		if err != nil {
+			return "", "", time.Time{}, err
 		}
+		if err := s.rotate(ctx, r, current, next, at.ID, now); err != nil {
+			return "", "", time.Time{}, err
+		}
+		return at.ID, value, at.ExpiresAt, nil
 	default:
 		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
@@ -134,6 +137,26 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		return "", "", time.Time{}, err
 	}
 	return at.ID, value, at.ExpiresAt, nil
+}
+
+// rotate replaces the presented refresh token by next; on failure the
+// access token minted for this exchange (accessID) is revoked, unused.
+func (s *storage) rotate(ctx context.Context, r *refreshRequest, current string, next store.RefreshToken, accessID string, now time.Time) error {
+	err := s.p.store.RotateRefreshToken(ctx, hashToken(current), next, now)
+	if err == nil {
+		return nil
+	}
+	if rerr := s.p.store.RevokeAccessToken(ctx, accessID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+		s.p.logger.ErrorContext(ctx, "revoke access token of a failed refresh", "client_id", r.t.ClientID, "error", rerr)
+	}
+	switch {
+	case errors.Is(err, store.ErrRefreshTokenReused):
+		s.p.logger.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", r.t.ClientID, "subject", r.t.Subject)
+		return oidc.ErrInvalidGrant().WithDescription("refresh token already used")
+	case errors.Is(err, store.ErrNotFound):
+		return oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
+	}
+	return fmt.Errorf("rotate refresh token: %w", err)
 }
 
 // TokenRequestByRefreshToken checks the presented refresh token. A token

@@ -109,9 +109,14 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 
 // deliver handles one claimed target and always records an outcome.
 func (w *Worker) deliver(ctx context.Context, t store.CampaignTarget) {
-	ctx, cancel := context.WithTimeout(ctx, w.opts.Lease*3/5)
+	sendCtx, cancelSend := context.WithTimeout(ctx, w.opts.Lease*3/5)
+	res := w.attempt(sendCtx, t)
+	cancelSend()
+	// The outcome is written on its own budget, within the lease: a send
+	// cut off at the delivery deadline must still be recorded precisely,
+	// not left to be reclaimed later as "interrupted".
+	ctx, cancel := context.WithTimeout(ctx, w.opts.Lease/5)
 	defer cancel()
-	res := w.attempt(ctx, t)
 	if _, err := w.svc.store.FinishTarget(ctx, t.CampaignID, t.NextcloudUserID, w.opts.Owner, res); err != nil {
 		// ErrNotFound: the user linked (consuming the invite) before the
 		// outcome was written; the target already says linked.
@@ -211,6 +216,10 @@ func (w *Worker) attempt(ctx context.Context, t store.CampaignTarget) store.Targ
 
 // undelivered revokes an invite no message carried and fails the target.
 func (w *Worker) undelivered(ctx context.Context, inviteID, format string, args ...any) store.TargetResult {
+	// Own budget: the send may have failed because the delivery's deadline
+	// passed, and the invite must be revoked all the same.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.Lease/5)
+	defer cancel()
 	if _, err := w.svc.invites.Revoke(ctx, "system:onboarding", inviteID); err != nil {
 		w.svc.log.WarnContext(ctx, "onboarding: could not revoke an undelivered invite", "invite", inviteID, "err", err)
 	}

@@ -67,7 +67,7 @@ func (s *Service) Admit(ctx context.Context, address, inviteToken string) (store
 	}
 
 	if inv != nil && inv.NextcloudUserID != "" {
-		return s.withInvite(ctx, inviteToken, address, func() (store.Mapping, error) {
+		return s.withInvite(ctx, *inv, inviteToken, address, func() (store.Mapping, error) {
 			return s.prov.Link(ctx, actor, address, inv.NextcloudUserID)
 		})
 	}
@@ -98,7 +98,7 @@ func (s *Service) Admit(ctx context.Context, address, inviteToken string) (store
 		if inv == nil {
 			return store.Mapping{}, deny(denyInviteRequired)
 		}
-		return s.withInvite(ctx, inviteToken, address, upsert)
+		return s.withInvite(ctx, *inv, inviteToken, address, upsert)
 	case GuardInviteOrAllowlist:
 		ok, err := s.allowlisted(ctx, address)
 		if err != nil {
@@ -110,27 +110,56 @@ func (s *Service) Admit(ctx context.Context, address, inviteToken string) (store
 		if inv == nil {
 			return store.Mapping{}, deny(denyInviteOrList)
 		}
-		return s.withInvite(ctx, inviteToken, address, upsert)
+		return s.withInvite(ctx, *inv, inviteToken, address, upsert)
 	}
 	return store.Mapping{}, fmt.Errorf("policy: unknown guard %q", pol.Guard)
 }
 
 // withInvite consumes the invite, runs create, and gives the invite back if
 // create fails.
-func (s *Service) withInvite(ctx context.Context, token, address string, create func() (store.Mapping, error)) (store.Mapping, error) {
+//
+// The same address may be admitted by two requests at once (a double submit,
+// or two replicas): consuming is idempotent for the address that holds the
+// invite, so both get past Consume, and one may fail while the other
+// succeeds. Two rules keep the invite single use whatever the interleaving:
+// a failed request does not give the invite back when the address is by now
+// linked to the account the invite stands for (the other request used it),
+// and a successful request takes the invite again after creating the
+// account, in case a failed one gave it back in between.
+func (s *Service) withInvite(ctx context.Context, inv store.Invite, token, address string, create func() (store.Mapping, error)) (store.Mapping, error) {
 	actor := "login:" + address
 	if _, err := s.invites.Consume(ctx, token, address, actor); err != nil {
 		return store.Mapping{}, inviteDenial(err)
 	}
 	m, err := s.provisioned(create())
+	// Detached: the caller may have gone, but the invite must end up right.
+	dctx := context.WithoutCancel(ctx)
 	if err != nil {
-		// Detached: the caller may have gone, but the invite must come back.
-		if rerr := s.invites.Release(context.WithoutCancel(ctx), token, address, actor); rerr != nil {
+		if s.admittedElsewhere(dctx, inv, address) {
+			return store.Mapping{}, err
+		}
+		if rerr := s.invites.Release(dctx, token, address, actor); rerr != nil {
 			s.log.WarnContext(ctx, "could not give an invite back after a failed admission", "address", address, "err", rerr)
 		}
 		return store.Mapping{}, err
 	}
+	if _, cerr := s.invites.Consume(dctx, token, address, actor); cerr != nil {
+		// The account exists; refusing the login now would not undo it.
+		s.log.WarnContext(ctx, "an invite given back by a concurrent failed admission could not be taken again",
+			"address", address, "invite", inv.ID, "err", cerr)
+	}
 	return m, nil
+}
+
+// admittedElsewhere says whether address is already linked to the account
+// inv stands for (any account for an unbound invite), i.e. a concurrent
+// request admitted it with this invite.
+func (s *Service) admittedElsewhere(ctx context.Context, inv store.Invite, address string) bool {
+	m, err := s.store.GetMappingByAddress(ctx, address)
+	if err != nil {
+		return false
+	}
+	return m.Status == store.StatusLinked && (inv.NextcloudUserID == "" || inv.NextcloudUserID == m.NextcloudUserID)
 }
 
 // provisioned turns provisioning results into admission results: conflicts

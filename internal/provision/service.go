@@ -141,7 +141,12 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 		Email:           firstNonEmpty(req.Email, user.Email),
 		Status:          store.StatusLinked,
 	}
-	m, err = s.createMapping(ctx, actor, m, created)
+	// Nextcloud has acted; the mapping is written even if the caller has
+	// gone meanwhile (an HTTP client timing out), so a created account is
+	// not left unlinked until the next call heals it.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	m, err = s.createMapping(wctx, actor, m, created)
 	if err != nil {
 		return Result{}, err
 	}

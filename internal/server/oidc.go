@@ -8,7 +8,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/login"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
@@ -36,7 +35,7 @@ func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
 	lim := ratelimit.New(ratelimit.Config{PerMinute: perMinute})
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if ok, retry := lim.Allow(httpapi.ClientIP(r, s.cfg.Login.TrustProxyHeaders)); !ok {
+			if ok, retry := lim.Allow(ratelimit.ClientKey(r, s.cfg.Login.TrustProxyHeaders)); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
 				http.Error(w, "Too many sign-in attempts from your network. Wait a minute and try again.", http.StatusTooManyRequests)
 				return

@@ -125,7 +125,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
 	s.router = r
-	s.handler = httpapi.Observe(log, m, r)
+	s.handler = httpapi.Observe(log, m, auth.Guard("/api/", r))
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	return s, nil
 }

@@ -1,0 +1,49 @@
+package oidcprovider
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// callbackParam carries the MAC that binds a callback URL to the login that
+// completed it.
+const callbackParam = "k"
+
+// callbackURL is where the browser goes once the login is proven: op's
+// callback, which issues the code. The auth request id alone is not enough
+// to claim it. Whoever started the login knows the id (it is in the login
+// page link), so an attacker could start a login at the relying party, send
+// the victim the broker's login link, and poll the callback until the victim
+// has signed: the code, issued into the attacker's browser session, would
+// log the attacker in as the victim. The MAC is only ever handed to the
+// party that proved the key, so only that party can collect the code.
+func (p *Provider) callbackURL(id string) string {
+	base := op.AuthCallbackURL(p.op)(op.ContextWithIssuer(context.Background(), p.issuer), id)
+	return base + "&" + url.Values{callbackParam: {p.callbackMAC(id)}}.Encode()
+}
+
+func (p *Provider) callbackMAC(id string) string {
+	m := hmac.New(sha256.New, p.callbackKey)
+	m.Write([]byte("callback\x00" + id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// boundCallback lets a callback through only with the MAC of its id.
+func (p *Provider) boundCallback(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		id, mac := q.Get("id"), q.Get(callbackParam)
+		if id == "" || mac == "" || !hmac.Equal([]byte(mac), []byte(p.callbackMAC(id))) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "This sign-in link is not valid. Go back to the application and sign in again.", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
