@@ -88,6 +88,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"oidc: {clients: [{id: c, redirect_uris: [https://rp/cb]}]}\n", "", "oidc.clients[0].secret"},
 		{"oidc: {clients: [{id: c, public: true, redirect_uris: [/relative]}]}\n", "", "oidc.clients[0].redirect_uris"},
 		{"nosuchkey: 1\n", "", "nosuchkey"},
+		{"provision: {default_quota: lots}\n", "", "provision.default_quota"},
 		{"admin: {addresses: [QgV4s3xnzLhVBEJxcYui4u4q11yhUHsd9w]}\n", "", "admin.addresses[0]"},
 		{"", "QORTAL_OIDC_NEXTCLOUD_TIMEOUT=soon", "QORTAL_OIDC_NEXTCLOUD_TIMEOUT"},
 		{"database_url: postgres://h/db\n", "", "oidc.key_encryption_key"},

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 )
 
@@ -92,6 +93,9 @@ func (c Config) Validate() error {
 		if g == "" || utf8.RuneCountInString(g) > 64 || strings.ContainsAny(g, "/\\\x00\r\n") {
 			bad(fmt.Sprintf("provision.default_groups[%d]", i), "%q must be 1-64 characters without slashes or line breaks", g)
 		}
+	}
+	if q := c.Provision.DefaultQuota; q != "" && !nextcloud.ValidQuota(q) {
+		bad("provision.default_quota", "%q is not a Nextcloud quota: use none, default, or a size such as 5 GB", q)
 	}
 
 	switch c.OIDC.SigningAlg {

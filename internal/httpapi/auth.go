@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,7 +58,7 @@ func NewAdminAuth(cfg config.Config) *AdminAuth {
 // Middleware rejects requests without a valid admin credential.
 func (a *AdminAuth) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := ClientIP(r, a.trustXFF)
+		ip := ratelimit.ClientKey(r, a.trustXFF)
 		token, present := presentedToken(r)
 		name, ok := a.check(token)
 		if !ok {
@@ -124,22 +123,4 @@ func (a *AdminAuth) check(token string) (string, bool) {
 		return "", false
 	}
 	return a.hashes[match].name, true
-}
-
-// ClientIP is the peer address, or the first X-Forwarded-For hop when the
-// broker is configured to sit behind a trusted proxy.
-func ClientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
