@@ -64,16 +64,20 @@ func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, subject
 	return nil
 }
 
-// displayName: the admin-set display name, else the registered Qortal name
-// (when a node is configured), else the address itself.
+// displayName is the name claim: the registered Qortal name (when a node is
+// configured and the address has one), else the mapping's display name,
+// else the address itself.
 func (p *Provider) displayName(ctx context.Context, m store.Mapping) string {
-	if m.DisplayName != "" {
-		return m.DisplayName
-	}
+	// A registered Qortal name is what the user chose for themselves on
+	// chain, so it wins when a node is configured; names can be sold, which
+	// is why it is only ever a display value and never the subject.
 	if p.names != nil {
 		if n := p.names.lookup(ctx, m.QortalAddress); n != "" {
 			return n
 		}
+	}
+	if m.DisplayName != "" {
+		return m.DisplayName
 	}
 	return m.QortalAddress
 }

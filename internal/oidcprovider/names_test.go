@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
 func TestNameResolver(t *testing.T) {
@@ -50,5 +51,37 @@ func TestNameResolver(t *testing.T) {
 	c.Advance(2 * time.Minute)
 	if got := r.lookup(ctx, "Qnamed"); got != "Satoshi" {
 		t.Errorf("with the node down, lookup = %q, want the stale name", got)
+	}
+}
+
+// The name claim: the registered Qortal name when a node is configured and
+// the address has one, else the mapping's display name, else the address.
+func TestNameClaimPrecedence(t *testing.T) {
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/names/primary/Qnamed" {
+			_, _ = w.Write([]byte(`{"name":"Satoshi","owner":"Qnamed"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"name":null}`))
+	}))
+	defer node.Close()
+	withNode := &Provider{names: newNameResolver(node.URL, node.Client(), time.Minute, time.Now, slog.New(slog.DiscardHandler))}
+	without := &Provider{}
+	ctx := t.Context()
+	cases := []struct {
+		p    *Provider
+		m    store.Mapping
+		want string
+	}{
+		{withNode, store.Mapping{QortalAddress: "Qnamed", DisplayName: "Alice"}, "Satoshi"},
+		{withNode, store.Mapping{QortalAddress: "Qnone", DisplayName: "Bob"}, "Bob"},
+		{withNode, store.Mapping{QortalAddress: "Qnone"}, "Qnone"},
+		{without, store.Mapping{QortalAddress: "Qnamed", DisplayName: "Alice"}, "Alice"},
+		{without, store.Mapping{QortalAddress: "Qnamed"}, "Qnamed"},
+	}
+	for _, c := range cases {
+		if got := c.p.displayName(ctx, c.m); got != c.want {
+			t.Errorf("name for %+v (node: %v) = %q, want %q", c.m, c.p.names != nil, got, c.want)
+		}
 	}
 }
