@@ -19,10 +19,6 @@ type adminServices struct {
 	onboarding *onboarding.Service
 }
 
-// Policy is the admission service (login policy, allowlist, invites), for
-// the login flow.
-func (s *Server) Policy() *policy.Service { return s.admin.policy }
-
 // mountAdmin builds the policy, invite and onboarding services, mounts
 // their admin APIs and schedules the onboarding worker.
 func (s *Server) mountAdmin(r *mux.Router, auth *httpapi.AdminAuth) error {

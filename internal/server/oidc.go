@@ -64,7 +64,6 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		}
 		r.Handle(path, h)
 	}
-	s.oidc = p
 	s.jobs = append(s.jobs, p.Run)
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
-	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
@@ -35,8 +34,6 @@ type Server struct {
 	nextcloud *nextcloud.Client
 	provision *provision.Service
 	admin     adminServices
-	oidc      *oidcprovider.Provider
-	router    *mux.Router
 	handler   http.Handler
 	jobs      []func(context.Context) error
 }
@@ -76,8 +73,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	return s, nil
 }
 
-// NewWithStore builds a broker on an already open store (tests share one
-// store between several servers to act as replicas).
+// NewWithStore builds a broker on an already open store (tests start several
+// servers on one database to act as replicas).
 func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store) (*Server, error) {
 	m := metrics.New()
 	s := &Server{cfg: cfg, log: log, metrics: m, store: m.InstrumentStore(st)}
@@ -124,7 +121,6 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
-	s.router = r
 	s.handler = httpapi.Observe(log, m, auth.Guard("/api/", r))
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	return s, nil
@@ -132,9 +128,6 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 
 // Handler is the broker's whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// Provider is the OpenID Provider (for the CLI's key and client commands).
-func (s *Server) Provider() *oidcprovider.Provider { return s.oidc }
 
 // Store is the (instrumented) store the server uses.
 func (s *Server) Store() store.Store { return s.store }
