@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
@@ -37,9 +38,9 @@ Usage:
   qortal-oidc migrate [--config FILE]    apply database migrations and exit
   qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
   qortal-oidc version                    print the version
-  qortal-oidc clients [--config FILE] add|list|remove ...   manage OIDC relying parties
-  qortal-oidc keys [--config FILE] rotate|list               manage token signing keys
-  qortal-oidc nextcloud [--config FILE] setup-command --client-id ID
+  qortal-oidc clients add|list|remove ... [--config FILE]    manage OIDC relying parties
+  qortal-oidc keys rotate|list [--config FILE]               manage token signing keys
+  qortal-oidc nextcloud setup-command --client-id ID [--config FILE]
                                          print the exact occ user_oidc:provider command
 
 Every setting can also come from QORTAL_OIDC_* environment variables; see README.md.
@@ -78,14 +79,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	}
 	if sub := configCommand(cmd); sub != nil {
-		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		cfgPath := fs.String("config", "", "YAML config file")
-		// Only leading --config is ours; the rest belongs to the subcommand.
-		if err := fs.Parse(rest); err != nil {
+		cfgPath, rest, err := extractConfigFlag(rest)
+		if err != nil {
 			return err
 		}
-		cfg, err := loadConfig(*cfgPath)
+		cfg, err := loadConfig(cfgPath)
 		if err != nil {
 			return err
 		}
@@ -93,7 +91,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err := config.EnsureDevKeyEncryptionKey(&cfg); err != nil {
 			return err
 		}
-		return sub(ctx, cfg, fs.Args(), stdout, stderr)
+		return sub(ctx, cfg, rest, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown subcommand %q", cmd)
@@ -112,6 +110,27 @@ func configCommand(name string) configCmd {
 		return runNextcloud
 	}
 	return nil
+}
+
+// extractConfigFlag takes --config F (or --config=F) from anywhere in args,
+// so "clients add --config F ..." works as well as "clients --config F add".
+func extractConfigFlag(args []string) (path string, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--config" || a == "-config":
+			if i+1 >= len(args) {
+				return "", nil, errors.New("--config needs a file name")
+			}
+			path = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-config="):
+			path = a[strings.IndexByte(a, '=')+1:]
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return path, rest, nil
 }
 
 func loadConfig(path string) (config.Config, error) {
