@@ -10,10 +10,12 @@ import (
 )
 
 // authRequest adapts a stored auth request to op.AuthRequest. codeHash is set
-// when it was loaded by code, so token creation can consume that code.
+// when it was loaded by code, so token creation can redeem that code;
+// replayed when that code was redeemed before (see replayedRequest).
 type authRequest struct {
 	r        store.AuthRequest
 	codeHash string
+	replayed bool
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)

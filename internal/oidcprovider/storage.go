@@ -123,11 +123,21 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	h := hashToken(code)
-	ar, err := s.p.store.AuthRequestByCode(ctx, h, s.p.now())
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCodeUsed) {
-			return nil, notFound{err}
+	now := s.p.now()
+	ar, err := s.p.store.AuthRequestByCode(ctx, h, now)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCodeUsed) {
+		// The code row goes at issuance; the redemption record says
+		// whether this is a replay, to be refused once op has checked it.
+		rc, rerr := s.p.store.GetRedeemedCode(ctx, h, now)
+		if rerr == nil {
+			return replayedRequest(rc), nil
 		}
+		if !errors.Is(rerr, store.ErrNotFound) {
+			return nil, fmt.Errorf("redeemed code: %w", rerr)
+		}
+		return nil, notFound{err}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("auth request by code: %w", err)
 	}
 	if !ar.Done {

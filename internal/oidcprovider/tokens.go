@@ -21,26 +21,10 @@ const (
 	refreshPrefix = "rt_"
 )
 
-// consumeCode redeems the code an auth request was loaded by. It runs when
-// tokens are created, after op has checked PKCE and the client, so a failed
-// attempt does not burn the code but only one exchange can ever succeed.
-func (s *storage) consumeCode(ctx context.Context, req op.TokenRequest) error {
-	ar, ok := req.(*authRequest)
-	if !ok || ar.codeHash == "" {
-		return nil
-	}
-	if err := s.p.store.ConsumeAuthCode(ctx, ar.codeHash, s.p.now()); err != nil {
-		if errors.Is(err, store.ErrCodeUsed) || errors.Is(err, store.ErrNotFound) {
-			return oidc.ErrInvalidGrant().WithDescription("code already used or expired")
-		}
-		return fmt.Errorf("consume code: %w", err)
-	}
-	return nil
-}
-
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	if err := s.consumeCode(ctx, req); err != nil {
-		return "", time.Time{}, err
+	if ar, ok := req.(*authRequest); ok {
+		t, _, err := s.codeTokens(ctx, ar, false)
+		return t.ID, t.ExpiresAt, err
 	}
 	t, err := s.newAccessToken(ctx, req, "")
 	if err != nil {
@@ -74,45 +58,59 @@ func clientOf(req op.TokenRequest) string {
 	return ""
 }
 
+// newRefreshToken stores the first refresh token of a grant (family).
+func (s *storage) newRefreshToken(ctx context.Context, ar *authRequest, family string, now time.Time) (string, error) {
+	t, value, err := s.refreshToken(ar, family, now)
+	if err != nil {
+		return "", err
+	}
+	t.AMR, t.AuthTime = ar.r.AMR, ar.r.AuthTime
+	if err := s.p.store.CreateRefreshToken(ctx, t); err != nil {
+		return "", fmt.Errorf("store refresh token: %w", err)
+	}
+	return value, nil
+}
+
+// refreshToken builds (but does not store) a refresh token of family.
+func (s *storage) refreshToken(req op.TokenRequest, family string, now time.Time) (store.RefreshToken, string, error) {
+	value, err := randomID(refreshPrefix)
+	if err != nil {
+		return store.RefreshToken{}, "", err
+	}
+	id, err := randomID("")
+	if err != nil {
+		return store.RefreshToken{}, "", err
+	}
+	t := store.RefreshToken{
+		ID: id, Hash: hashToken(value), FamilyID: family, Subject: req.GetSubject(), ClientID: clientOf(req),
+		Scopes: req.GetScopes(), Audience: req.GetAudience(), CreatedAt: now,
+		ExpiresAt: now.Add(s.p.ttl.refresh),
+	}
+	t.SessionID, t.QortalAddress = sessionOf(req)
+	return t, value, nil
+}
+
 // CreateAccessAndRefreshTokens issues a refresh token for a code (new
 // family) or rotates the presented one (same family). Rotation is atomic in
 // the store; presenting a rotated token again revokes the family.
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	now := s.p.now()
-	value, err := randomID(refreshPrefix)
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	id, err := randomID("")
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	next := store.RefreshToken{
-		ID: id, Hash: hashToken(value), Subject: req.GetSubject(), ClientID: clientOf(req),
-		Scopes: req.GetScopes(), Audience: req.GetAudience(), CreatedAt: now,
-		ExpiresAt: now.Add(s.p.ttl.refresh),
-	}
-	next.SessionID, next.QortalAddress = sessionOf(req)
 	switch r := req.(type) {
 	case *authRequest:
 		if current != "" {
 			return "", "", time.Time{}, errors.New("unexpected refresh token with a code")
 		}
-		if err := s.consumeCode(ctx, req); err != nil {
-			return "", "", time.Time{}, err
-		}
-		if next.FamilyID, err = randomID(familyPrefix); err != nil {
-			return "", "", time.Time{}, err
-		}
-		next.AMR, next.AuthTime = r.r.AMR, r.r.AuthTime
-		if err := s.p.store.CreateRefreshToken(ctx, next); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
-		}
+		at, value, err := s.codeTokens(ctx, r, true)
+		return at.ID, value, at.ExpiresAt, err
 	case *refreshRequest:
 		if current == "" || current != r.token {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant()
 		}
-		next.FamilyID, next.AMR, next.AuthTime = r.t.FamilyID, r.t.AMR, r.t.AuthTime
+		now := s.p.now()
+		next, value, err := s.refreshToken(req, r.t.FamilyID, now)
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		next.AMR, next.AuthTime = r.t.AMR, r.t.AuthTime
 		// The original grant's scopes stay on the family even when this
 		// request narrowed them for its access token.
 		next.Scopes = r.t.Scopes
@@ -132,11 +130,6 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	default:
 		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
-	at, err := s.newAccessToken(ctx, req, next.FamilyID)
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	return at.ID, value, at.ExpiresAt, nil
 }
 
 // rotate replaces the presented refresh token by next; on failure the

@@ -188,9 +188,6 @@ func TestQortalLoginWithGoRelyingParty(t *testing.T) {
 					claims.Email != "alice@example.org" || claims.Nonce != "n0nce" || claims.Claims["sid"] == nil {
 					t.Fatalf("ID token claims: %+v", claims)
 				}
-				if _, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, relying, rp.WithCodeVerifier(verifier)); err == nil {
-					t.Fatal("a code was exchanged twice")
-				}
 				ui, err := rp.Userinfo[*oidc.UserInfo](ctx, tokens.AccessToken, "Bearer", "alice", relying)
 				if err != nil || ui.Subject != "alice" || ui.Claims["qortal_address"] != alice.Address {
 					t.Fatalf("userinfo: %+v %v", ui, err)
@@ -199,6 +196,13 @@ func TestQortalLoginWithGoRelyingParty(t *testing.T) {
 				refreshed, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, tokens.RefreshToken, "", "")
 				if err != nil || refreshed.RefreshToken == tokens.RefreshToken {
 					t.Fatalf("refresh: %v", err)
+				}
+				// A replayed code is refused and revokes what it gave.
+				if _, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, code, relying, rp.WithCodeVerifier(verifier)); err == nil {
+					t.Fatal("a code was exchanged twice")
+				}
+				if _, err := rp.Userinfo[*oidc.UserInfo](ctx, refreshed.AccessToken, "Bearer", "alice", relying); err == nil {
+					t.Fatal("an access token from a replayed code still works")
 				}
 
 				// The same address always yields the same sub.

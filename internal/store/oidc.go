@@ -89,6 +89,21 @@ type AuthCode struct {
 	UsedAt        *time.Time
 }
 
+// RedeemedCode is what is kept of an authorization code once exchanged. The
+// code row goes with its auth request at issuance; this record stays so a
+// replay of the code is still recognised, checked like a first redemption
+// (client, redirect uri, PKCE), and revokes the grant the code gave.
+type RedeemedCode struct {
+	Hash                string // lowercase hex SHA-256 of the code
+	GrantID             string // refresh family id of every token issued from the code
+	ClientID            string
+	RedirectURI         string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	RedeemedAt          time.Time
+	ExpiresAt           time.Time
+}
+
 // AccessToken is an issued (opaque) access token, looked up by ID.
 type AccessToken struct {
 	ID              string
@@ -98,7 +113,7 @@ type AccessToken struct {
 	Scopes          []string
 	Audience        []string
 	SessionID       string
-	RefreshFamilyID string // "" when issued without a refresh token
+	RefreshFamilyID string // the grant: shared by all tokens from one code, even without a refresh token
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
 	RevokedAt       *time.Time
@@ -180,8 +195,17 @@ type OIDCStore interface {
 	// ErrNotFound when the code is unknown or expired at now, ErrCodeUsed
 	// when already exchanged.
 	AuthRequestByCode(ctx context.Context, codeHash string, now time.Time) (AuthRequest, error)
-	// ConsumeAuthCode marks the code used, exactly once across replicas.
-	ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) error
+	// RedeemAuthCode marks the code used, exactly once across replicas, and
+	// records the redemption (RedeemedCode) in the same transaction; the
+	// record outlives the code and its auth request until expiresAt.
+	// grantID is the refresh family every token issued from the code
+	// carries. ErrNotFound when the code is unknown or expired at now;
+	// ErrCodeUsed when it was redeemed before, and then the grant recorded
+	// at that redemption has been revoked before returning (RFC 6749 §4.1.2).
+	RedeemAuthCode(ctx context.Context, codeHash, grantID string, expiresAt, now time.Time) error
+	// GetRedeemedCode returns the record of a redeemed code: ErrNotFound
+	// when there is none or it expired at now.
+	GetRedeemedCode(ctx context.Context, codeHash string, now time.Time) (RedeemedCode, error)
 
 	CreateAccessToken(ctx context.Context, t AccessToken) error
 	// GetAccessToken returns the token whatever its state.

@@ -14,7 +14,8 @@ func runOIDC(t *testing.T, newStore NewStore) {
 	t.Run("Clients", func(t *testing.T) { t.Parallel(); oidcClients(t, newStore(t)) })
 	t.Run("AuthRequests", func(t *testing.T) { t.Parallel(); oidcAuthRequests(t, newStore(t)) })
 	t.Run("Codes", func(t *testing.T) { t.Parallel(); oidcCodes(t, newStore(t)) })
-	t.Run("ConcurrentCodeConsume", func(t *testing.T) { t.Parallel(); oidcConcurrentCode(t, newStore(t), newStore(t), true) })
+	t.Run("RedeemedCodes", func(t *testing.T) { t.Parallel(); oidcRedeemedCodes(t, newStore(t), nil) })
+	t.Run("ConcurrentCodeRedeem", func(t *testing.T) { t.Parallel(); oidcConcurrentRedeem(t, newStore(t), nil) })
 	t.Run("AccessTokens", func(t *testing.T) { t.Parallel(); oidcAccessTokens(t, newStore(t)) })
 	t.Run("RefreshRotation", func(t *testing.T) { t.Parallel(); oidcRefresh(t, newStore(t), nil) })
 	t.Run("ConcurrentRefresh", func(t *testing.T) { t.Parallel(); oidcConcurrentRefresh(t, newStore(t), nil) })
@@ -31,9 +32,13 @@ type OpenPair = func(t *testing.T) (store.Store, store.Store)
 // RunOIDCShared checks the OIDC guarantees that span replicas: each step is
 // done through one handle and contested or checked through the other.
 func RunOIDCShared(t *testing.T, open OpenPair) {
-	t.Run("CodeConsumedOnceAcrossHandles", func(t *testing.T) {
+	t.Run("CodeRedeemedOnceAcrossHandles", func(t *testing.T) {
 		a, b := open(t)
-		oidcConcurrentCode(t, a, b, false)
+		oidcConcurrentRedeem(t, a, b)
+	})
+	t.Run("CodeReuseRevokesAcrossHandles", func(t *testing.T) {
+		a, b := open(t)
+		oidcRedeemedCodes(t, a, b)
 	})
 	t.Run("RefreshReuseAcrossHandles", func(t *testing.T) {
 		a, b := open(t)

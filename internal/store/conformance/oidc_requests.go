@@ -100,35 +100,20 @@ func oidcCodes(t *testing.T, s store.Store) {
 	wantErr(t, "AuthRequestByCode expired", err, store.ErrNotFound)
 	_, err = s.AuthRequestByCode(ctx, "nope", now)
 	wantErr(t, "AuthRequestByCode unknown", err, store.ErrNotFound)
-	wantErr(t, "ConsumeAuthCode expired", s.ConsumeAuthCode(ctx, "h1", now.Add(3*time.Minute)), store.ErrNotFound)
-	if err := s.ConsumeAuthCode(ctx, "h1", now.Add(time.Second)); err != nil {
-		t.Fatalf("ConsumeAuthCode: %v", err)
+	exp := now.Add(time.Hour)
+	wantErr(t, "RedeemAuthCode expired", s.RedeemAuthCode(ctx, "h1", "g1", exp, now.Add(3*time.Minute)), store.ErrNotFound)
+	if err := s.RedeemAuthCode(ctx, "h1", "g1", exp, now.Add(time.Second)); err != nil {
+		t.Fatalf("RedeemAuthCode: %v", err)
 	}
-	wantErr(t, "ConsumeAuthCode twice", s.ConsumeAuthCode(ctx, "h1", now.Add(2*time.Second)), store.ErrCodeUsed)
+	wantErr(t, "RedeemAuthCode twice", s.RedeemAuthCode(ctx, "h1", "g2", exp, now.Add(2*time.Second)), store.ErrCodeUsed)
 	_, err = s.AuthRequestByCode(ctx, "h1", now.Add(2*time.Second))
 	wantErr(t, "AuthRequestByCode after use", err, store.ErrCodeUsed)
-	wantErr(t, "ConsumeAuthCode unknown", s.ConsumeAuthCode(ctx, "nope", now), store.ErrNotFound)
+	wantErr(t, "RedeemAuthCode unknown", s.RedeemAuthCode(ctx, "nope", "g3", exp, now), store.ErrNotFound)
+	wantPlainErr(t, "RedeemAuthCode without a grant", s.RedeemAuthCode(ctx, "h1", "", exp, now))
 
 	if err := s.DeleteAuthRequest(ctx, "ar"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.AuthRequestByCode(ctx, "h1", now)
 	wantErr(t, "code after its auth request was deleted", err, store.ErrNotFound)
-}
-
-// oidcConcurrentCode races consumers of one code through a and b.
-func oidcConcurrentCode(t *testing.T, a, b store.Store, sameHandle bool) {
-	now := oidcT0
-	if sameHandle {
-		b = a
-	}
-	doneRequest(t, a, "contested", "hc", now)
-	errs := race(func(i int) error {
-		s := a
-		if i%2 == 1 {
-			s = b
-		}
-		return s.ConsumeAuthCode(t.Context(), "hc", now.Add(time.Second))
-	})
-	exactlyOneWins(t, "concurrent ConsumeAuthCode", errs, store.ErrCodeUsed)
 }

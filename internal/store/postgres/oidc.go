@@ -56,6 +56,7 @@ func (s *Store) PurgeExpiredOIDC(ctx context.Context, now time.Time) (int, error
 		`DELETE FROM oidc_access_tokens WHERE expires_at < $1`,
 		`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`,
 		`DELETE FROM oidc_sessions WHERE expires_at < $1`,
+		`DELETE FROM oidc_redeemed_codes WHERE expires_at < $1`,
 	} {
 		tag, err := s.pool.Exec(ctx, q, now)
 		if err != nil {

@@ -166,23 +166,3 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time
 	}
 	return s.GetAuthRequest(ctx, reqID)
 }
-
-// ConsumeAuthCode marks the code used; exactly one concurrent caller wins.
-func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) error {
-	now = backend.Time(now)
-	tag, err := s.pool.Exec(ctx, `UPDATE oidc_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2`, codeHash, now)
-	if err != nil {
-		return s.fail("consume auth code", err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	var used *time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT used_at FROM oidc_codes WHERE hash = $1`, codeHash).Scan(&used); err != nil {
-		return s.fail("consume auth code", err)
-	}
-	if used != nil {
-		return fmt.Errorf("consume auth code: %w", store.ErrCodeUsed)
-	}
-	return fmt.Errorf("consume auth code: expired: %w", store.ErrNotFound)
-}

@@ -160,15 +160,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 // RevokeRefreshFamily revokes a family's refresh and access tokens.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
 	now = backend.Time(now)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE oidc_access_tokens SET revoked_at = $2 WHERE refresh_family_id = $1 AND revoked_at IS NULL`, familyID, now)
-		return err
-	})
-	if err != nil {
+	if err := s.inTx(ctx, func(tx pgx.Tx) error { return revokeFamily(ctx, tx, familyID, now) }); err != nil {
 		return s.fail("revoke refresh family", err)
 	}
 	return nil
+}
+
+func revokeFamily(ctx context.Context, tx pgx.Tx, familyID string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE oidc_access_tokens SET revoked_at = $2 WHERE refresh_family_id = $1 AND revoked_at IS NULL`, familyID, now)
+	return err
 }

@@ -56,6 +56,7 @@ func (s *Store) PurgeExpiredOIDC(ctx context.Context, now time.Time) (int, error
 			`DELETE FROM oidc_access_tokens WHERE expires_at < ?`,
 			`DELETE FROM oidc_refresh_tokens WHERE expires_at < ?`,
 			`DELETE FROM oidc_sessions WHERE expires_at < ?`,
+			`DELETE FROM oidc_redeemed_codes WHERE expires_at < ?`,
 		} {
 			res, err := tx.ExecContext(ctx, q, ts(now))
 			if err != nil {

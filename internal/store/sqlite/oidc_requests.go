@@ -198,32 +198,3 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time
 	}
 	return s.GetAuthRequest(ctx, reqID)
 }
-
-// ConsumeAuthCode marks the code used; exactly one caller wins.
-func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE oidc_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
-			ts(now), codeHash, ts(now))
-		if err != nil {
-			return err
-		}
-		if affected(res) == 1 {
-			return nil
-		}
-		var used sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM oidc_codes WHERE hash = ?`, codeHash).Scan(&used); err != nil {
-			return err
-		}
-		if used.Valid {
-			return store.ErrCodeUsed
-		}
-		return fmt.Errorf("code expired: %w", sql.ErrNoRows)
-	})
-	if errors.Is(err, store.ErrCodeUsed) {
-		return fmt.Errorf("consume auth code: %w", err)
-	}
-	if err != nil {
-		return s.fail("consume auth code", err)
-	}
-	return nil
-}
