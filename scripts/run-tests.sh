@@ -10,7 +10,7 @@ echo "== go test (unit, integration, store conformance on sqlite and postgres)"
 go test -count=1 -timeout 20m ./...
 
 echo "== fuzz (short pass over every parser)"
-FUZZTIME="${FUZZTIME:-8s}" scripts/fuzz.sh
+scripts/fuzz.sh
 
 if [ -d interop ]; then
   echo "== interop (openid-client, playwright + chromium)"
