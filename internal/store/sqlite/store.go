@@ -13,19 +13,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlstore"
 )
 
 // FileName is the database file inside the data directory.
 const FileName = "qortal-oidc.db"
 
-// Store implements store.Store on SQLite. The OIDC methods live in oidc.go
-// and use the same two pools.
+// Store implements store.Store on SQLite: the shared SQL implementation
+// with the SQLite flavor.
 //
 // SQLite allows one writer at a time. Rather than letting goroutines collide
 // and retry on SQLITE_BUSY, all writes go through a pool of exactly one
@@ -34,10 +35,8 @@ const FileName = "qortal-oidc.db"
 // processes on the same file wait up to busy_timeout). Reads use a separate
 // pool: in WAL mode they proceed while a write is in progress.
 type Store struct {
-	write  *sql.DB
-	read   *sql.DB
-	logger *slog.Logger
-	closed atomic.Bool
+	*sqlstore.Store
+	write *sql.DB // the single writer connection, kept for tests
 }
 
 var _ store.Store = (*Store)(nil)
@@ -86,11 +85,11 @@ func Open(ctx context.Context, dataDir string, logger *slog.Logger) (*Store, err
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 
-	s := &Store{write: write, read: read, logger: logger}
-	if err := s.migrate(ctx); err != nil {
-		_ = s.Close()
+	if err := migrate(ctx, write, logger); err != nil {
+		_ = errors.Join(read.Close(), write.Close())
 		return nil, err
 	}
+	s := &Store{Store: sqlstore.New(read, write, sqliteFlavor(), logger), write: write}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlite store: %w", err)
@@ -108,55 +107,17 @@ func dsn(path string, extra string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q}).String()
 }
 
-// Ping checks both pools can reach the database file.
-func (s *Store) Ping(ctx context.Context) error {
-	for _, db := range []*sql.DB{s.write, s.read} {
-		var one int
-		if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-			return s.fail("ping", err)
-		}
+// sqliteFlavor is how SQLite differs from the shared SQL: times as fixed-width
+// text (see sqlstore.TextTimeLayout), violated columns named in the error
+// text, and no row locks because the single writer serialises transactions.
+func sqliteFlavor() sqlstore.Flavor {
+	return sqlstore.Flavor{
+		Name:        "sqlite store",
+		Time:        func(t time.Time) any { return sqlstore.FormatTextTime(t) },
+		Unique:      func(err error, table, column string) bool { return uniqueViolation(err, table+"."+column) },
+		Unavailable: isUnavailable,
+		JSONValues:  func(param string) string { return "SELECT value FROM json_each(" + param + ")" },
 	}
-	return nil
-}
-
-// Close closes both pools; later calls fail with store.ErrUnavailable.
-func (s *Store) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	return errors.Join(s.read.Close(), s.write.Close())
-}
-
-// inTx runs fn in a write transaction and commits when fn succeeds.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE, see dsn
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// fail turns a database error into the store's vocabulary (see the
-// Postgres backend; SQLite names the violated column in the message).
-func (s *Store) fail(op string, err error) error {
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
-	case uniqueViolation(err, "mappings.qortal_address"):
-		return fmt.Errorf("%s: %w", op, store.ErrAddressTaken)
-	case uniqueViolation(err, "mappings.nextcloud_user_id"):
-		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
-	case isUnavailable(err) || s.closed.Load():
-		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }
 
 // uniqueViolation reports a UNIQUE or PRIMARY KEY violation on column

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/internal/backend"
 )
 
 const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
@@ -19,7 +20,7 @@ func scanAuthRequest(row *sql.Row) (store.AuthRequest, error) {
 		ar                                    store.AuthRequest
 		scopes, prompt, amr, created, expires string
 		maxAge                                sql.NullInt64
-		done                                  int
+		done                                  bool
 		authTime                              sql.NullString
 	)
 	if err := row.Scan(&ar.ID, &ar.ClientID, &ar.RedirectURI, &scopes, &ar.State, &ar.Nonce, &ar.ResponseType,
@@ -41,7 +42,7 @@ func scanAuthRequest(row *sql.Row) (store.AuthRequest, error) {
 		v := maxAge.Int64
 		ar.MaxAge = &v
 	}
-	ar.Done = done != 0
+	ar.Done = done
 	if ar.CreatedAt, err = parseTS(created); err != nil {
 		return ar, err
 	}
@@ -67,10 +68,10 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) err
 	}
 	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
 		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
-		created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
-		ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, ts(ar.CreatedAt), ts(ar.ExpiresAt))
-	if uniqueViolation(err, "oidc_auth_requests.id") {
+		ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, s.ts(ar.CreatedAt), s.ts(ar.ExpiresAt))
+	if s.unique(err, "oidc_auth_requests", "id") {
 		return errors.New("create auth request: id already exists")
 	}
 	if err != nil {
@@ -80,7 +81,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) err
 }
 
 func getAuthRequest(ctx context.Context, q queryer, id string) (store.AuthRequest, error) {
-	return scanAuthRequest(q.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE id = ?`, id))
+	return scanAuthRequest(q.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE id = $1`, id))
 }
 
 // GetAuthRequest returns the request whatever its state.
@@ -99,16 +100,16 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 	}
 	var ar store.AuthRequest
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE oidc_auth_requests SET done = 1, subject = ?, qortal_address = ?,
-			auth_time = ?, amr = ?, session_id = ? WHERE id = ? AND done = 0 AND expires_at > ?`,
-			c.Subject, c.QortalAddress, ts(c.AuthTime), encList(c.AMR), c.SessionID, id, ts(now))
+		res, err := tx.ExecContext(ctx, `UPDATE oidc_auth_requests SET done = true, subject = $1, qortal_address = $2,
+			auth_time = $3, amr = $4, session_id = $5 WHERE id = $6 AND NOT done AND expires_at > $7`,
+			c.Subject, c.QortalAddress, s.ts(c.AuthTime), encList(c.AMR), c.SessionID, id, s.ts(now))
 		if err != nil {
 			return err
 		}
 		if affected(res) == 0 {
-			var done int
-			err := tx.QueryRowContext(ctx, `SELECT done FROM oidc_auth_requests WHERE id = ? AND expires_at > ?`, id, ts(now)).Scan(&done)
-			if err == nil && done != 0 {
+			var done bool
+			err := tx.QueryRowContext(ctx, `SELECT done FROM oidc_auth_requests WHERE id = $1 AND expires_at > $2`, id, s.ts(now)).Scan(&done)
+			if err == nil && done {
 				return store.ErrAuthRequestDone
 			}
 			if err == nil {
@@ -120,7 +121,7 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at)
-			VALUES (?,?,?,?,?,?)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, ts(now), ts(c.SessionExpiresAt))
+			VALUES ($1,$2,$3,$4,$5,$6)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt))
 		return err
 	})
 	if errors.Is(err, store.ErrAuthRequestDone) {
@@ -135,10 +136,10 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 // DeleteAuthRequest removes the request and its codes.
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE auth_request_id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE auth_request_id = $1`, id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ?`, id)
+		_, err := tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = $1`, id)
 		return err
 	})
 	if err != nil {
@@ -153,20 +154,23 @@ func (s *Store) SaveAuthCode(ctx context.Context, c store.AuthCode) error {
 		return errors.New("save auth code: hash and auth request id are required")
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var done, codes int
+		var (
+			done  bool
+			codes int
+		)
 		err := tx.QueryRowContext(ctx, `SELECT done, (SELECT count(*) FROM oidc_codes WHERE auth_request_id = r.id)
-			FROM oidc_auth_requests r WHERE r.id = ?`, c.AuthRequestID).Scan(&done, &codes)
+			FROM oidc_auth_requests r WHERE r.id = $1`, c.AuthRequestID).Scan(&done, &codes)
 		switch {
 		case err != nil:
 			return err
 		case codes > 0:
 			return store.ErrCodeUsed
-		case done == 0:
+		case !done:
 			return sql.ErrNoRows
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES (?,?,?,?)`,
-			c.Hash, c.AuthRequestID, ts(c.CreatedAt), ts(c.ExpiresAt))
-		if uniqueViolation(err, "oidc_codes.hash") {
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
+			c.Hash, c.AuthRequestID, s.ts(c.CreatedAt), s.ts(c.ExpiresAt))
+		if s.unique(err, "oidc_codes", "hash") {
 			return store.ErrCodeUsed
 		}
 		return err
@@ -186,14 +190,18 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time
 		reqID, expires string
 		used           sql.NullString
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT auth_request_id, used_at, expires_at FROM oidc_codes WHERE hash = ?`, codeHash).Scan(&reqID, &used, &expires)
+	err := s.read.QueryRowContext(ctx, `SELECT auth_request_id, used_at, expires_at FROM oidc_codes WHERE hash = $1`, codeHash).Scan(&reqID, &used, &expires)
 	if err != nil {
 		return store.AuthRequest{}, s.fail("auth request by code", err)
 	}
 	if used.Valid {
 		return store.AuthRequest{}, fmt.Errorf("auth request by code: %w", store.ErrCodeUsed)
 	}
-	if ts(now) >= expires {
+	exp, err := parseTS(expires)
+	if err != nil {
+		return store.AuthRequest{}, s.fail("auth request by code", err)
+	}
+	if !backend.Time(now).Before(exp) {
 		return store.AuthRequest{}, fmt.Errorf("auth request by code: code expired: %w", store.ErrNotFound)
 	}
 	return s.GetAuthRequest(ctx, reqID)

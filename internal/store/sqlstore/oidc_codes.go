@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -19,35 +19,35 @@ func (s *Store) RedeemAuthCode(ctx context.Context, codeHash, grantID string, ex
 	}
 	reused := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE oidc_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
-			ts(now), codeHash, ts(now))
+		res, err := tx.ExecContext(ctx, `UPDATE oidc_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $3`,
+			s.ts(now), codeHash, s.ts(now))
 		if err != nil {
 			return err
 		}
 		if affected(res) == 1 {
 			res, err := tx.ExecContext(ctx, `INSERT INTO oidc_redeemed_codes (hash, grant_id, client_id, redirect_uri,
 				code_challenge, code_challenge_method, redeemed_at, expires_at)
-				SELECT c.hash, ?, r.client_id, r.redirect_uri, r.code_challenge, r.code_challenge_method, ?, ?
-				FROM oidc_codes c JOIN oidc_auth_requests r ON r.id = c.auth_request_id WHERE c.hash = ?`,
-				grantID, ts(now), ts(expiresAt), codeHash)
+				SELECT c.hash, $1, r.client_id, r.redirect_uri, r.code_challenge, r.code_challenge_method, $2, $3
+				FROM oidc_codes c JOIN oidc_auth_requests r ON r.id = c.auth_request_id WHERE c.hash = $4`,
+				grantID, s.ts(now), s.ts(expiresAt), codeHash)
 			if err == nil && affected(res) != 1 {
 				err = errors.New("code has no auth request")
 			}
 			return err
 		}
 		var grant string
-		err = tx.QueryRowContext(ctx, `SELECT grant_id FROM oidc_redeemed_codes WHERE hash = ?`, codeHash).Scan(&grant)
+		err = tx.QueryRowContext(ctx, `SELECT grant_id FROM oidc_redeemed_codes WHERE hash = $1`, codeHash).Scan(&grant)
 		if err == nil {
 			// Revoked in this transaction, which commits although the
 			// caller gets an error: the revocation must stick.
 			reused = true
-			return revokeFamily(ctx, tx, grant, now)
+			return s.revokeFamily(ctx, tx, grant, now)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		var used sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM oidc_codes WHERE hash = ?`, codeHash).Scan(&used); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM oidc_codes WHERE hash = $1`, codeHash).Scan(&used); err != nil {
 			return err
 		}
 		if used.Valid {
@@ -75,7 +75,7 @@ func (s *Store) GetRedeemedCode(ctx context.Context, codeHash string, now time.T
 		at, exp string
 	)
 	err := s.read.QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge, code_challenge_method,
-		redeemed_at, expires_at FROM oidc_redeemed_codes WHERE hash = ? AND expires_at > ?`, codeHash, ts(now)).Scan(
+		redeemed_at, expires_at FROM oidc_redeemed_codes WHERE hash = $1 AND expires_at > $2`, codeHash, s.ts(now)).Scan(
 		&rc.Hash, &rc.GrantID, &rc.ClientID, &rc.RedirectURI, &rc.CodeChallenge, &rc.CodeChallengeMethod, &at, &exp)
 	if err != nil {
 		return rc, s.fail("get redeemed code", err)

@@ -1,9 +1,8 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -78,23 +77,18 @@ func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign, userIDs []
 			notification_long, email_subject, email_body, invite_ttl_seconds, created_by, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			c.ID, encList(c.Channels), c.Selector, c.NotificationShort, c.NotificationLong, c.EmailSubject, c.EmailBody,
-			int64(c.InviteTTL/time.Second), c.CreatedBy, ts(c.CreatedAt)); err != nil {
+			int64(c.InviteTTL/time.Second), c.CreatedBy, s.ts(c.CreatedAt)); err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO onboarding_targets (campaign_id, nextcloud_user_id, state, updated_at)
-			VALUES ($1, $2, 'not_started', $3)`)
-		if err != nil {
+		// One statement for all targets: a campaign may name thousands.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO onboarding_targets (campaign_id, nextcloud_user_id, state, updated_at)
+			SELECT $1, u.value, 'not_started', $3 FROM (`+s.flavor.JSONValues("$2")+`) u`,
+			c.ID, encList(userIDs), s.ts(now)); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, u := range userIDs {
-			if _, err := stmt.ExecContext(ctx, c.ID, u, ts(now)); err != nil {
-				return err
-			}
-		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
-	if uniqueViolation(err, "onboarding_campaigns.id") {
+	if s.unique(err, "onboarding_campaigns", "id") {
 		return store.Campaign{}, fmt.Errorf("create campaign: %w", store.ErrExists)
 	}
 	if err != nil {
@@ -215,8 +209,10 @@ func (s *Store) ListTargets(ctx context.Context, campaignID string, opts store.L
 	return page, nil
 }
 
-// ClaimTargets claims up to n not_started targets. It runs on the single
-// writer connection, so two workers can never claim the same row.
+// ClaimTargets claims up to n not_started targets. On SQLite it runs on the
+// single writer connection, so two workers can never claim the same row; on
+// Postgres the flavor's FOR UPDATE SKIP LOCKED lets replicas claim side by
+// side without waiting on or sharing rows.
 func (s *Store) ClaimTargets(ctx context.Context, owner string, n int, now, leaseUntil time.Time) ([]store.CampaignTarget, error) {
 	if owner == "" || n < 1 || n > backend.MaxClaim || !leaseUntil.After(now) {
 		return nil, fmt.Errorf("claim targets: need an owner, 1..%d rows and a lease after now", backend.MaxClaim)
@@ -225,9 +221,10 @@ func (s *Store) ClaimTargets(ctx context.Context, owner string, n int, now, leas
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE onboarding_targets SET state = 'sending', lease_owner = $1, lease_until = $2,
 			attempts = attempts + 1, updated_at = $3
-			WHERE rowid IN (SELECT t.rowid FROM onboarding_targets t JOIN onboarding_campaigns c ON c.id = t.campaign_id
-				WHERE t.state = 'not_started' ORDER BY c.seq, t.nextcloud_user_id LIMIT $4)
-			RETURNING `+targetCols, owner, ts(leaseUntil), ts(now), n)
+			WHERE (campaign_id, nextcloud_user_id) IN (SELECT t.campaign_id, t.nextcloud_user_id
+				FROM onboarding_targets t JOIN onboarding_campaigns c ON c.id = t.campaign_id
+				WHERE t.state = 'not_started' ORDER BY c.seq, t.nextcloud_user_id LIMIT $4`+s.flavor.ClaimLock+`)
+			RETURNING `+targetCols, owner, s.ts(leaseUntil), s.ts(now), n)
 		if err != nil {
 			return err
 		}
@@ -256,7 +253,7 @@ func (s *Store) ReclaimStale(ctx context.Context, now time.Time, reason string) 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'failed', last_error = $2, lease_owner = '',
 			lease_until = NULL, updated_at = $1 WHERE state = 'sending' AND lease_until < $1`,
-			ts(now), backend.TruncateError(reason))
+			s.ts(now), backend.TruncateError(reason))
 		if err != nil {
 			return err
 		}
@@ -274,7 +271,7 @@ func (s *Store) SetTargetInvite(ctx context.Context, campaignID, userID, owner, 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET invite_id = $4, updated_at = $5
 			WHERE campaign_id = $1 AND nextcloud_user_id = $2 AND state = 'sending' AND lease_owner = $3`,
-			campaignID, userID, owner, inviteID, ts(backend.Now()))
+			campaignID, userID, owner, inviteID, s.ts(backend.Now()))
 		if err == nil && affected(res) == 0 {
 			err = sql.ErrNoRows
 		}
@@ -291,9 +288,9 @@ func (s *Store) FinishTarget(ctx context.Context, campaignID, userID, owner stri
 	if err := backend.CheckTargetResult(r); err != nil {
 		return store.CampaignTarget{}, fmt.Errorf("finish target: %w", err)
 	}
-	var sent sql.NullString
+	var sent any // NULL keeps the stored sent_at
 	if r.SentAt != nil {
-		sent = sql.NullString{String: ts(*r.SentAt), Valid: true}
+		sent = s.ts(*r.SentAt)
 	}
 	var out store.CampaignTarget
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -302,7 +299,7 @@ func (s *Store) FinishTarget(ctx context.Context, campaignID, userID, owner stri
 			invite_id = CASE WHEN $5 = '' THEN invite_id ELSE $5 END, last_error = $6, sent_at = coalesce($7, sent_at),
 			lease_owner = '', lease_until = NULL, updated_at = $8
 			WHERE campaign_id = $1 AND nextcloud_user_id = $2 AND state = 'sending' AND lease_owner = $3 RETURNING `+targetCols,
-			campaignID, userID, owner, string(r.State), r.InviteID, backend.TruncateError(r.LastError), sent, ts(backend.Now())))
+			campaignID, userID, owner, string(r.State), r.InviteID, backend.TruncateError(r.LastError), sent, s.ts(backend.Now())))
 		return err
 	})
 	if err != nil {
@@ -315,9 +312,9 @@ func (s *Store) FinishTarget(ctx context.Context, campaignID, userID, owner stri
 func (s *Store) ReleaseTarget(ctx context.Context, campaignID, userID, owner string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'not_started', lease_owner = '', lease_until = NULL,
-			attempts = max(attempts - 1, 0), updated_at = $4
+			attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $4
 			WHERE campaign_id = $1 AND nextcloud_user_id = $2 AND state = 'sending' AND lease_owner = $3`,
-			campaignID, userID, owner, ts(backend.Now()))
+			campaignID, userID, owner, s.ts(backend.Now()))
 		if err == nil && affected(res) == 0 {
 			err = sql.ErrNoRows
 		}
@@ -337,12 +334,9 @@ func (s *Store) ResendTargets(ctx context.Context, campaignID string, userIDs []
 	if err != nil {
 		return 0, fmt.Errorf("resend: %w", err)
 	}
-	all := 1
-	if len(userIDs) > 0 {
-		all = 0
-	}
-	users, _ := json.Marshal(userIDs)
-	const pick = `campaign_id = $1 AND state IN ('invited', 'failed') AND ($2 = 1 OR nextcloud_user_id IN (SELECT value FROM json_each($3)))`
+	all := len(userIDs) == 0
+	users := encList(userIDs) // "[]" rather than null: Postgres cannot take the elements of a JSON null
+	pick := `campaign_id = $1 AND state IN ('invited', 'failed') AND ($2 OR nextcloud_user_id IN (` + s.flavor.JSONValues("$3") + `))`
 	var n int
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
@@ -351,16 +345,16 @@ func (s *Store) ResendTargets(ctx context.Context, campaignID string, userIDs []
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE invites SET revoked_at = $4 WHERE campaign_id = $1 AND used_at IS NULL
 			AND revoked_at IS NULL AND nextcloud_user_id IN (SELECT nextcloud_user_id FROM onboarding_targets WHERE `+pick+`)`,
-			campaignID, all, string(users), ts(now)); err != nil {
+			campaignID, all, users, s.ts(now)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'not_started', last_error = '', updated_at = $4 WHERE `+pick,
-			campaignID, all, string(users), ts(now))
+			campaignID, all, users, s.ts(now))
 		if err != nil {
 			return err
 		}
 		n = affected(res)
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return 0, s.fail("resend "+campaignID, err)

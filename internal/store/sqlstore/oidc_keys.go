@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -23,19 +23,19 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, opts stor
 		}
 		if opts.OnlyIfNoneCreatedSince != nil {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM oidc_signing_keys WHERE created_at >= ?`,
-				ts(*opts.OnlyIfNoneCreatedSince)).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM oidc_signing_keys WHERE created_at >= $1`,
+				s.ts(*opts.OnlyIfNoneCreatedSince)).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE oidc_signing_keys SET retire_at = ? WHERE retire_at IS NULL`, ts(opts.RetirePreviousAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE oidc_signing_keys SET retire_at = $1 WHERE retire_at IS NULL`, s.ts(opts.RetirePreviousAt)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_signing_keys (kid, alg, private_key_enc, public_jwk, created_at, active_from)
-			VALUES (?,?,?,?,?,?)`, k.ID, k.Algorithm, k.PrivateKeyEnc, string(k.PublicJWK), ts(k.CreatedAt), ts(k.ActiveFrom)); err != nil {
+			VALUES ($1,$2,$3,$4,$5,$6)`, k.ID, k.Algorithm, k.PrivateKeyEnc, string(k.PublicJWK), s.ts(k.CreatedAt), s.ts(k.ActiveFrom)); err != nil {
 			return err
 		}
 		added = true
@@ -85,7 +85,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error)
 
 // DeleteRetiredSigningKeys removes keys whose RetireAt passed.
 func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM oidc_signing_keys WHERE retire_at IS NOT NULL AND retire_at < ?`, ts(now))
+	res, err := s.write.ExecContext(ctx, `DELETE FROM oidc_signing_keys WHERE retire_at IS NOT NULL AND retire_at < $1`, s.ts(now))
 	if err != nil {
 		return 0, s.fail("delete retired signing keys", err)
 	}

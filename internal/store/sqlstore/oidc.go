@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -28,13 +28,6 @@ func decList(s string) ([]string, error) {
 	return v, nil
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
@@ -50,15 +43,15 @@ func (s *Store) PurgeExpiredOIDC(ctx context.Context, now time.Time) (int, error
 	total := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
-			`DELETE FROM oidc_codes WHERE expires_at < ?`,
-			`DELETE FROM oidc_codes WHERE auth_request_id IN (SELECT id FROM oidc_auth_requests WHERE expires_at < ?)`,
-			`DELETE FROM oidc_auth_requests WHERE expires_at < ?`,
-			`DELETE FROM oidc_access_tokens WHERE expires_at < ?`,
-			`DELETE FROM oidc_refresh_tokens WHERE expires_at < ?`,
-			`DELETE FROM oidc_sessions WHERE expires_at < ?`,
-			`DELETE FROM oidc_redeemed_codes WHERE expires_at < ?`,
+			`DELETE FROM oidc_codes WHERE expires_at < $1`,
+			`DELETE FROM oidc_codes WHERE auth_request_id IN (SELECT id FROM oidc_auth_requests WHERE expires_at < $1)`,
+			`DELETE FROM oidc_auth_requests WHERE expires_at < $1`,
+			`DELETE FROM oidc_access_tokens WHERE expires_at < $1`,
+			`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`,
+			`DELETE FROM oidc_sessions WHERE expires_at < $1`,
+			`DELETE FROM oidc_redeemed_codes WHERE expires_at < $1`,
 		} {
-			res, err := tx.ExecContext(ctx, q, ts(now))
+			res, err := tx.ExecContext(ctx, q, s.ts(now))
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -44,10 +44,10 @@ func (s *Store) CreateChallenge(ctx context.Context, c store.Challenge) error {
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
-			c.ID, c.Purpose, c.QortalAddress, c.Message, c.AuthRequestID, c.ClientID, ts(c.CreatedAt), ts(c.ExpiresAt))
+			c.ID, c.Purpose, c.QortalAddress, c.Message, c.AuthRequestID, c.ClientID, s.ts(c.CreatedAt), s.ts(c.ExpiresAt))
 		return err
 	})
-	if uniqueViolation(err, "challenges.id") {
+	if s.unique(err, "challenges", "id") {
 		return fmt.Errorf("create challenge: id already exists")
 	}
 	if err != nil {
@@ -80,7 +80,7 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		c, err = scanChallenge(tx.QueryRowContext(ctx, `UPDATE challenges SET used_at = $2
-			WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, ts(now)))
+			WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, s.ts(now)))
 		if err == nil {
 			consumed = true
 			return nil
@@ -107,7 +107,7 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 func (s *Store) DeleteExpiredChallenges(ctx context.Context, t time.Time) (int, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at < $1`, ts(t))
+		res, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at < $1`, s.ts(t))
 		if err != nil {
 			return err
 		}

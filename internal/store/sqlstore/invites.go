@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -63,12 +63,12 @@ func (s *Store) CreateInvite(ctx context.Context, inv store.Invite, audit store.
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO invites (`+inviteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, '', NULL)`,
 			inv.ID, inv.TokenHash, inv.NextcloudUserID, inv.CampaignID, inv.Note, inv.CreatedBy,
-			ts(inv.CreatedAt), ts(inv.ExpiresAt)); err != nil {
+			s.ts(inv.CreatedAt), s.ts(inv.ExpiresAt)); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
-	if uniqueViolation(err, "invites.id") || uniqueViolation(err, "invites.token_hash") {
+	if s.unique(err, "invites", "id") || s.unique(err, "invites", "token_hash") {
 		return store.Invite{}, fmt.Errorf("create invite: %w", store.ErrExists)
 	}
 	if err != nil {
@@ -111,7 +111,7 @@ func (s *Store) ConsumeInvite(ctx context.Context, hash, address string, now tim
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		inv, err := scanInvite(tx.QueryRowContext(ctx, `UPDATE invites SET used_at = $2, used_by = $3
 			WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 RETURNING `+inviteCols,
-			hash, ts(now), address))
+			hash, s.ts(now), address))
 		if errors.Is(err, sql.ErrNoRows) {
 			// Nothing updated: say why, in the same transaction.
 			cur, err := scanInvite(tx.QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE token_hash = $1`, hash))
@@ -132,11 +132,11 @@ func (s *Store) ConsumeInvite(ctx context.Context, hash, address string, now tim
 		if inv.CampaignID != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'linked', lease_owner = '', lease_until = NULL,
 				last_error = '', updated_at = $3 WHERE campaign_id = $1 AND nextcloud_user_id = $2`,
-				inv.CampaignID, inv.NextcloudUserID, ts(now)); err != nil {
+				inv.CampaignID, inv.NextcloudUserID, s.ts(now)); err != nil {
 				return err
 			}
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.Invite{}, s.fail("consume invite", err)
@@ -165,11 +165,11 @@ func (s *Store) ReleaseInvite(ctx context.Context, hash, address string, audit s
 		if out.CampaignID != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'invited', updated_at = $3
 				WHERE campaign_id = $1 AND nextcloud_user_id = $2 AND state = 'linked'`,
-				out.CampaignID, out.NextcloudUserID, ts(now)); err != nil {
+				out.CampaignID, out.NextcloudUserID, s.ts(now)); err != nil {
 				return err
 			}
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.Invite{}, s.fail("release invite", err)
@@ -188,7 +188,7 @@ func (s *Store) RevokeInvite(ctx context.Context, id string, now time.Time, audi
 		sentinel error
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		cur, err := scanInvite(tx.QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE id = $1`, id))
+		cur, err := scanInvite(tx.QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE id = $1`+s.flavor.LockRow, id))
 		if err != nil {
 			return err
 		}
@@ -205,10 +205,10 @@ func (s *Store) RevokeInvite(ctx context.Context, id string, now time.Time, audi
 			return err
 		}
 		if out, err = scanInvite(tx.QueryRowContext(ctx, `UPDATE invites SET revoked_at = $2 WHERE id = $1 RETURNING `+inviteCols,
-			id, ts(now))); err != nil {
+			id, s.ts(now))); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.Invite{}, s.fail("revoke invite", err)

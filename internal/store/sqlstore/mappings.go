@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -45,10 +45,10 @@ func (s *Store) CreateMapping(ctx context.Context, m store.Mapping, audit store.
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mappings (`+mappingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			m.QortalAddress, m.NextcloudUserID, m.DisplayName, m.Email, string(m.Status), ts(m.CreatedAt), ts(m.UpdatedAt)); err != nil {
+			m.QortalAddress, m.NextcloudUserID, m.DisplayName, m.Email, string(m.Status), s.ts(m.CreatedAt), s.ts(m.UpdatedAt)); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.Mapping{}, s.fail("create mapping "+m.QortalAddress, err)
@@ -96,11 +96,11 @@ func (s *Store) UpdateMapping(ctx context.Context, m store.Mapping, audit store.
 		var err error
 		out, err = scanMapping(tx.QueryRowContext(ctx, `UPDATE mappings SET display_name = $2, email = $3, status = $4, updated_at = $5
 			WHERE qortal_address = $1 RETURNING `+mappingCols,
-			m.QortalAddress, m.DisplayName, m.Email, string(m.Status), ts(now)))
+			m.QortalAddress, m.DisplayName, m.Email, string(m.Status), s.ts(now)))
 		if err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.Mapping{}, s.fail("update mapping "+m.QortalAddress, err)
@@ -124,7 +124,7 @@ func (s *Store) DeleteMapping(ctx context.Context, address string, audit store.A
 		if err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.Mapping{}, s.fail("delete mapping "+address, err)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -43,10 +43,10 @@ func (s *Store) SetLoginPolicy(ctx context.Context, p store.LoginPolicy, audit s
 		if _, err := tx.ExecContext(ctx, `INSERT INTO login_policy (id, mode, guard, updated_by, updated_at) VALUES (1, $1, $2, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, guard = excluded.guard,
 			updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			p.Mode, p.Guard, p.UpdatedBy, ts(now)); err != nil {
+			p.Mode, p.Guard, p.UpdatedBy, s.ts(now)); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.LoginPolicy{}, s.fail("set login policy", err)
@@ -68,7 +68,7 @@ func (s *Store) ClearLoginPolicy(ctx context.Context, audit store.AuditEntry) er
 		if affected(res) == 0 {
 			return sql.ErrNoRows
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return s.fail("clear login policy", err)
@@ -106,12 +106,12 @@ func (s *Store) AddAllowlist(ctx context.Context, e store.AllowlistEntry, audit 
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO allowlist (`+allowlistCols+`) VALUES ($1, $2, $3, $4)`,
-			e.QortalAddress, e.Note, e.AddedBy, ts(now)); err != nil {
+			e.QortalAddress, e.Note, e.AddedBy, s.ts(now)); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
-	if uniqueViolation(err, "allowlist.qortal_address") {
+	if s.unique(err, "allowlist", "qortal_address") {
 		return store.AllowlistEntry{}, fmt.Errorf("add allowlist %s: %w", e.QortalAddress, store.ErrExists)
 	}
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *Store) RemoveAllowlist(ctx context.Context, address string, audit store
 		if err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.AllowlistEntry{}, s.fail("remove allowlist "+address, err)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 )
 
 // insertAudit writes a validated entry (see backend.Audit) inside tx.
-func insertAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) error {
+func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)`,
-		ts(e.At), e.Actor, e.Action, e.Subject, e.Detail)
+		s.ts(e.At), e.Actor, e.Action, e.Subject, e.Detail)
 	return err
 }
 
@@ -22,7 +22,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) }); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, e) }); err != nil {
 		return s.fail("append audit", err)
 	}
 	return nil

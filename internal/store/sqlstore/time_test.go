@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"database/sql"
@@ -16,7 +16,7 @@ func TestTimeEncodingRoundTripsAndSortsAsText(t *testing.T) {
 		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
 	}
 	for i, in := range times {
-		s := ts(in)
+		s := FormatTextTime(in)
 		got, err := parseTS(s)
 		if err != nil {
 			t.Fatalf("parseTS(%q): %v", s, err)
@@ -24,8 +24,8 @@ func TestTimeEncodingRoundTripsAndSortsAsText(t *testing.T) {
 		if want := in.UTC().Truncate(time.Microsecond); got != want {
 			t.Errorf("round trip of %v = %v, want %v", in, got, want)
 		}
-		if i > 0 && !(ts(times[i-1]) < s) {
-			t.Errorf("%q does not sort before %q", ts(times[i-1]), s)
+		if i > 0 && !(FormatTextTime(times[i-1]) < s) {
+			t.Errorf("%q does not sort before %q", FormatTextTime(times[i-1]), s)
 		}
 	}
 	if _, err := parseTS("2030-06-07 08:09:10"); err == nil {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/internal/backend"
 )
 
 const accessCols = `id, client_id, subject, qortal_address, scopes, audience, session_id, refresh_family_id, created_at, expires_at, revoked_at`
@@ -17,9 +18,9 @@ func (s *Store) CreateAccessToken(ctx context.Context, t store.AccessToken) erro
 	if t.ID == "" || t.ClientID == "" || t.Subject == "" {
 		return errors.New("create access token: id, client id and subject are required")
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,NULL)`,
+	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,NULL)`,
 		t.ID, t.ClientID, t.Subject, t.QortalAddress, encList(t.Scopes), encList(t.Audience), t.SessionID, t.RefreshFamilyID,
-		ts(t.CreatedAt), ts(t.ExpiresAt))
+		s.ts(t.CreatedAt), s.ts(t.ExpiresAt))
 	if err != nil {
 		return s.fail("create access token", err)
 	}
@@ -33,7 +34,7 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (store.AccessToke
 		scopes, aud, cr, ex string
 		revoked             sql.NullString
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT `+accessCols+` FROM oidc_access_tokens WHERE id = ?`, id).Scan(&t.ID, &t.ClientID,
+	err := s.read.QueryRowContext(ctx, `SELECT `+accessCols+` FROM oidc_access_tokens WHERE id = $1`, id).Scan(&t.ID, &t.ClientID,
 		&t.Subject, &t.QortalAddress, &scopes, &aud, &t.SessionID, &t.RefreshFamilyID, &cr, &ex, &revoked)
 	if err != nil {
 		return t, s.fail("get access token", err)
@@ -56,7 +57,7 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (store.AccessToke
 
 // RevokeAccessToken revokes one access token.
 func (s *Store) RevokeAccessToken(ctx context.Context, id string, now time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ts(now), id)
+	res, err := s.write.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, s.ts(now), id)
 	if err != nil {
 		return s.fail("revoke access token", err)
 	}
@@ -69,19 +70,19 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, now time.Time)
 const refreshCols = `hash, id, family_id, client_id, subject, qortal_address, scopes, audience, amr, auth_time,
 	session_id, created_at, expires_at, rotated_at, revoked_at`
 
-func insertRefresh(ctx context.Context, q queryer, t store.RefreshToken) error {
+func (s *Store) insertRefresh(ctx context.Context, q queryer, t store.RefreshToken) error {
 	if t.Hash == "" || t.ID == "" || t.FamilyID == "" || t.ClientID == "" || t.Subject == "" {
 		return errors.New("refresh token: hash, id, family, client and subject are required")
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO oidc_refresh_tokens (`+refreshCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL)`,
+	_, err := q.ExecContext(ctx, `INSERT INTO oidc_refresh_tokens (`+refreshCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL)`,
 		t.Hash, t.ID, t.FamilyID, t.ClientID, t.Subject, t.QortalAddress, encList(t.Scopes), encList(t.Audience),
-		encList(t.AMR), ts(t.AuthTime), t.SessionID, ts(t.CreatedAt), ts(t.ExpiresAt))
+		encList(t.AMR), s.ts(t.AuthTime), t.SessionID, s.ts(t.CreatedAt), s.ts(t.ExpiresAt))
 	return err
 }
 
 // CreateRefreshToken stores the first token of a family.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := insertRefresh(ctx, s.write, t); err != nil {
+	if err := s.insertRefresh(ctx, s.write, t); err != nil {
 		return s.fail("create refresh token", err)
 	}
 	return nil
@@ -93,7 +94,7 @@ func getRefresh(ctx context.Context, q queryer, hash string) (store.RefreshToken
 		scopes, aud, amr, authTime, cr, ex string
 		rotated, revoked                   sql.NullString
 	)
-	err := q.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM oidc_refresh_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.ID,
+	err := q.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.ID,
 		&t.FamilyID, &t.ClientID, &t.Subject, &t.QortalAddress, &scopes, &aud, &amr, &authTime, &t.SessionID,
 		&cr, &ex, &rotated, &revoked)
 	if err != nil {
@@ -146,15 +147,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 		case old.RotatedAt != nil:
 			reusedFamily = old.FamilyID
 			return store.ErrRefreshTokenReused
-		case old.RevokedAt != nil || ts(now) >= ts(old.ExpiresAt):
+		case old.RevokedAt != nil || !backend.Time(now).Before(backend.Time(old.ExpiresAt)):
 			return sql.ErrNoRows
 		case next.FamilyID != old.FamilyID:
 			return fmt.Errorf("next token family %q differs from %q", next.FamilyID, old.FamilyID)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET rotated_at = ? WHERE hash = ?`, ts(now), oldHash); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET rotated_at = $1 WHERE hash = $2`, s.ts(now), oldHash); err != nil {
 			return err
 		}
-		return insertRefresh(ctx, tx, next)
+		return s.insertRefresh(ctx, tx, next)
 	})
 	if errors.Is(err, store.ErrRefreshTokenReused) {
 		// inTx rolled back; the revocation is its own transaction so it sticks.
@@ -169,11 +170,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next sto
 	return nil
 }
 
-func revokeFamily(ctx context.Context, q queryer, familyID string, now time.Time) error {
-	if _, err := q.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`, ts(now), familyID); err != nil {
+func (s *Store) revokeFamily(ctx context.Context, q queryer, familyID string, now time.Time) error {
+	if _, err := q.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, s.ts(now), familyID); err != nil {
 		return err
 	}
-	_, err := q.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = ? WHERE refresh_family_id = ? AND revoked_at IS NULL`, ts(now), familyID)
+	_, err := q.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = $1 WHERE refresh_family_id = $2 AND revoked_at IS NULL`, s.ts(now), familyID)
 	return err
 }
 
@@ -182,7 +183,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 	if familyID == "" {
 		return nil
 	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return revokeFamily(ctx, tx, familyID, now) }); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.revokeFamily(ctx, tx, familyID, now) }); err != nil {
 		return s.fail("revoke refresh family", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -50,12 +50,12 @@ func (s *Store) CreateConsoleSession(ctx context.Context, cs store.ConsoleSessio
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO console_sessions (`+consoleCols+`) VALUES ($1, $2, $3, $4, $5)`,
-			cs.TokenHash, cs.Address, ts(cs.CreatedAt), ts(cs.LastSeenAt), ts(cs.ExpiresAt)); err != nil {
+			cs.TokenHash, cs.Address, s.ts(cs.CreatedAt), s.ts(cs.LastSeenAt), s.ts(cs.ExpiresAt)); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
-	if uniqueViolation(err, "console_sessions.token_hash") {
+	if s.unique(err, "console_sessions", "token_hash") {
 		return store.ConsoleSession{}, fmt.Errorf("create console session: %w", store.ErrExists)
 	}
 	if err != nil {
@@ -76,8 +76,8 @@ func (s *Store) GetConsoleSession(ctx context.Context, tokenHash string) (store.
 // TouchConsoleSession moves last_seen_at forward; text order is time order.
 func (s *Store) TouchConsoleSession(ctx context.Context, tokenHash string, at time.Time) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE console_sessions SET last_seen_at = max(last_seen_at, $2) WHERE token_hash = $1`,
-			tokenHash, ts(at))
+		res, err := tx.ExecContext(ctx, `UPDATE console_sessions SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END WHERE token_hash = $1`,
+			tokenHash, s.ts(at))
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (s *Store) DeleteConsoleSession(ctx context.Context, tokenHash string, audi
 		if err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, a)
+		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
 		return store.ConsoleSession{}, s.fail("delete console session", err)
@@ -117,7 +117,7 @@ func (s *Store) DeleteConsoleSession(ctx context.Context, tokenHash string, audi
 func (s *Store) DeleteExpiredConsoleSessions(ctx context.Context, t, idleBefore time.Time) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at < $1 OR last_seen_at < $2`, ts(t), ts(idleBefore))
+		res, err := tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at < $1 OR last_seen_at < $2`, s.ts(t), s.ts(idleBefore))
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -14,12 +14,12 @@ func scanClient(row rowScanner) (store.OIDCClient, error) {
 	var (
 		c                     store.OIDCClient
 		redirs, posts, cr, up string
-		public, fromConfig    int
+		public, fromConfig    bool
 	)
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirs, &posts, &c.BackchannelLogoutURI, &public, &fromConfig, &cr, &up); err != nil {
 		return c, err
 	}
-	c.Public, c.FromConfig = public != 0, fromConfig != 0
+	c.Public, c.FromConfig = public, fromConfig
 	var err error
 	if c.RedirectURIs, err = decList(redirs); err != nil {
 		return c, err
@@ -34,7 +34,7 @@ func scanClient(row rowScanner) (store.OIDCClient, error) {
 	return c, err
 }
 
-func clientTimes(c store.OIDCClient) (string, string) {
+func (s *Store) clientTimes(c store.OIDCClient) (any, any) {
 	created, updated := c.CreatedAt, c.UpdatedAt
 	if created.IsZero() {
 		created = backend.Now()
@@ -42,7 +42,7 @@ func clientTimes(c store.OIDCClient) (string, string) {
 	if updated.IsZero() {
 		updated = created
 	}
-	return ts(created), ts(updated)
+	return s.ts(created), s.ts(updated)
 }
 
 // CreateClient inserts c; ErrClientExists when the id is taken.
@@ -50,11 +50,11 @@ func (s *Store) CreateClient(ctx context.Context, c store.OIDCClient) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	created, updated := clientTimes(c)
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	created, updated := s.clientTimes(c)
+	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 		c.ID, c.Name, c.SecretHash, encList(c.RedirectURIs), encList(c.PostLogoutRedirectURIs), c.BackchannelLogoutURI,
-		b2i(c.Public), b2i(c.FromConfig), created, updated)
-	if uniqueViolation(err, "oidc_clients.id") {
+		c.Public, c.FromConfig, created, updated)
+	if s.unique(err, "oidc_clients", "id") {
 		return fmt.Errorf("create client %s: %w", c.ID, store.ErrClientExists)
 	}
 	if err != nil {
@@ -68,14 +68,14 @@ func (s *Store) UpsertClient(ctx context.Context, c store.OIDCClient) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("upsert client: %w", err)
 	}
-	created, updated := clientTimes(c)
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)
+	created, updated := s.clientTimes(c)
+	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 		redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 		backchannel_logout_uri = excluded.backchannel_logout_uri, public = excluded.public,
 		from_config = excluded.from_config, updated_at = excluded.updated_at`,
 		c.ID, c.Name, c.SecretHash, encList(c.RedirectURIs), encList(c.PostLogoutRedirectURIs), c.BackchannelLogoutURI,
-		b2i(c.Public), b2i(c.FromConfig), created, updated)
+		c.Public, c.FromConfig, created, updated)
 	if err != nil {
 		return s.fail("upsert client", err)
 	}
@@ -84,7 +84,7 @@ func (s *Store) UpsertClient(ctx context.Context, c store.OIDCClient) error {
 
 // GetClient returns one client.
 func (s *Store) GetClient(ctx context.Context, id string) (store.OIDCClient, error) {
-	c, err := scanClient(s.read.QueryRowContext(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id = ?`, id))
+	c, err := scanClient(s.read.QueryRowContext(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id = $1`, id))
 	if err != nil {
 		return c, s.fail("get client", err)
 	}
@@ -114,7 +114,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.OIDCClient, error) {
 
 // DeleteClient removes a client; ErrNotFound when absent.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM oidc_clients WHERE id = ?`, id)
+	res, err := s.write.ExecContext(ctx, `DELETE FROM oidc_clients WHERE id = $1`, id)
 	if err != nil {
 		return s.fail("delete client", err)
 	}

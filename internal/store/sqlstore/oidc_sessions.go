@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -34,18 +34,18 @@ func scanSession(row rowScanner) (store.Session, error) {
 
 // GetSession returns the session whatever its state.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	ss, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = ?`, id))
+	ss, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = $1`, id))
 	if err != nil {
 		return ss, s.fail("get session", err)
 	}
 	return ss, nil
 }
 
-func revokeSessionTokens(ctx context.Context, tx *sql.Tx, sid string, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, ts(now), sid); err != nil {
+func (s *Store) revokeSessionTokens(ctx context.Context, tx *sql.Tx, sid string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL`, s.ts(now), sid); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, ts(now), sid)
+	_, err := tx.ExecContext(ctx, `UPDATE oidc_refresh_tokens SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL`, s.ts(now), sid)
 	return err
 }
 
@@ -53,17 +53,17 @@ func revokeSessionTokens(ctx context.Context, tx *sql.Tx, sid string, now time.T
 func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
 	var ss store.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, ts(now), id)
+		res, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL`, s.ts(now), id)
 		if err != nil {
 			return err
 		}
 		if affected(res) == 0 {
 			return sql.ErrNoRows
 		}
-		if ss, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = ?`, id)); err != nil {
+		if ss, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = $1`, id)); err != nil {
 			return err
 		}
-		return revokeSessionTokens(ctx, tx, id, now)
+		return s.revokeSessionTokens(ctx, tx, id, now)
 	})
 	if err != nil {
 		return store.Session{}, s.fail("end session", err)
@@ -76,7 +76,7 @@ func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, no
 	var out []store.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE subject = ? AND client_id = ? AND ended_at IS NULL`, subject, clientID)
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE subject = $1 AND client_id = $2 AND ended_at IS NULL`, subject, clientID)
 		if err != nil {
 			return err
 		}
@@ -95,10 +95,10 @@ func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, no
 			return err
 		}
 		for _, ss := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = ? WHERE id = ?`, ts(now), ss.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = $1 WHERE id = $2`, s.ts(now), ss.ID); err != nil {
 				return err
 			}
-			if err := revokeSessionTokens(ctx, tx, ss.ID, now); err != nil {
+			if err := s.revokeSessionTokens(ctx, tx, ss.ID, now); err != nil {
 				return err
 			}
 		}

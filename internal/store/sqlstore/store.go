@@ -1,0 +1,135 @@
+// Package sqlstore is the one implementation of store.Store over
+// database/sql. The SQLite and Postgres backends are thin constructors that
+// open their driver and hand over a Flavor describing what their database
+// does differently; everything else (queries, validation, transactions,
+// error vocabulary) is written once here so the backends cannot drift apart.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// Flavor is what differs between the SQL databases. Queries are written in
+// the subset both understand ($N placeholders, RETURNING, ON CONFLICT,
+// row values); only the points below need a per-database answer.
+type Flavor struct {
+	// Name prefixes open/close errors, e.g. "sqlite store".
+	Name string
+	// Time encodes a time parameter the way the database keeps times.
+	// It receives a time already normalised by backend.Time.
+	Time func(time.Time) any
+	// Unique reports a unique or primary-key violation on table.column.
+	Unique func(err error, table, column string) bool
+	// Unavailable reports errors about reaching the database rather than
+	// about the request.
+	Unavailable func(err error) bool
+	// LockRow is appended to a SELECT that reads a row the transaction is
+	// about to change ("" where transactions are serialised anyway).
+	LockRow string
+	// ClaimLock is appended to the row-picking subquery of ClaimTargets
+	// (alias t) so concurrent claimers skip each other's rows.
+	ClaimLock string
+	// JSONValues returns a subquery yielding the elements of the JSON text
+	// array in the given parameter as one text column.
+	JSONValues func(param string) string
+}
+
+// Store implements store.Store. Reads go to read and writes to write; on
+// Postgres both are the same pool, on SQLite write is the single writer
+// connection (see the sqlite package).
+type Store struct {
+	read, write *sql.DB
+	flavor      Flavor
+	logger      *slog.Logger
+	closed      atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store over already migrated databases. read and write may
+// be the same *sql.DB. The store owns them: Close closes them.
+func New(read, write *sql.DB, f Flavor, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{read: read, write: write, flavor: f, logger: logger}
+}
+
+// Ping checks both pools can reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range s.pools() {
+		var one int
+		if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+			return s.fail("ping", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pools; later calls fail with store.ErrUnavailable.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, db := range s.pools() {
+		errs = append(errs, db.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: close: %w", s.flavor.Name, err)
+	}
+	return nil
+}
+
+func (s *Store) pools() []*sql.DB {
+	if s.read == s.write {
+		return []*sql.DB{s.write}
+	}
+	return []*sql.DB{s.write, s.read}
+}
+
+// inTx runs fn in a write transaction and commits when fn succeeds. Errors
+// are returned unclassified; callers pass them to fail.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // no-op after a commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// fail turns a database error into the store's vocabulary: the conflict
+// sentinels for unique violations on mappings, ErrNotFound for a missing
+// row, ErrUnavailable for anything meaning the database cannot be reached.
+func (s *Store) fail(op string, err error) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	case s.unique(err, "mappings", "qortal_address"):
+		return fmt.Errorf("%s: %w", op, store.ErrAddressTaken)
+	case s.unique(err, "mappings", "nextcloud_user_id"):
+		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
+	case s.flavor.Unavailable(err) || s.closed.Load():
+		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func (s *Store) unique(err error, table, column string) bool {
+	return err != nil && s.flavor.Unique(err, table, column)
+}
