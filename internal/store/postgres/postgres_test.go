@@ -159,11 +159,11 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 
 func TestExhaustedPoolIsUnavailable(t *testing.T) {
 	s := open(t, pgtest.URL(t)+"&pool_max_conns=1")
-	held, err := s.pool.Acquire(t.Context())
+	held, err := s.db.Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Release()
+	defer func() { _ = held.Close() }()
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	_, err = s.GetMappingByAddress(ctx, "Qany")

@@ -1,30 +1,33 @@
 // Package postgres is the store backend for deployments with several broker
-// replicas: a pgx connection pool on a shared Postgres database.
+// replicas: a database/sql pool (pgx's stdlib driver) on a shared Postgres
+// database, running the shared SQL implementation in package sqlstore.
 package postgres
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync/atomic"
+	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlstore"
 )
 
-// Store implements store.Store on Postgres. The OIDC methods live in oidc.go
-// and use the same pool.
+// Store implements store.Store on Postgres: the shared SQL implementation
+// with the Postgres flavor.
 type Store struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
-	closed atomic.Bool
+	*sqlstore.Store
+	db *sql.DB // the pool, kept for tests
 }
 
 var _ store.Store = (*Store)(nil)
@@ -36,20 +39,24 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg, err := pgxpool.ParseConfig(url) // its errors redact the password
+	// pgxpool's parser strips and interprets the pool_* parameters, which
+	// would otherwise reach the server as unknown settings; its errors
+	// redact the password.
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: parse url: %w", err)
 	}
 	if err := migrateWith(ctx, cfg.ConnConfig, logger); err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres store: %w", unavailable(err))
-	}
-	s := &Store{pool: pool, logger: logger}
+	db := stdlib.OpenDB(*cfg.ConnConfig.Copy())
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
+	s := &Store{Store: sqlstore.New(db, db, postgresFlavor(), logger), db: db}
 	if err := s.Ping(ctx); err != nil {
-		pool.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	logger.Info("postgres store opened", "host", cfg.ConnConfig.Host, "port", cfg.ConnConfig.Port,
@@ -57,62 +64,51 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	return s, nil
 }
 
-// Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return s.fail("ping", err)
+// postgresFlavor is how Postgres differs from the shared SQL: native
+// timestamptz parameters, constraint names in unique violations, and row
+// locks, because concurrent transactions (and replicas) really do overlap.
+func postgresFlavor() sqlstore.Flavor {
+	return sqlstore.Flavor{
+		Name:        "postgres store",
+		Time:        func(t time.Time) any { return t },
+		Unique:      uniqueViolation,
+		Unavailable: isUnavailable,
+		LockRow:     " FOR UPDATE",
+		ClaimLock:   " FOR UPDATE OF t SKIP LOCKED",
+		JSONValues: func(param string) string {
+			return "SELECT json_array_elements_text(CAST(" + param + " AS json)) AS value"
+		},
 	}
-	return nil
 }
 
-// Close releases all connections; later calls fail with store.ErrUnavailable.
-func (s *Store) Close() error {
-	s.closed.Store(true)
-	s.pool.Close()
-	return nil
+// primaryKey names the single-column primary key of the tables whose
+// conflicts the store reports; other unique columns have Postgres's default
+// constraint name, table_column_key (see sql/postgres).
+func primaryKey(table string) string {
+	switch table {
+	case "mappings", "allowlist":
+		return "qortal_address"
+	case "console_sessions":
+		return "token_hash"
+	case "oidc_codes":
+		return "hash"
+	case "challenges", "oidc_clients", "oidc_auth_requests":
+		return "id"
+	}
+	return ""
 }
 
-// inTx runs fn in a transaction and commits it when fn succeeds. Errors are
-// returned unclassified; callers pass them to fail.
-func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	// Roll back even when ctx is already cancelled, so the connection goes
-	// back to the pool clean; after a commit this is a no-op.
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// Constraint names from sql/postgres/0001_init.sql.
-const (
-	constraintAddress = "mappings_pkey"
-	constraintUser    = "mappings_nextcloud_user_id_key"
-)
-
-// fail turns a database error into the store's vocabulary: the conflict
-// sentinels for unique violations, ErrNotFound for a missing row,
-// ErrUnavailable for anything meaning the database cannot be reached.
-func (s *Store) fail(op string, err error) error {
+// uniqueViolation reports SQLSTATE 23505 on the constraint that guards
+// table.column.
+func uniqueViolation(err error, table, column string) bool {
 	var pe *pgconn.PgError
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
-	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraintAddress:
-		return fmt.Errorf("%s: %w", op, store.ErrAddressTaken)
-	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraintUser:
-		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
-	case isUnavailable(err) || s.closed.Load():
-		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		return false
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	if primaryKey(table) == column {
+		return pe.ConstraintName == table+"_pkey"
+	}
+	return pe.ConstraintName == table+"_"+column+"_key"
 }
 
 func unavailable(err error) error {
@@ -135,7 +131,8 @@ func isUnavailable(err error) bool {
 	switch {
 	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
 		return true
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn):
 		return true
 	case errors.As(err, &pgErr):
 		// Class 08: connection exception; 57P01-03: shutdown or startup in
