@@ -154,21 +154,26 @@ func (s *Store) SaveAuthCode(ctx context.Context, c store.AuthCode) error {
 		return errors.New("save auth code: hash and auth request id are required")
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var (
-			done  bool
-			codes int
-		)
-		err := tx.QueryRowContext(ctx, `SELECT done, (SELECT count(*) FROM oidc_codes WHERE auth_request_id = r.id)
-			FROM oidc_auth_requests r WHERE r.id = $1`, c.AuthRequestID).Scan(&done, &codes)
-		switch {
-		case err != nil:
+		// Lock the request first, then count its codes in a statement of
+		// its own: where transactions overlap (Postgres) that count runs
+		// after a concurrent saver has committed, so only one code is saved.
+		var done bool
+		if err := tx.QueryRowContext(ctx, `SELECT done FROM oidc_auth_requests WHERE id = $1`+s.flavor.LockRow,
+			c.AuthRequestID).Scan(&done); err != nil {
 			return err
+		}
+		var codes int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM oidc_codes WHERE auth_request_id = $1`,
+			c.AuthRequestID).Scan(&codes); err != nil {
+			return err
+		}
+		switch {
 		case codes > 0:
 			return store.ErrCodeUsed
 		case !done:
 			return sql.ErrNoRows
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
 			c.Hash, c.AuthRequestID, s.ts(c.CreatedAt), s.ts(c.ExpiresAt))
 		if s.unique(err, "oidc_codes", "hash") {
 			return store.ErrCodeUsed

@@ -76,7 +76,10 @@ func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, no
 	var out []store.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE subject = $1 AND client_id = $2 AND ended_at IS NULL`, subject, clientID)
+		// One conditional UPDATE: of concurrent callers each session is
+		// reported ended by exactly one.
+		rows, err := tx.QueryContext(ctx, `UPDATE oidc_sessions SET ended_at = $3 WHERE subject = $1 AND client_id = $2
+			AND ended_at IS NULL RETURNING `+sessionCols, subject, clientID, s.ts(now))
 		if err != nil {
 			return err
 		}
@@ -86,8 +89,6 @@ func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, no
 				_ = rows.Close()
 				return err
 			}
-			end := now.UTC().Truncate(time.Microsecond)
-			ss.EndedAt = &end
 			out = append(out, ss)
 		}
 		_ = rows.Close()
@@ -95,9 +96,6 @@ func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, no
 			return err
 		}
 		for _, ss := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = $1 WHERE id = $2`, s.ts(now), ss.ID); err != nil {
-				return err
-			}
 			if err := s.revokeSessionTokens(ctx, tx, ss.ID, now); err != nil {
 				return err
 			}

@@ -88,13 +88,15 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	return nil
 }
 
-func getRefresh(ctx context.Context, q queryer, hash string) (store.RefreshToken, error) {
+// getRefresh reads a token; lock is appended to the query (a flavor's LockRow
+// when the caller is about to change the row).
+func getRefresh(ctx context.Context, q queryer, hash, lock string) (store.RefreshToken, error) {
 	var (
 		t                                  store.RefreshToken
 		scopes, aud, amr, authTime, cr, ex string
 		rotated, revoked                   sql.NullString
 	)
-	err := q.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.ID,
+	err := q.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM oidc_refresh_tokens WHERE hash = $1`+lock, hash).Scan(&t.Hash, &t.ID,
 		&t.FamilyID, &t.ClientID, &t.Subject, &t.QortalAddress, &scopes, &aud, &amr, &authTime, &t.SessionID,
 		&cr, &ex, &rotated, &revoked)
 	if err != nil {
@@ -125,7 +127,7 @@ func getRefresh(ctx context.Context, q queryer, hash string) (store.RefreshToken
 
 // GetRefreshToken returns the token whatever its state.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
-	t, err := getRefresh(ctx, s.read, hash)
+	t, err := getRefresh(ctx, s.read, hash, "")
 	if err != nil {
 		return t, s.fail("get refresh token", err)
 	}
@@ -137,7 +139,10 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, now time.Time) error {
 	var reusedFamily string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := getRefresh(ctx, tx, oldHash)
+		// The row lock makes concurrent rotations of one token queue up
+		// where transactions overlap (Postgres); the waiter then reads the
+		// winner's rotated_at and reports reuse.
+		old, err := getRefresh(ctx, tx, oldHash, s.flavor.LockRow)
 		if err != nil {
 			return err
 		}
