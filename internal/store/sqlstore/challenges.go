@@ -65,37 +65,31 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (store.Challenge, e
 	return c, nil
 }
 
-// ConsumeChallenge marks the challenge used at now. The conditional UPDATE
-// runs on the single writer connection, so concurrent consumers are
-// serialised and only the first finds used_at still NULL.
+// ConsumeChallenge marks the challenge used at now. The single conditional
+// UPDATE is what makes it once-only: SQLite runs it on the single writer
+// connection, and Postgres re-checks the WHERE clause of a row another
+// transaction just changed, so of any number of concurrent consumers
+// exactly one gets the row back. No explicit transaction: one statement
+// needs none, and the login path should not pay for BEGIN and COMMIT.
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (store.Challenge, error) {
 	if now.IsZero() {
 		now = backend.Now()
 	}
-	var (
-		c        store.Challenge
-		consumed bool
-		used     sql.NullString
-	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		c, err = scanChallenge(tx.QueryRowContext(ctx, `UPDATE challenges SET used_at = $2
-			WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, s.ts(now)))
-		if err == nil {
-			consumed = true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		// Nothing updated: find out why, in the same transaction.
-		return tx.QueryRowContext(ctx, `SELECT used_at FROM challenges WHERE id = $1`, id).Scan(&used)
-	})
+	c, err := scanChallenge(s.write.QueryRowContext(ctx, `UPDATE challenges SET used_at = $2
+		WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, s.ts(now)))
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.Challenge{}, s.fail("consume challenge", err)
+	}
+	// Nothing updated: say why. A concurrent consumer may have won in the
+	// meantime, in which case "used" is the right answer.
+	var used sql.NullString
+	err = s.read.QueryRowContext(ctx, `SELECT used_at FROM challenges WHERE id = $1`, id).Scan(&used)
 	switch {
 	case err != nil:
 		return store.Challenge{}, s.fail("consume challenge", err)
-	case consumed:
-		return c, nil
 	case used.Valid:
 		return store.Challenge{}, fmt.Errorf("consume challenge: %w", store.ErrChallengeUsed)
 	default:
