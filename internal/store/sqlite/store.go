@@ -112,11 +112,12 @@ func dsn(path string, extra string) string {
 // text, and no row locks because the single writer serialises transactions.
 func sqliteFlavor() sqlstore.Flavor {
 	return sqlstore.Flavor{
-		Name:        "sqlite store",
-		Time:        func(t time.Time) any { return sqlstore.FormatTextTime(t) },
-		Unique:      func(err error, table, column string) bool { return uniqueViolation(err, table+"."+column) },
-		Unavailable: isUnavailable,
-		JSONValues:  func(param string) string { return "SELECT value FROM json_each(" + param + ")" },
+		Name:           "sqlite store",
+		Time:           func(t time.Time) any { return sqlstore.FormatTextTime(t) },
+		Unique:         func(err error, table, column string) bool { return uniqueViolation(err, table+"."+column) },
+		Unavailable:    isUnavailable,
+		JSONValues:     func(param string) string { return "SELECT value FROM json_each(" + param + ")" },
+		TxPerStatement: true,
 	}
 }
 

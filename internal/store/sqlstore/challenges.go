@@ -42,8 +42,8 @@ func (s *Store) CreateChallenge(ctx context.Context, c store.Challenge) error {
 	if err != nil {
 		return fmt.Errorf("create challenge: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
+	err = s.oneStatement(ctx, func(q queryer) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
 			c.ID, c.Purpose, c.QortalAddress, c.Message, c.AuthRequestID, c.ClientID, s.ts(c.CreatedAt), s.ts(c.ExpiresAt))
 		return err
 	})
@@ -69,14 +69,18 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (store.Challenge, e
 // UPDATE is what makes it once-only: SQLite runs it on the single writer
 // connection, and Postgres re-checks the WHERE clause of a row another
 // transaction just changed, so of any number of concurrent consumers
-// exactly one gets the row back. No explicit transaction: one statement
-// needs none, and the login path should not pay for BEGIN and COMMIT.
+// exactly one gets the row back.
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (store.Challenge, error) {
 	if now.IsZero() {
 		now = backend.Now()
 	}
-	c, err := scanChallenge(s.write.QueryRowContext(ctx, `UPDATE challenges SET used_at = $2
-		WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, s.ts(now)))
+	var c store.Challenge
+	err := s.oneStatement(ctx, func(q queryer) error {
+		var err error
+		c, err = scanChallenge(q.QueryRowContext(ctx, `UPDATE challenges SET used_at = $2
+			WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+challengeCols, id, s.ts(now)))
+		return err
+	})
 	if err == nil {
 		return c, nil
 	}

@@ -40,6 +40,11 @@ type Flavor struct {
 	// JSONValues returns a subquery yielding the elements of the JSON text
 	// array in the given parameter as one text column.
 	JSONValues func(param string) string
+	// TxPerStatement runs even single-statement writes in a write
+	// transaction. SQLite is faster that way (BEGIN IMMEDIATE takes the
+	// write lock at once; ConsumeChallenge measured 240 vs 330 µs); on
+	// Postgres BEGIN and COMMIT are two extra round trips for nothing.
+	TxPerStatement bool
 }
 
 // Store implements store.Store. Reads go to read and writes to write; on
@@ -111,6 +116,15 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// oneStatement runs a single write statement, in a transaction when the
+// flavor wants one (see Flavor.TxPerStatement).
+func (s *Store) oneStatement(ctx context.Context, fn func(queryer) error) error {
+	if s.flavor.TxPerStatement {
+		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
+	}
+	return fn(s.write)
 }
 
 // fail turns a database error into the store's vocabulary: the conflict
