@@ -98,17 +98,20 @@ func primaryKey(table string) string {
 	return ""
 }
 
+// constraintName is the name of the constraint that keeps table.column
+// unique (Postgres's defaults, which sql/postgres keeps).
+func constraintName(table, column string) string {
+	if primaryKey(table) == column {
+		return table + "_pkey"
+	}
+	return table + "_" + column + "_key"
+}
+
 // uniqueViolation reports SQLSTATE 23505 on the constraint that guards
 // table.column.
 func uniqueViolation(err error, table, column string) bool {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "23505" {
-		return false
-	}
-	if primaryKey(table) == column {
-		return pe.ConstraintName == table+"_pkey"
-	}
-	return pe.ConstraintName == table+"_"+column+"_key"
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraintName(table, column)
 }
 
 func unavailable(err error) error {

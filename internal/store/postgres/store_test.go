@@ -1,0 +1,37 @@
+package postgres
+
+import (
+	"testing"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store/pgtest"
+)
+
+// The shared implementation names conflicts by table and column; this
+// backend turns those into constraint names by convention. Check the
+// convention against the migrated schema, so a migration that names a
+// constraint differently fails here rather than turning a conflict
+// sentinel into a generic error.
+func TestConstraintNamesMatchSchema(t *testing.T) {
+	s := open(t, pgtest.URL(t))
+	for _, c := range []struct{ table, column string }{
+		{"mappings", "qortal_address"}, {"mappings", "nextcloud_user_id"}, {"challenges", "id"},
+		{"allowlist", "qortal_address"}, {"console_sessions", "token_hash"}, {"invites", "id"},
+		{"invites", "token_hash"}, {"onboarding_campaigns", "id"}, {"oidc_clients", "id"},
+		{"oidc_auth_requests", "id"}, {"oidc_codes", "hash"},
+	} {
+		name := constraintName(c.table, c.column)
+		var n int
+		err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_constraint k
+			JOIN pg_class r ON r.oid = k.conrelid
+			JOIN pg_attribute a ON a.attrelid = r.oid AND a.attname = $3
+			WHERE r.relname = $1 AND r.relnamespace = current_schema()::regnamespace
+			AND k.conname = $2 AND k.contype IN ('p', 'u') AND k.conkey = ARRAY[a.attnum]`,
+			c.table, name, c.column).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s.%s: no single-column unique constraint named %q", c.table, c.column, name)
+		}
+	}
+}
