@@ -95,9 +95,10 @@ func (s *Store) GetInviteByTokenHash(ctx context.Context, hash string) (store.In
 	return inv, nil
 }
 
-// ConsumeInvite marks the invite used. The conditional UPDATE runs on the
-// single writer connection, so concurrent consumers are serialised and only
-// the first finds it unused.
+// ConsumeInvite marks the invite used. The conditional UPDATE picks one
+// winner: SQLite serialises writers, and Postgres re-checks the WHERE clause
+// of a row a concurrent transaction changed, so only the first finds it
+// unused.
 func (s *Store) ConsumeInvite(ctx context.Context, hash, address string, now time.Time, audit store.AuditEntry) (store.Invite, error) {
 	if now.IsZero() {
 		now = backend.Now()

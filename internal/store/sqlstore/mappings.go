@@ -134,7 +134,8 @@ func (s *Store) DeleteMapping(ctx context.Context, address string, audit store.A
 
 // ListMappings returns one page ordered by address (keyset pagination, so a
 // cursor stays valid while rows are added or removed). SQLite's lower() folds
-// ASCII letters only, so the search is case-insensitive for ASCII.
+// ASCII letters only, so the search is case-insensitive for ASCII there and
+// fully on Postgres.
 func (s *Store) ListMappings(ctx context.Context, opts store.ListOptions) (store.MappingPage, error) {
 	after, err := backend.ParseMappingCursor(opts.Cursor)
 	if err != nil {

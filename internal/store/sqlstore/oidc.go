@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Lists are JSON arrays in TEXT columns, as in the Postgres backend.
+// Lists are JSON arrays in text columns on both databases.
 func encList(v []string) string {
 	if len(v) == 0 {
 		return "[]"
