@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { startBroker, postJSON } from './lib/harness.mjs';
 import { signMessage } from './lib/qortal.mjs';
+import { beginAuthorization } from './lib/rp.mjs';
 
 const algs = (process.env.INTEROP_SIGNING_ALGS || 'RS256,ES256,EdDSA').split(',');
 
@@ -24,17 +25,7 @@ for (const alg of algs) {
     assert.ok(meta.code_challenge_methods_supported.includes('S256'));
     assert.ok(meta.id_token_signing_alg_values_supported.includes(alg));
 
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const nonce = client.randomNonce();
-    const authURL = client.buildAuthorizationUrl(config, {
-      redirect_uri: b.rp.redirectURI,
-      scope: 'openid profile email offline_access',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
+    const { verifier, state, nonce, authURL } = await beginAuthorization(config, b.rp.redirectURI);
 
     // /authorize sends the browser to the login page.
     let res = await fetch(authURL, { redirect: 'manual' });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { startReplicas, postJSON } from './lib/harness.mjs';
 import { signMessage } from './lib/qortal.mjs';
+import { beginAuthorization } from './lib/rp.mjs';
 
 test('a login alternating between two broker processes on one Postgres', async (t) => {
   const b = await startReplicas({ replicas: 2 });
@@ -47,17 +48,7 @@ test('a login alternating between two broker processes on one Postgres', async (
   client.enableNonRepudiationChecks(config);
   assert.equal(config.serverMetadata().issuer, b.issuer);
 
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const authURL = client.buildAuthorizationUrl(config, {
-    redirect_uri: b.rp.redirectURI,
-    scope: 'openid profile email offline_access',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
+  const { verifier, state, nonce, authURL } = await beginAuthorization(config, b.rp.redirectURI);
 
   let res = await fetch(authURL, { redirect: 'manual' });
   assert.equal(res.status, 302, await res.text());
