@@ -10,57 +10,33 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
-import { chromium } from 'playwright-core';
 import { startBroker } from './lib/harness.mjs';
+import { launchContext, openPage as newPage } from './lib/chromium.mjs';
+import { beginAuthorization } from './lib/rp.mjs';
 
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const shots = process.env.INTEROP_SCREENSHOTS; // a directory, to look at the page
 
-let b, config, context, profile;
+let b, config, browser;
 
 before(async () => {
   b = await startBroker();
   config = await client.discovery(new URL(b.issuer), b.clientId, b.clientSecret, undefined, {
     execute: [client.allowInsecureRequests],
   });
-  profile = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchContext();
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await b?.stop();
 });
 
 async function authorizationURL() {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: b.rp.redirectURI, scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce,
-  });
-  return { url, verifier, state, nonce };
+  const { authURL, verifier, state, nonce } = await beginAuthorization(config, b.rp.redirectURI, 'openid profile email');
+  return { url: authURL, verifier, state, nonce };
 }
 
-/** Opens a page that records console errors and CSP violations. */
-async function openPage() {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => {
-    // Expected 4xx answers show up as "Failed to load resource"; anything
-    // else (a CSP "Refused to ..." above all) is a problem.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  return { page, problems };
-}
+const openPage = () => newPage(browser.context);
 
 async function shot(page, name) {
   if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });

@@ -10,17 +10,15 @@
 // README's come from INTEROP_SCREENSHOTS=docs/screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startBroker } from './lib/harness.mjs';
+import { launchContext, launchBrowser, openPage as newPage } from './lib/chromium.mjs';
 import { repoRoot, loadAccounts, base58Encode, publicKeyOf, signMessage } from './lib/qortal.mjs';
 
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const shotDir = process.env.INTEROP_SCREENSHOTS ? path.resolve(repoRoot, 'interop', process.env.INTEROP_SCREENSHOTS) : '';
 
-let b, context, profile;
+let b, browser;
 
 /** Calls the fake Nextcloud's OCS API as its admin, to seed accounts. */
 async function ocs(method, route, form) {
@@ -46,31 +44,15 @@ before(async () => {
       userid: id, password: 'Correct-Horse-Battery-9', displayName: name, email: `${id}@example.org`, 'groups[]': 'staff',
     });
   }
-  profile = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchContext({ viewport: { width: 1280, height: 800 } });
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await b?.stop();
 });
 
-async function openPage() {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  return { page, problems };
-}
+const openPage = () => newPage(browser.context);
 
 async function shot(page, name) {
   if (!shotDir) return;
@@ -180,9 +162,9 @@ test('Chromium: a non-admin key is refused after signing', async () => {
 
 test('Chromium without JavaScript: sign in by pasting a signature made elsewhere, and use the forms', async () => {
   const { alice, chloe } = b.accounts;
-  const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const plain = await launchBrowser();
   try {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+    const ctx = await plain.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
     const page = await ctx.newPage();
     await page.goto(`${b.issuer}/admin/signin`);
     await page.fill('#address', alice.address);
@@ -202,6 +184,6 @@ test('Chromium without JavaScript: sign in by pasting a signature made elsewhere
     assert.match(await page.locator('#flash').innerText(), new RegExp(`Added ${chloe.address} to the allowlist`));
     await ctx.close();
   } finally {
-    await browser.close();
+    await plain.close();
   }
 });

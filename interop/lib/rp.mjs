@@ -3,13 +3,13 @@
 // authorization URL that carries them.
 import * as client from 'openid-client';
 
-export async function beginAuthorization(config, redirectURI) {
+export async function beginAuthorization(config, redirectURI, scope = 'openid profile email offline_access') {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
   const authURL = client.buildAuthorizationUrl(config, {
     redirect_uri: redirectURI,
-    scope: 'openid profile email offline_access',
+    scope,
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
