@@ -146,6 +146,7 @@ type Store interface {
 	OIDCStore
 	AdminStore
 	ConsoleStore
+	BrokerSessionStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
