@@ -101,6 +101,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_ALLOW_INSECURE_ISSUER", boolean(func(c *Config) *bool { return &c.OIDC.AllowInsecureIssuer })},
 	{"QORTAL_OIDC_GROUPS_CLAIM", list(func(c *Config) *[]string { return &c.OIDC.GroupsClaim })},
 	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
+	{"QORTAL_OIDC_LOGIN_SESSION_TTL", dur(func(c *Config) *time.Duration { return &c.Login.SessionTTL })},
 	{"QORTAL_OIDC_LOGIN_TRUST_PROXY_HEADERS", boolean(func(c *Config) *bool { return &c.Login.TrustProxyHeaders })},
 	{"QORTAL_OIDC_QORTAL_NODE_URL", str(func(c *Config) *string { return &c.Qortal.NodeURL })},
 	{"QORTAL_OIDC_POLICY_MODE", str(func(c *Config) *string { return &c.Policy.Mode })},

@@ -210,5 +210,3 @@ func (s *Store) EndAllSessionsForAddress(ctx context.Context, address string, no
 	}
 	return gone, ended, nil
 }
-
-
