@@ -25,6 +25,10 @@ type Config struct {
 	// DatabaseURL selects Postgres when set (postgres://...); empty selects
 	// the embedded store in DataDir.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabaseMaxConns is the Postgres connection pool size per replica.
+	// 0 means pool_max_conns from DatabaseURL when given, else
+	// DefaultDatabaseMaxConns.
+	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
@@ -39,6 +43,22 @@ type Config struct {
 	Policy     Policy     `yaml:"policy"`
 	Onboarding Onboarding `yaml:"onboarding"`
 	SMTP       SMTP       `yaml:"smtp"`
+
+	Debug Debug `yaml:"debug"`
+}
+
+// DefaultDatabaseMaxConns suits a broker replica on a few cores: a login
+// holds a connection only for its short transactions, so 20 connections
+// keep every request busy on CPU rather than queued for the pool, while
+// ten replicas still fit Postgres's default max_connections (100).
+const DefaultDatabaseMaxConns = 20
+
+// Debug holds settings for diagnosing a running broker.
+type Debug struct {
+	// PprofListen, when set, serves net/http/pprof on this address, which
+	// must be a loopback one (127.0.0.1:6060, [::1]:6060, localhost:6060):
+	// profiles reveal memory contents. Empty (the default) serves nothing.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Log configures structured logging.

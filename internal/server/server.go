@@ -42,7 +42,7 @@ type Server struct {
 // otherwise the embedded store in data_dir. Both migrate on open.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.UsesPostgres() {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, log, postgres.WithMaxConns(cfg.DatabaseMaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}
@@ -156,6 +156,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.Debug.PprofListen != "" {
+		stop, err := s.servePprof(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
