@@ -27,3 +27,11 @@ func (t *timedStore) WriteTransactions() uint64 {
 	}
 	return 0
 }
+
+// UnavailableEvents forwards store.FaultCounter (0 when the store has none).
+func (t *timedStore) UnavailableEvents() uint64 {
+	if fc, ok := t.s.(store.FaultCounter); ok {
+		return fc.UnavailableEvents()
+	}
+	return 0
+}
