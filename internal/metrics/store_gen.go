@@ -137,6 +137,12 @@ func (t *timedStore) CreateMapping(a0 context.Context, a1 store.Mapping, a2 stor
 	return t.s.CreateMapping(a0, a1, a2)
 }
 
+func (t *timedStore) CreateQApp(a0 context.Context, a1 store.QApp, a2 store.AuditEntry) (r0 store.QApp, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("create_q_app", start, err) }()
+	return t.s.CreateQApp(a0, a1, a2)
+}
+
 func (t *timedStore) CreateRefreshToken(a0 context.Context, a1 store.RefreshToken) (err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("create_refresh_token", start, err) }()
@@ -177,6 +183,12 @@ func (t *timedStore) DeleteMapping(a0 context.Context, a1 string, a2 store.Audit
 	start := time.Now()
 	defer func() { t.m.ObserveStore("delete_mapping", start, err) }()
 	return t.s.DeleteMapping(a0, a1, a2)
+}
+
+func (t *timedStore) DeleteQApp(a0 context.Context, a1 string, a2 store.AuditEntry) (r0 store.QApp, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("delete_q_app", start, err) }()
+	return t.s.DeleteQApp(a0, a1, a2)
 }
 
 func (t *timedStore) DeleteRetiredSigningKeys(a0 context.Context, a1 time.Time) (r0 int, err error) {
@@ -275,6 +287,18 @@ func (t *timedStore) GetMappingByUser(a0 context.Context, a1 string) (r0 store.M
 	return t.s.GetMappingByUser(a0, a1)
 }
 
+func (t *timedStore) GetQApp(a0 context.Context, a1 string) (r0 store.QApp, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_q_app", start, err) }()
+	return t.s.GetQApp(a0, a1)
+}
+
+func (t *timedStore) GetQAppConsent(a0 context.Context, a1 string, a2 string) (r0 store.QAppConsent, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_q_app_consent", start, err) }()
+	return t.s.GetQAppConsent(a0, a1, a2)
+}
+
 func (t *timedStore) GetRedeemedCode(a0 context.Context, a1 string, a2 time.Time) (r0 store.RedeemedCode, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("get_redeemed_code", start, err) }()
@@ -291,6 +315,12 @@ func (t *timedStore) GetSession(a0 context.Context, a1 string) (r0 store.Session
 	start := time.Now()
 	defer func() { t.m.ObserveStore("get_session", start, err) }()
 	return t.s.GetSession(a0, a1)
+}
+
+func (t *timedStore) GrantQAppConsent(a0 context.Context, a1 store.QAppConsent, a2 store.AuditEntry) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("grant_q_app_consent", start, err) }()
+	return t.s.GrantQAppConsent(a0, a1, a2)
 }
 
 func (t *timedStore) ListAllowlist(a0 context.Context, a1 store.ListOptions) (r0 store.AllowlistPage, err error) {
@@ -327,6 +357,12 @@ func (t *timedStore) ListMappings(a0 context.Context, a1 store.ListOptions) (r0 
 	start := time.Now()
 	defer func() { t.m.ObserveStore("list_mappings", start, err) }()
 	return t.s.ListMappings(a0, a1)
+}
+
+func (t *timedStore) ListQApps(a0 context.Context) (r0 []store.QApp, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("list_q_apps", start, err) }()
+	return t.s.ListQApps(a0)
 }
 
 func (t *timedStore) ListSigningKeys(a0 context.Context) (r0 []store.SigningKey, err error) {
@@ -441,6 +477,12 @@ func (t *timedStore) UpdateMapping(a0 context.Context, a1 store.Mapping, a2 stor
 	start := time.Now()
 	defer func() { t.m.ObserveStore("update_mapping", start, err) }()
 	return t.s.UpdateMapping(a0, a1, a2)
+}
+
+func (t *timedStore) UpdateQApp(a0 context.Context, a1 store.QApp, a2 store.AuditEntry) (r0 store.QApp, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("update_q_app", start, err) }()
+	return t.s.UpdateQApp(a0, a1, a2)
 }
 
 func (t *timedStore) UpsertClient(a0 context.Context, a1 store.OIDCClient) (err error) {

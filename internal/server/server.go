@@ -21,6 +21,8 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
 	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
@@ -35,6 +37,8 @@ type Server struct {
 	nextcloud *nextcloud.Client
 	provision *provision.Service
 	admin     adminServices
+	node      *qortalnode.Client
+	catalog   *qapps.Catalog
 	handler   http.Handler
 	jobs      []func(context.Context) error
 }
@@ -108,6 +112,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	auth := httpapi.NewAdminAuth(cfg)
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
 	if err := s.mountAdmin(r, auth); err != nil {
+		return nil, err
+	}
+	if err := s.mountQApps(r, auth); err != nil {
 		return nil, err
 	}
 	if err := s.mountConsole(r); err != nil {

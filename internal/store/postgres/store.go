@@ -118,7 +118,7 @@ func primaryKey(table string) string {
 		return "token_hash"
 	case "oidc_codes":
 		return "hash"
-	case "challenges", "oidc_clients", "oidc_auth_requests":
+	case "challenges", "oidc_clients", "oidc_auth_requests", "qapps":
 		return "id"
 	}
 	return ""

@@ -21,7 +21,7 @@ func TestConstraintNamesMatchSchema(t *testing.T) {
 		{"mappings", "qortal_address"}, {"mappings", "nextcloud_user_id"}, {"challenges", "id"},
 		{"allowlist", "qortal_address"}, {"console_sessions", "token_hash"}, {"invites", "id"},
 		{"invites", "token_hash"}, {"onboarding_campaigns", "id"}, {"oidc_clients", "id"},
-		{"oidc_auth_requests", "id"}, {"oidc_codes", "hash"},
+		{"oidc_auth_requests", "id"}, {"oidc_codes", "hash"}, {"qapps", "id"}, {"qapps", "resource_key"},
 	} {
 		name := constraintName(c.table, c.column)
 		var n int
