@@ -3,8 +3,8 @@ package login
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -213,7 +213,9 @@ func expect(t *testing.T, r response, status int, code string) {
 
 // The fake has no broker sessions: single sign-on is tested with the real
 // provider (internal/server/sso_test.go).
-func (p *fakeProvider) SignedIn(*http.Request) (store.BrokerSession, bool) { return store.BrokerSession{}, false }
+func (p *fakeProvider) SignedIn(*http.Request) (store.BrokerSession, bool) {
+	return store.BrokerSession{}, false
+}
 func (p *fakeProvider) SessionSatisfies(oidcprovider.AuthRequestInfo, store.BrokerSession) bool {
 	return false
 }

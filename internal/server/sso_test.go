@@ -75,13 +75,13 @@ func (b *browser) setSSOCookie(v string) {
 // returns where the broker sends the browser after /authorize and /login:
 // signed=false and the login page's auth request id when a signature is
 // needed, or the relying party callback URL when the broker finished it.
-type outcome struct {
+type ssoOutcome struct {
 	page     bool   // the signing page was shown
 	id       string // its auth request id
 	callback *url.URL
 }
 
-func (b *browser) authorize(relying rp.RelyingParty, challenge string, params ...string) outcome {
+func (b *browser) authorize(relying rp.RelyingParty, challenge string, params ...string) ssoOutcome {
 	b.t.Helper()
 	opts := []rp.AuthURLOpt{rp.WithCodeChallenge(challenge)}
 	for i := 0; i+1 < len(params); i += 2 {
@@ -96,16 +96,16 @@ func (b *browser) authorize(relying rp.RelyingParty, challenge string, params ..
 	res = b.get(b.c.issuer + loc.RequestURI())
 	switch res.StatusCode {
 	case http.StatusOK:
-		return outcome{page: true, id: id}
+		return ssoOutcome{page: true, id: id}
 	case http.StatusSeeOther:
 		next, _ := url.Parse(res.Header.Get("Location"))
 		if strings.HasPrefix(next.String(), rpRedirect) { // an error straight to the relying party
-			return outcome{id: id, callback: next}
+			return ssoOutcome{id: id, callback: next}
 		}
-		return outcome{id: id, callback: b.callback(next)}
+		return ssoOutcome{id: id, callback: b.callback(next)}
 	}
 	b.t.Fatalf("login page: %d", res.StatusCode)
-	return outcome{}
+	return ssoOutcome{}
 }
 
 // callback follows the broker's callback to the relying party's redirect.
