@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 )
 
@@ -40,6 +39,16 @@ func Wrap(cause error, status int, code, format string, args ...any) *Error {
 	e.Err = cause
 	return e
 }
+
+// Unavailable is the answer for a store (or other dependency) outage: 503
+// "unavailable", which Write sends with a Retry-After.
+func Unavailable(cause error) *Error {
+	return Wrap(cause, http.StatusServiceUnavailable, "unavailable", "the service is temporarily unavailable, please retry")
+}
+
+// RetryAfterSeconds is the Retry-After sent with every 503: a Postgres
+// restart or failover is typically over by then.
+const RetryAfterSeconds = "2"
 
 // Common constructors.
 func BadRequest(code, format string, args ...any) *Error {
@@ -79,6 +88,9 @@ func Write(w http.ResponseWriter, err error) *Error {
 	b.Error.Code, b.Error.Message = e.Code, e.Message
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", RetryAfterSeconds)
+	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(b)
 	return e
@@ -90,52 +102,4 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// DecodeJSON reads a JSON object into v, rejecting unknown fields, trailing
-// data and bodies over limit bytes with precise 400 messages.
-func DecodeJSON(r *http.Request, v any, limit int64) error {
-	if limit <= 0 {
-		limit = 64 << 10
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &mbe):
-			return BadRequest("invalid_request", "request body is larger than %d bytes", limit)
-		case errors.As(err, &se):
-			return BadRequest("invalid_json", "request body is not valid JSON (at byte %d)", se.Offset)
-		case errors.As(err, &te) && te.Field == "":
-			return BadRequest("invalid_request", "request body must be a JSON object (got %s)", te.Value)
-		case errors.As(err, &te):
-			return BadRequest("invalid_request", "field %q must be a %s", te.Field, te.Type)
-		case err.Error() == "EOF":
-			return BadRequest("invalid_request", "request body is empty; expected a JSON object")
-		default:
-			if f, ok := unknownField(err); ok {
-				return BadRequest("unknown_field", "unknown field %s", f)
-			}
-			return BadRequest("invalid_json", "request body is not valid JSON: %v", err)
-		}
-	}
-	// A second Decode, not dec.More: More misses a stray closing bracket
-	// such as {"a":1}}.
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return BadRequest("invalid_json", "request body has data after the JSON object")
-	}
-	return nil
-}
-
-// unknownField recognises encoding/json's unexported unknown-field error.
-func unknownField(err error) (string, bool) {
-	const prefix = "json: unknown field "
-	s := err.Error()
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }

@@ -272,6 +272,8 @@ func proofError(err error, address, pub string) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, qortal.ErrWeakPublicKey):
+		return fmt.Errorf("bad_public_key: this public key cannot prove anything (%v)", err)
 	case errors.Is(err, qortal.ErrAddressMismatch):
 		if k, perr := qortal.ParsePublicKey(pub); perr == nil {
 			return fmt.Errorf("this key belongs to %s, not to %s", qortal.AddressFromPublicKey(k), address)

@@ -90,6 +90,9 @@ func (e *adminEnv) do(method, path string, body any, token ...string) reply {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	tok := testToken
 	if len(token) > 0 {
 		tok = token[0]

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
@@ -76,25 +75,12 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.status, out)
 }
 
-// decodeJSON reads exactly one JSON object into v, refusing unknown fields,
-// trailing data and non-JSON content types (the last also stops cross-site
-// form posts, which cannot send application/json without a preflight).
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/json" {
-		return newErr(http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/json")
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return newErr(http.StatusRequestEntityTooLarge, "invalid_request", "request body too large")
-		}
-		return errInvalid(fmt.Sprintf("malformed JSON body: %v", err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errInvalid("malformed JSON body: data after the object")
+// decodeJSON is apierror.DecodeJSON (the broker's one JSON decoding rule)
+// with the answer in the login API's error type.
+func decodeJSON(_ http.ResponseWriter, r *http.Request, v any) *apiError {
+	if err := apierror.DecodeJSON(r, v, maxBodyBytes); err != nil {
+		e := apierror.As(err)
+		return newErr(e.Status, e.Code, e.Message)
 	}
 	return nil
 }

@@ -148,6 +148,9 @@ func verifySignature(c store.Challenge, publicKey, signature string) *apiError {
 // MESSAGE transaction whose text data must be the challenge, byte for byte.
 func verifyTransaction(c store.Challenge, signed string) *apiError {
 	tx, err := qortal.DecodeSignedMessageTx(signed)
+	if errors.Is(err, qortal.ErrWeakPublicKey) {
+		return proofError(err)
+	}
 	if err != nil {
 		return errInvalid("signedTransaction: " + err.Error())
 	}
@@ -166,6 +169,8 @@ func proofError(err error) *apiError {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, qortal.ErrWeakPublicKey):
+		return newErr(http.StatusBadRequest, "bad_public_key", "this public key cannot prove anything ("+err.Error()+"): no real Qortal account has it")
 	case errors.Is(err, qortal.ErrAddressMismatch):
 		return newErr(http.StatusBadRequest, "address_mismatch", "this public key does not belong to the address the challenge was issued for")
 	case errors.Is(err, qortal.ErrBadSignature):

@@ -233,10 +233,10 @@ func TestRequestValidation(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"unknown field", "/login/verify", map[string]string{"challengeId": c.ID, "publicKey": p["publicKey"], "signature": p["signature"], "extra": "1"}, 400, "invalid_request"},
-		{"unknown field challenge", "/login/challenge", map[string]string{"authRequestId": "ar1", "qortalAddress": e.accts["alice"].Address, "x": ""}, 400, "invalid_request"},
-		{"trailing data", "/login/verify", `{"challengeId":"a","publicKey":"b","signature":"c"} {}`, 400, "invalid_request"},
-		{"not json", "/login/verify", `challengeId=a`, 400, "invalid_request"},
+		{"unknown field", "/login/verify", map[string]string{"challengeId": c.ID, "publicKey": p["publicKey"], "signature": p["signature"], "extra": "1"}, 400, "unknown_field"},
+		{"unknown field challenge", "/login/challenge", map[string]string{"authRequestId": "ar1", "qortalAddress": e.accts["alice"].Address, "x": ""}, 400, "unknown_field"},
+		{"trailing data", "/login/verify", `{"challengeId":"a","publicKey":"b","signature":"c"} {}`, 400, "invalid_json"},
+		{"not json", "/login/verify", `challengeId=a`, 400, "invalid_json"},
 		{"both proof kinds", "/login/verify", map[string]string{"challengeId": c.ID, "publicKey": p["publicKey"], "signature": p["signature"], "signedTransaction": "abc"}, 400, "invalid_request"},
 		{"no proof", "/login/verify", map[string]string{"challengeId": c.ID}, 400, "invalid_request"},
 		{"signature missing", "/login/verify", map[string]string{"challengeId": c.ID, "publicKey": p["publicKey"]}, 400, "invalid_request"},

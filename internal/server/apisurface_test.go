@@ -66,3 +66,33 @@ func TestAPIRejectsMalformedBodies(t *testing.T) {
 		}
 	}
 }
+
+// /api and /login decode JSON with one rule (apierror.DecodeJSON): the same
+// body gets the same status and code on both.
+func TestOneJSONDecodingRuleOnAPIAndLogin(t *testing.T) {
+	t.Parallel()
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t))
+	huge := `{"qortalAddress":"` + strings.Repeat("Q", 5<<20) + `"}`
+	for _, path := range []string{"/api/provision/upsert", "/api/policy", "/login/challenge", "/login/verify"} {
+		method := http.MethodPost
+		if path == "/api/policy" {
+			method = http.MethodPut
+		}
+		for _, c := range []struct {
+			name, contentType, body string
+			status                  int
+			code                    string
+		}{
+			{"text/plain", "text/plain", `{}`, 415, "unsupported_media_type"},
+			{"no content type", "", `{}`, 415, "unsupported_media_type"},
+			{"5 MB", "application/json", huge, 413, "body_too_large"},
+			{"bad json", "application/json", `{nope`, 400, "invalid_json"},
+			{"unknown field", "application/json", `{"noSuchField":1}`, 400, "unknown_field"},
+		} {
+			r := b.do(method, path, c.body, "Content-Type", c.contentType)
+			if r.Status != c.status || r.errCode() != c.code {
+				t.Errorf("%s %s (%s): %d %.200s, want %d %s", method, path, c.name, r.Status, r.Raw, c.status, c.code)
+			}
+		}
+	}
+}

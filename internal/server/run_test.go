@@ -31,6 +31,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/provision/upsert",
 			strings.NewReader(`{"qortalAddress":"`+accts["alice"].Address+`"}`))
 		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			got <- -1

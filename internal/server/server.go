@@ -19,6 +19,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
@@ -121,7 +122,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
-	s.handler = httpapi.Observe(log, m, auth.Guard("/api/", r))
+	counter, _ := st.(store.FaultCounter)
+	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
+	s.handler = httpapi.Observe(log, m, faults)
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	return s, nil
 }

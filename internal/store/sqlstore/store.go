@@ -55,6 +55,9 @@ type Store struct {
 	flavor      Flavor
 	logger      *slog.Logger
 	closed      atomic.Bool
+	// unavailable counts errors classified store.ErrUnavailable (see
+	// store.FaultCounter).
+	unavailable atomic.Uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -139,10 +142,14 @@ func (s *Store) fail(op string, err error) error {
 	case s.unique(err, "mappings", "nextcloud_user_id"):
 		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
 	case s.flavor.Unavailable(err) || s.closed.Load():
+		s.unavailable.Add(1)
 		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// UnavailableEvents implements store.FaultCounter.
+func (s *Store) UnavailableEvents() uint64 { return s.unavailable.Load() }
 
 func (s *Store) unique(err error, table, column string) bool {
 	return err != nil && s.flavor.Unique(err, table, column)
