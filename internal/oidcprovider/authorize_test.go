@@ -101,14 +101,13 @@ func TestAuthorizationResponsesCarryIss(t *testing.T) {
 				t.Errorf("success response %s lacks code, state or iss", loc)
 			}
 
-			// Errors from op (login_required), from the broker's checks and
-			// from a denied login.
-			q := ncAuthorize(challenge)
-			q.Set("prompt", "none")
-			if q := redirectQuery(t, e.authorizeRaw(q.Encode()), ncRedirect); q.Get("error") != "login_required" || q.Get("iss") != e.issuer || q.Get("state") != "st4te" {
-				t.Errorf("prompt=none error: %v", q)
+			// Errors raised inside op (a public client without PKCE), by the
+			// broker's checks, by a denied login and by a failed silent login.
+			spa := url.Values{"client_id": {"spa"}, "redirect_uri": {spaRedir}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
+			if q := redirectQuery(t, e.authorizeRaw(spa.Encode()), spaRedir); q.Get("error") != "invalid_request" || q.Get("iss") != e.issuer || q.Get("state") != "s" {
+				t.Errorf("error raised in op: %v", q)
 			}
-			q = ncAuthorize(challenge)
+			q := ncAuthorize(challenge)
 			q.Set("response_type", "id_token")
 			if q := redirectQuery(t, e.authorizeRaw(q.Encode()), ncRedirect); q.Get("error") != "unsupported_response_type" || q.Get("iss") != e.issuer {
 				t.Errorf("broker check error: %v", q)
@@ -120,6 +119,15 @@ func TestAuthorizationResponsesCarryIss(t *testing.T) {
 			}
 			if u, _ := url.Parse(to); u.Query().Get("error") != "access_denied" || u.Query().Get("iss") != e.issuer {
 				t.Errorf("denied login: %s", to)
+			}
+			q = ncAuthorize(challenge)
+			q.Set("prompt", "none")
+			id, _ = e.authorize(q)
+			if to, err = e.p.FailSilentLogin(t.Context(), id, "login required"); err != nil {
+				t.Fatal(err)
+			}
+			if u, _ := url.Parse(to); u.Query().Get("error") != "login_required" || u.Query().Get("iss") != e.issuer {
+				t.Errorf("failed silent login: %s", to)
 			}
 		})
 	}
