@@ -19,7 +19,10 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
@@ -34,6 +37,8 @@ type Server struct {
 	nextcloud *nextcloud.Client
 	provision *provision.Service
 	admin     adminServices
+	node      *qortalnode.Client
+	catalog   *qapps.Catalog
 	handler   http.Handler
 	jobs      []func(context.Context) error
 }
@@ -42,7 +47,7 @@ type Server struct {
 // otherwise the embedded store in data_dir. Both migrate on open.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.UsesPostgres() {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, log, postgres.WithMaxConns(cfg.DatabaseMaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}
@@ -109,6 +114,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if err := s.mountAdmin(r, auth); err != nil {
 		return nil, err
 	}
+	if err := s.mountQApps(r, auth); err != nil {
+		return nil, err
+	}
 	if err := s.mountConsole(r); err != nil {
 		return nil, err
 	}
@@ -121,7 +129,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
-	s.handler = httpapi.Observe(log, m, auth.Guard("/api/", r))
+	counter, _ := st.(store.FaultCounter)
+	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
+	s.handler = httpapi.Observe(log, m, faults)
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	return s, nil
 }
@@ -156,6 +166,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.Debug.PprofListen != "" {
+		stop, err := s.servePprof(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()

@@ -162,6 +162,15 @@ type ChallengeStore interface {
 	DeleteExpiredChallenges(ctx context.Context, t time.Time) (int, error)
 }
 
+// FaultCounter is implemented by backends that count the errors they
+// classify as ErrUnavailable, monotonically over the store's life. The HTTP
+// layer compares the count before and after a request to tell an outage from
+// a bad request even where a library (zitadel's op) hides the error
+// (package outage).
+type FaultCounter interface {
+	UnavailableEvents() uint64
+}
+
 // Store is everything the broker persists.
 type Store interface {
 	MappingStore
@@ -170,6 +179,7 @@ type Store interface {
 	OIDCStore
 	AdminStore
 	ConsoleStore
+	QAppStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

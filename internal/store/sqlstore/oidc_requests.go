@@ -66,7 +66,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) err
 	if ar.MaxAge != nil {
 		maxAge = *ar.MaxAge
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
+	_, err := s.exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
 		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
 		created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
