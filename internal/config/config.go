@@ -149,7 +149,11 @@ type Client struct {
 
 // Login configures the Qortal login page and its JSON API.
 type Login struct {
-	ChallengeTTL      time.Duration `yaml:"challenge_ttl"`
+	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
+	// SessionTTL is the life of the broker's own browser session (single
+	// sign-on): within it, further logins in the same browser skip the
+	// signature. 0 turns single sign-on off (every login signs).
+	SessionTTL        time.Duration `yaml:"session_ttl"`
 	RateLimit         RateLimit     `yaml:"rate_limit"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers"`
 }
@@ -220,6 +224,7 @@ func Default() Config {
 		},
 		Login: Login{
 			ChallengeTTL: 5 * time.Minute,
+			SessionTTL:   12 * time.Hour,
 			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10, AuthorizePerIPPerMinute: 120},
 		},
 		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},

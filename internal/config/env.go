@@ -103,6 +103,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_ALLOW_INSECURE_ISSUER", boolean(func(c *Config) *bool { return &c.OIDC.AllowInsecureIssuer })},
 	{"QORTAL_OIDC_GROUPS_CLAIM", list(func(c *Config) *[]string { return &c.OIDC.GroupsClaim })},
 	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
+	{"QORTAL_OIDC_LOGIN_SESSION_TTL", dur(func(c *Config) *time.Duration { return &c.Login.SessionTTL })},
 	{"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", integer(func(c *Config) *int { return &c.Login.RateLimit.PerIPPerMinute })},
 	{"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE", integer(func(c *Config) *int { return &c.Login.RateLimit.PerAddressPerMinute })},
 	{"QORTAL_OIDC_LOGIN_RATE_LIMIT_AUTHORIZE_PER_IP_PER_MINUTE", integer(func(c *Config) *int { return &c.Login.RateLimit.AuthorizePerIPPerMinute })},

@@ -152,6 +152,9 @@ func (c Config) Validate() error {
 	if c.Login.ChallengeTTL > 15*time.Minute {
 		bad("login.challenge_ttl", "at most 15m: a challenge is meant to be signed right away")
 	}
+	if c.Login.SessionTTL < 0 || c.Login.SessionTTL > 90*24*time.Hour {
+		bad("login.session_ttl", "must be between 0 (single sign-on off) and 2160h, got %s", c.Login.SessionTTL)
+	}
 	if c.Login.RateLimit.PerIPPerMinute <= 0 || c.Login.RateLimit.PerAddressPerMinute <= 0 || c.Login.RateLimit.AuthorizePerIPPerMinute <= 0 {
 		bad("login.rate_limit", "per_ip_per_minute, per_address_per_minute and authorize_per_ip_per_minute must be positive")
 	}
@@ -210,6 +213,7 @@ func loopbackAddr(addr string) error {
 	}
 	return nil
 }
+
 // OriginOf is scheme://host[:port] of an absolute URL, lower-cased, or "".
 func OriginOf(raw string) string {
 	u, err := url.Parse(raw)
@@ -260,4 +264,3 @@ func validateQApps(c Config) []error {
 	}
 	return errs
 }
-

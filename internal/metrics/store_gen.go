@@ -203,6 +203,18 @@ func (t *timedStore) DeleteRetiredSigningKeys(a0 context.Context, a1 time.Time) 
 	return t.s.DeleteRetiredSigningKeys(a0, a1)
 }
 
+func (t *timedStore) EndAllSessionsForAddress(a0 context.Context, a1 string, a2 time.Time) (r0 []store.BrokerSession, r1 []store.Session, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("end_all_sessions_for_address", start, err) }()
+	return t.s.EndAllSessionsForAddress(a0, a1, a2)
+}
+
+func (t *timedStore) EndBrokerSession(a0 context.Context, a1 string, a2 time.Time) (r0 store.BrokerSession, r1 []store.Session, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("end_broker_session", start, err) }()
+	return t.s.EndBrokerSession(a0, a1, a2)
+}
+
 func (t *timedStore) EndSession(a0 context.Context, a1 string, a2 time.Time) (r0 store.Session, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("end_session", start, err) }()
@@ -237,6 +249,18 @@ func (t *timedStore) GetAuthRequest(a0 context.Context, a1 string) (r0 store.Aut
 	start := time.Now()
 	defer func() { t.m.ObserveStore("get_auth_request", start, err) }()
 	return t.s.GetAuthRequest(a0, a1)
+}
+
+func (t *timedStore) GetBrokerSession(a0 context.Context, a1 string) (r0 store.BrokerSession, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_broker_session", start, err) }()
+	return t.s.GetBrokerSession(a0, a1)
+}
+
+func (t *timedStore) GetBrokerSessionByToken(a0 context.Context, a1 string) (r0 store.BrokerSession, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_broker_session_by_token", start, err) }()
+	return t.s.GetBrokerSessionByToken(a0, a1)
 }
 
 func (t *timedStore) GetCampaign(a0 context.Context, a1 string) (r0 store.Campaign, err error) {
@@ -345,6 +369,12 @@ func (t *timedStore) ListAudit(a0 context.Context, a1 store.ListOptions) (r0 sto
 	start := time.Now()
 	defer func() { t.m.ObserveStore("list_audit", start, err) }()
 	return t.s.ListAudit(a0, a1)
+}
+
+func (t *timedStore) ListBrokerSessions(a0 context.Context, a1 string, a2 time.Time) (r0 []store.BrokerSession, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("list_broker_sessions", start, err) }()
+	return t.s.ListBrokerSessions(a0, a1, a2)
 }
 
 func (t *timedStore) ListCampaigns(a0 context.Context, a1 store.ListOptions) (r0 store.CampaignPage, err error) {
@@ -483,6 +513,12 @@ func (t *timedStore) SetTargetInvite(a0 context.Context, a1 string, a2 string, a
 	start := time.Now()
 	defer func() { t.m.ObserveStore("set_target_invite", start, err) }()
 	return t.s.SetTargetInvite(a0, a1, a2, a3, a4)
+}
+
+func (t *timedStore) TouchBrokerSession(a0 context.Context, a1 string, a2 time.Time) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("touch_broker_session", start, err) }()
+	return t.s.TouchBrokerSession(a0, a1, a2)
 }
 
 func (t *timedStore) TouchConsoleSession(a0 context.Context, a1 string, a2 time.Time) (err error) {

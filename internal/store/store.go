@@ -179,6 +179,7 @@ type Store interface {
 	OIDCStore
 	AdminStore
 	ConsoleStore
+	BrokerSessionStore
 	QAppStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
