@@ -25,6 +25,10 @@ type Config struct {
 	// DatabaseURL selects Postgres when set (postgres://...); empty selects
 	// the embedded store in DataDir.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabaseMaxConns is the Postgres connection pool size per replica.
+	// 0 means pool_max_conns from DatabaseURL when given, else
+	// DefaultDatabaseMaxConns.
+	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
@@ -40,6 +44,22 @@ type Config struct {
 	Policy     Policy     `yaml:"policy"`
 	Onboarding Onboarding `yaml:"onboarding"`
 	SMTP       SMTP       `yaml:"smtp"`
+
+	Debug Debug `yaml:"debug"`
+}
+
+// DefaultDatabaseMaxConns suits a broker replica on a few cores: a login
+// holds a connection only for its short transactions, so 20 connections
+// keep every request busy on CPU rather than queued for the pool, while
+// ten replicas still fit Postgres's default max_connections (100).
+const DefaultDatabaseMaxConns = 20
+
+// Debug holds settings for diagnosing a running broker.
+type Debug struct {
+	// PprofListen, when set, serves net/http/pprof on this address, which
+	// must be a loopback one (127.0.0.1:6060, [::1]:6060, localhost:6060):
+	// profiles reveal memory contents. Empty (the default) serves nothing.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Log configures structured logging.
@@ -129,7 +149,11 @@ type Client struct {
 
 // Login configures the Qortal login page and its JSON API.
 type Login struct {
-	ChallengeTTL      time.Duration `yaml:"challenge_ttl"`
+	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
+	// SessionTTL is the life of the broker's own browser session (single
+	// sign-on): within it, further logins in the same browser skip the
+	// signature. 0 turns single sign-on off (every login signs).
+	SessionTTL        time.Duration `yaml:"session_ttl"`
 	RateLimit         RateLimit     `yaml:"rate_limit"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers"`
 }
@@ -200,6 +224,7 @@ func Default() Config {
 		},
 		Login: Login{
 			ChallengeTTL: 5 * time.Minute,
+			SessionTTL:   12 * time.Hour,
 			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10, AuthorizePerIPPerMinute: 120},
 		},
 		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},

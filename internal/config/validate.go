@@ -37,6 +37,14 @@ func (c Config) Validate() error {
 		bad("data_dir", "must be set when database_url is empty (the embedded store lives there)")
 	}
 	positive(bad, "shutdown_timeout", c.ShutdownTimeout)
+	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 1000 {
+		bad("database_max_conns", "must be 0 (default) to 1000, got %d", c.DatabaseMaxConns)
+	}
+	if c.Debug.PprofListen != "" {
+		if err := loopbackAddr(c.Debug.PprofListen); err != nil {
+			bad("debug.pprof_listen", "%v", err)
+		}
+	}
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -144,6 +152,9 @@ func (c Config) Validate() error {
 	if c.Login.ChallengeTTL > 15*time.Minute {
 		bad("login.challenge_ttl", "at most 15m: a challenge is meant to be signed right away")
 	}
+	if c.Login.SessionTTL < 0 || c.Login.SessionTTL > 90*24*time.Hour {
+		bad("login.session_ttl", "must be between 0 (single sign-on off) and 2160h, got %s", c.Login.SessionTTL)
+	}
 	if c.Login.RateLimit.PerIPPerMinute <= 0 || c.Login.RateLimit.PerAddressPerMinute <= 0 || c.Login.RateLimit.AuthorizePerIPPerMinute <= 0 {
 		bad("login.rate_limit", "per_ip_per_minute, per_address_per_minute and authorize_per_ip_per_minute must be positive")
 	}
@@ -186,6 +197,21 @@ func CheckUserIDTemplate(t string) error {
 // UserIDFor applies a checked template to an address.
 func UserIDFor(template, address string) string {
 	return strings.NewReplacer("{address}", address, "{address_lower}", strings.ToLower(address)).Replace(template)
+}
+
+// loopbackAddr accepts host:port where host is a loopback IP or localhost.
+func loopbackAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("must be host:port on loopback (for example 127.0.0.1:6060), got %q", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("must listen on a loopback address (127.0.0.1, ::1 or localhost), got %q: profiles expose memory contents", host)
+	}
+	return nil
 }
 
 // OriginOf is scheme://host[:port] of an absolute URL, lower-cased, or "".
@@ -238,4 +264,3 @@ func validateQApps(c Config) []error {
 	}
 	return errs
 }
-

@@ -19,6 +19,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
@@ -36,6 +37,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	nextcloud *nextcloud.Client
 	provision *provision.Service
+	oidc      *oidcprovider.Provider
 	admin     adminServices
 	node      *qortalnode.Client
 	catalog   *qapps.Catalog
@@ -48,7 +50,7 @@ type Server struct {
 // otherwise the embedded store in data_dir. Both migrate on open.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.UsesPostgres() {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, log, postgres.WithMaxConns(cfg.DatabaseMaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}
@@ -168,6 +170,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.Debug.PprofListen != "" {
+		stop, err := s.servePprof(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
