@@ -427,7 +427,7 @@ func TestNodeProxyAllowlist(t *testing.T) {
 	e := newEnv(t)
 	frame := e.frame()
 	proxy := strings.Replace(frame, "/render/", "/node/", 1)
-	if a := e.get(proxy + "names/Alice", "Cookie", ""); a.status != 200 || !strings.Contains(a.body, e.user.Address) || a.header.Get("Access-Control-Allow-Origin") != "*" {
+	if a := e.get(proxy+"names/Alice", "Cookie", ""); a.status != 200 || !strings.Contains(a.body, e.user.Address) || a.header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("allowed node path = %d %s", a.status, a.body)
 	}
 	for _, p := range []string{"admin/stop", "peers", "addresses/online", "transactions/process"} {
