@@ -42,6 +42,9 @@ func match(method string, segs []string) (r route, ok, methodMismatch bool) {
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "users" && segs[3] == "disable":
 		return want(http.MethodPut, route{name: RouteDisableUser, id: segs[2]})
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "users" && segs[3] == "groups":
+		if method == http.MethodGet {
+			return route{name: RouteUserGroups, id: segs[2]}, true, false
+		}
 		return want(http.MethodPost, route{name: RouteAddToGroup, id: segs[2]})
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "groups" && segs[3] == "users":
 		return want(http.MethodGet, route{name: RouteGroupUsers, id: segs[2]})
@@ -112,6 +115,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	if s.maintenance {
+		// ocs/vN.php: ApiHelper::respond(503, 'Service unavailable'), the
+		// HTTP status being the OCS one in v1 too.
+		writeOCSStatus(w, version, asJSON, fail(http.StatusServiceUnavailable, "Service unavailable"), http.StatusServiceUnavailable)
+		return
+	}
 	if s.rateLimited {
 		if s.retryAfter != "" {
 			w.Header().Set("Retry-After", s.retryAfter)
@@ -175,6 +184,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.getUsers(uid, r.Form)
 	case RouteCreateUser:
 		rep = s.addUser(uid, r.Form)
+		if d := s.createDelay; d > 0 && rep.status == http.StatusOK {
+			s.mu.Unlock()
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+			s.mu.Lock()
+		}
 		if rep.status == http.StatusOK && s.crashCreates > 0 {
 			s.crashCreates--
 			dropConnection(w)
@@ -199,6 +218,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.addGroup(r.Form.Get("groupid"))
 	case RouteGroupUsers:
 		rep = s.getGroupUsers(uid, rt.id)
+	case RouteUserGroups:
+		rep = s.getUserGroups(uid, rt.id)
 	case RouteAdminNotification:
 		rep = s.generateNotification(rt.id, r.Form.Get("shortMessage"), r.Form.Get("longMessage"))
 	}
