@@ -210,6 +210,7 @@ func loopbackAddr(addr string) error {
 	}
 	return nil
 }
+
 // OriginOf is scheme://host[:port] of an absolute URL, lower-cased, or "".
 func OriginOf(raw string) string {
 	u, err := url.Parse(raw)
@@ -260,4 +261,3 @@ func validateQApps(c Config) []error {
 	}
 	return errs
 }
-

@@ -49,8 +49,8 @@ type Provider struct {
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
-	crypto      codeCrypto   // op's Crypto, with codes derived from auth request ids
-	clients     *clientCache // clients read in the last clientCacheTTL
+	crypto      codeCrypto     // op's Crypto, with codes derived from auth request ids
+	clients     *clientCache   // clients read in the last clientCacheTTL
 	bg          sync.WaitGroup // back-channel deliveries in flight
 	ttl         struct{ access, id, refresh, authRequest time.Duration }
 }
