@@ -131,9 +131,22 @@ type OIDC struct {
 	RefreshTokenTTL     time.Duration `yaml:"refresh_token_ttl"`
 	AuthRequestTTL      time.Duration `yaml:"auth_request_ttl"`
 	AllowInsecureIssuer bool          `yaml:"allow_insecure_issuer"`
-	GroupsClaim         []string      `yaml:"groups_claim"`
-	Clients             []Client      `yaml:"clients"`
+	// AccessTokenFormat is "opaque" (default: encrypted, checked at
+	// userinfo/introspection, revocable at once) or "jwt" (RFC 9068, signed:
+	// resource servers such as user_oidc's --check-bearer verify it offline,
+	// and a revoked one keeps verifying there until it expires).
+	AccessTokenFormat string `yaml:"access_token_format"`
+	// CORSAllowedOrigins may call /token and /userinfo from a browser.
+	CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
+	GroupsClaim        []string `yaml:"groups_claim"`
+	Clients            []Client `yaml:"clients"`
 }
+
+// Access token formats (oidc.access_token_format).
+const (
+	AccessTokenOpaque = "opaque"
+	AccessTokenJWT    = "jwt"
+)
 
 // Client is a relying party registered from configuration.
 type Client struct {
@@ -149,7 +162,11 @@ type Client struct {
 
 // Login configures the Qortal login page and its JSON API.
 type Login struct {
-	ChallengeTTL      time.Duration `yaml:"challenge_ttl"`
+	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
+	// SessionTTL is the life of the broker's own browser session (single
+	// sign-on): within it, further logins in the same browser skip the
+	// signature. 0 turns single sign-on off (every login signs).
+	SessionTTL        time.Duration `yaml:"session_ttl"`
 	RateLimit         RateLimit     `yaml:"rate_limit"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers"`
 }
@@ -217,9 +234,12 @@ func Default() Config {
 			IDTokenTTL:      15 * time.Minute,
 			RefreshTokenTTL: 30 * 24 * time.Hour,
 			AuthRequestTTL:  10 * time.Minute,
+
+			AccessTokenFormat: AccessTokenOpaque,
 		},
 		Login: Login{
 			ChallengeTTL: 5 * time.Minute,
+			SessionTTL:   12 * time.Hour,
 			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10, AuthorizePerIPPerMinute: 120},
 		},
 		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},

@@ -63,11 +63,6 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	if req.AuthRequestID != "" && subtle.ConstantTimeCompare([]byte(req.AuthRequestID), []byte(c.AuthRequestID)) != 1 {
 		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge belongs to another login request: request a new one")
 	}
-	// Charged before the signature check so that guessing signatures for
-	// one address is slow however many IPs it comes from.
-	if e := limit(h.addrLim, c.QortalAddress, "for this address"); e != nil {
-		return "", e
-	}
 	ar, e := h.authRequest(ctx, c.AuthRequestID)
 	if e != nil {
 		return "", e
@@ -77,7 +72,7 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	}
 
 	invite := strings.TrimSpace(req.InviteToken)
-	if e := prove(c, req); e != nil {
+	if e := h.prove(c, req); e != nil {
 		return "", e
 	}
 	if isSealed(c) && invite == "" && h.linked(ctx, c.QortalAddress) {
@@ -86,14 +81,14 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 		// transaction that completes the login (one write for the proof,
 		// the session, the code and the audit row). Concurrent verifies of
 		// one proof still pass only once: the second completion fails.
-		return h.finish(ctx, c, invite, &c)
+		return h.finish(w, r, c, invite, &c)
 	}
 	// Admission may create or link an account: consume first, so only one
 	// of concurrent verifies of the same proof gets that far.
 	if e := h.consume(ctx, c); e != nil {
 		return "", e
 	}
-	return h.finish(ctx, c, invite, nil)
+	return h.finish(w, r, c, invite, nil)
 }
 
 // linked reports whether address has a linked mapping now (a read; errors
@@ -106,7 +101,8 @@ func (h *Handler) linked(ctx context.Context, address string) bool {
 // finish resolves the proven address to its account (see resolve) and
 // completes (or refuses) the auth request. unconsumed, when set, is the
 // challenge to record used with the completion.
-func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken string, unconsumed *store.Challenge) (string, *apiError) {
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string, unconsumed *store.Challenge) (string, *apiError) {
+	ctx := r.Context()
 	m, e := h.resolve(ctx, c, inviteToken)
 	if e != nil {
 		return "", e
@@ -115,7 +111,7 @@ func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken str
 		At: h.now(), Actor: "wallet:" + c.QortalAddress, Action: "login.success", Subject: c.QortalAddress,
 		Detail: detail("client_id", c.ClientID, "user_id", m.NextcloudUserID),
 	}}}
-	to, err := h.provider.CompleteLogin(ctx, c.AuthRequestID, m, h.now(), rec)
+	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now(), rec)
 	if e := consumeError(err); e != nil {
 		return "", e
 	}
@@ -133,19 +129,33 @@ func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken str
 // once across replicas: two concurrent verifies of the same valid proof
 // cannot both pass. A bad proof leaves the challenge usable, so a mistyped
 // paste can be retried.
+//
+// Only a failed proof spends the address's budget, so guessing for one
+// address stays slow however many IPs it comes from, while the owner's valid
+// signature always gets through: nobody can lock an owner out by flooding
+// their address with challenges or wrong signatures.
 func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
-	if e := prove(c, req); e != nil {
+	if e := h.prove(c, req); e != nil {
 		return e
 	}
 	return h.consume(ctx, c)
 }
 
-// prove checks the signature (or signed transaction) over c's message.
-func prove(c store.Challenge, req verifyRequest) *apiError {
+// prove checks the signature (or signed transaction) over c's message. A
+// failed proof spends the address's budget (see proveAndConsume).
+func (h *Handler) prove(c store.Challenge, req verifyRequest) *apiError {
+	var e *apiError
 	if req.SignedTransaction != "" {
-		return verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
+		e = verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
+	} else {
+		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
 	}
-	return verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
+	if e != nil {
+		if le := limit(h.addrLim, c.QortalAddress, "for this address"); le != nil {
+			return le
+		}
+	}
+	return e
 }
 
 // consume marks c used, exactly once across replicas: a sealed challenge is

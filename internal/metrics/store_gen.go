@@ -185,6 +185,12 @@ func (t *timedStore) DeleteMapping(a0 context.Context, a1 string, a2 store.Audit
 	return t.s.DeleteMapping(a0, a1, a2)
 }
 
+func (t *timedStore) DeleteProvisionIntent(a0 context.Context, a1 string) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("delete_provision_intent", start, err) }()
+	return t.s.DeleteProvisionIntent(a0, a1)
+}
+
 func (t *timedStore) DeleteQApp(a0 context.Context, a1 string, a2 store.AuditEntry) (r0 store.QApp, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("delete_q_app", start, err) }()
@@ -195,6 +201,18 @@ func (t *timedStore) DeleteRetiredSigningKeys(a0 context.Context, a1 time.Time) 
 	start := time.Now()
 	defer func() { t.m.ObserveStore("delete_retired_signing_keys", start, err) }()
 	return t.s.DeleteRetiredSigningKeys(a0, a1)
+}
+
+func (t *timedStore) EndAllSessionsForAddress(a0 context.Context, a1 string, a2 time.Time) (r0 []store.BrokerSession, r1 []store.Session, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("end_all_sessions_for_address", start, err) }()
+	return t.s.EndAllSessionsForAddress(a0, a1, a2)
+}
+
+func (t *timedStore) EndBrokerSession(a0 context.Context, a1 string, a2 time.Time) (r0 store.BrokerSession, r1 []store.Session, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("end_broker_session", start, err) }()
+	return t.s.EndBrokerSession(a0, a1, a2)
 }
 
 func (t *timedStore) EndSession(a0 context.Context, a1 string, a2 time.Time) (r0 store.Session, err error) {
@@ -237,6 +255,18 @@ func (t *timedStore) GetAuthRequest(a0 context.Context, a1 string) (r0 store.Aut
 	start := time.Now()
 	defer func() { t.m.ObserveStore("get_auth_request", start, err) }()
 	return t.s.GetAuthRequest(a0, a1)
+}
+
+func (t *timedStore) GetBrokerSession(a0 context.Context, a1 string) (r0 store.BrokerSession, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_broker_session", start, err) }()
+	return t.s.GetBrokerSession(a0, a1)
+}
+
+func (t *timedStore) GetBrokerSessionByToken(a0 context.Context, a1 string) (r0 store.BrokerSession, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_broker_session_by_token", start, err) }()
+	return t.s.GetBrokerSessionByToken(a0, a1)
 }
 
 func (t *timedStore) GetCampaign(a0 context.Context, a1 string) (r0 store.Campaign, err error) {
@@ -293,6 +323,12 @@ func (t *timedStore) GetMappingByUser(a0 context.Context, a1 string) (r0 store.M
 	return t.s.GetMappingByUser(a0, a1)
 }
 
+func (t *timedStore) GetProvisionIntent(a0 context.Context, a1 string) (r0 store.ProvisionIntent, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_provision_intent", start, err) }()
+	return t.s.GetProvisionIntent(a0, a1)
+}
+
 func (t *timedStore) GetQApp(a0 context.Context, a1 string) (r0 store.QApp, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("get_q_app", start, err) }()
@@ -339,6 +375,12 @@ func (t *timedStore) ListAudit(a0 context.Context, a1 store.ListOptions) (r0 sto
 	start := time.Now()
 	defer func() { t.m.ObserveStore("list_audit", start, err) }()
 	return t.s.ListAudit(a0, a1)
+}
+
+func (t *timedStore) ListBrokerSessions(a0 context.Context, a1 string, a2 time.Time) (r0 []store.BrokerSession, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("list_broker_sessions", start, err) }()
+	return t.s.ListBrokerSessions(a0, a1, a2)
 }
 
 func (t *timedStore) ListCampaigns(a0 context.Context, a1 store.ListOptions) (r0 store.CampaignPage, err error) {
@@ -399,6 +441,12 @@ func (t *timedStore) ReclaimStale(a0 context.Context, a1 time.Time, a2 string) (
 	start := time.Now()
 	defer func() { t.m.ObserveStore("reclaim_stale", start, err) }()
 	return t.s.ReclaimStale(a0, a1, a2)
+}
+
+func (t *timedStore) RecordProvisionIntent(a0 context.Context, a1 string, a2 string) (r0 store.ProvisionIntent, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("record_provision_intent", start, err) }()
+	return t.s.RecordProvisionIntent(a0, a1, a2)
 }
 
 func (t *timedStore) RedeemAuthCode(a0 context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) (err error) {
@@ -471,6 +519,12 @@ func (t *timedStore) SetTargetInvite(a0 context.Context, a1 string, a2 string, a
 	start := time.Now()
 	defer func() { t.m.ObserveStore("set_target_invite", start, err) }()
 	return t.s.SetTargetInvite(a0, a1, a2, a3, a4)
+}
+
+func (t *timedStore) TouchBrokerSession(a0 context.Context, a1 string, a2 time.Time) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("touch_broker_session", start, err) }()
+	return t.s.TouchBrokerSession(a0, a1, a2)
 }
 
 func (t *timedStore) TouchConsoleSession(a0 context.Context, a1 string, a2 time.Time) (err error) {

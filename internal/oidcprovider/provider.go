@@ -35,17 +35,21 @@ type Deps struct {
 
 // Provider serves the OIDC endpoints and the API the login page uses.
 type Provider struct {
-	cfg     config.Config
-	issuer  string
-	store   store.Store
-	logger  *slog.Logger
-	now     func() time.Time
-	http    *http.Client
-	keys    *KeyManager
-	names   *nameResolver
-	op      *op.Provider
+	cfg    config.Config
+	issuer string
+	store  store.Store
+	logger *slog.Logger
+	now    func() time.Time
+	http   *http.Client
+	keys   *KeyManager
+	names  *nameResolver
+	op     *op.Provider
+	// authz is op for the authorization endpoint, adding iss (RFC 9207).
+	authz   issAuthorizer
 	storage *storage
-	handler http.Handler
+	// jwtAccessTokens: issue RFC 9068 JWT access tokens, not opaque ones.
+	jwtAccessTokens bool
+	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
@@ -82,6 +86,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		p.http = &http.Client{Timeout: 10 * time.Second}
 	}
 	p.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	p.jwtAccessTokens = cfg.OIDC.AccessTokenFormat == config.AccessTokenJWT
 	insecure, err := insecureIssuerAllowed(p.issuer, cfg.OIDC.AllowInsecureIssuer)
 	if err != nil {
 		return nil, err
@@ -116,6 +121,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive token key: %w", err)
 	}
+	var cryptoKey [32]byte
+	copy(cryptoKey[:], tokenKey)
+	gcm := op.NewAES256GCMCrypto(cryptoKey, "")
+	tokenCrypto := accessTokenCrypto{op.NewCompositeCrypto(gcm, []op.Decrypter{gcm, op.NewAESCrypto(cryptoKey)})}
 	opCfg := &op.Config{
 		CodeMethodS256:                    true,
 		AuthMethodPost:                    true,
@@ -125,7 +134,6 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 	}
-	copy(opCfg.CryptoKey[:], tokenKey)
 	if p.callbackKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc callback binding v1", 32); err != nil {
 		return nil, fmt.Errorf("derive callback key: %w", err)
 	}
@@ -133,8 +141,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive code key: %w", err)
 	}
-	gcm := op.NewAES256GCMCrypto(opCfg.CryptoKey, opCfg.CryptoKeyId)
-	p.crypto = codeCrypto{Crypto: op.NewCompositeCrypto(gcm, []op.Decrypter{gcm, op.NewAESCrypto(opCfg.CryptoKey)}), key: codeKey}
+	p.crypto = codeCrypto{Crypto: tokenCrypto, key: codeKey}
 	p.clients = newClientCache(p.now)
 	p.storage = &storage{p: p}
 	opts := []op.Option{
@@ -146,6 +153,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		op.WithCustomRevocationEndpoint(op.NewEndpoint("/revoke")),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint("/end_session")),
 		op.WithCustomKeysEndpoint(op.NewEndpoint("/jwks")),
+		// op's CORS reflects every origin with credentials; cors.go
+		// replaces it per endpoint.
+		op.WithCORSOptions(nil),
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256", "ES256", "EdDSA")),
 	}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())
@@ -154,17 +165,22 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
+	p.authz = issAuthorizer{Provider: p.op, enc: issEncoder{next: p.op.Encoder(), iss: p.issuer}}
+	origins := cfg.OIDC.CORSAllowedOrigins
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+oidc.DiscoveryEndpoint, p.discoveryHandler)
+	discovery := publicCORS(http.HandlerFunc(p.discoveryHandler))
+	mux.Handle("GET "+oidc.DiscoveryEndpoint, discovery)
+	mux.Handle("OPTIONS "+oidc.DiscoveryEndpoint, discovery)
+	mux.Handle("/jwks", publicCORS(p.op))
 	mux.HandleFunc("GET "+loggedOutPath, loggedOutHandler)
 	mux.Handle("/end_session", p.endSessionHandler(p.op))
-	for _, path := range []string{"/token", "/revoke", "/introspect"} {
-		mux.Handle(path, withScope(p.rawBasicAuth(p.op)))
+	mux.Handle("/token", withScope(allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.rawBasicAuth(p.op)))))
+	for _, path := range []string{"/revoke", "/introspect"} {
+		mux.Handle(path, withScope(p.clientAuthEndpoint(p.rawBasicAuth(p.op))))
 	}
-	mux.Handle("/authorize/callback", p.boundCallback(p.op))
-	for _, path := range []string{"/authorize", "/userinfo", "/jwks"} {
-		mux.Handle(path, p.op)
-	}
+	mux.Handle("/userinfo", allowlistCORS(origins, "GET, POST")(p.userinfoEndpoint(p.op)))
+	mux.HandleFunc("/authorize", p.authorizeEndpoint)
+	mux.Handle("/authorize/callback", p.boundCallback(http.HandlerFunc(p.authorizeCallback)))
 	p.handler = mux
 	return p, nil
 }
@@ -247,6 +263,8 @@ type AuthRequestInfo struct {
 	Scopes      []string
 	ExpiresAt   time.Time
 	Done        bool
+	Prompt      []string
+	MaxAge      *int64 // seconds; nil when the relying party sent none
 }
 
 // AuthRequest describes a pending login; store.ErrNotFound (wrapped) when
@@ -256,7 +274,8 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 	if err != nil {
 		return AuthRequestInfo{}, fmt.Errorf("auth request: %w", err)
 	}
-	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done}
+	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done,
+		Prompt: ar.Prompt, MaxAge: ar.MaxAge}
 	if c, err := p.clients.get(ctx, p.store, ar.ClientID); err == nil {
 		info.ClientName = c.Name
 	}
@@ -276,6 +295,12 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 // with what rec adds (the challenge the proof used, audit entries): one
 // durable write for the whole proof.
 func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, rec ...LoginRecord) (string, error) {
+	return p.completeLogin(ctx, authRequestID, m, authTime, rec, nil)
+}
+
+// completeLogin is CompleteLogin with a hook that adds the broker session
+// part to the completion (see sso.go).
+func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, rec []LoginRecord, withSession func(*store.AuthCompletion)) (string, error) {
 	if m.NextcloudUserID == "" || m.QortalAddress == "" {
 		return "", errors.New("complete login: mapping lacks user id or address")
 	}
@@ -303,8 +328,10 @@ func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m st
 		}
 		c.Audit = append(c.Audit, r.Audit...)
 	}
-	_, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, now)
-	if err != nil {
+	if withSession != nil {
+		withSession(&c)
+	}
+	if _, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, now); err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	return p.callbackURL(authRequestID), nil
@@ -322,20 +349,8 @@ type LoginRecord struct {
 // DenyLogin ends a pending login with access_denied and returns the relying
 // party URL carrying the error (and state) the browser must go to.
 func (p *Provider) DenyLogin(ctx context.Context, authRequestID, description string) (string, error) {
-	ar, err := p.loadAuthRequest(ctx, authRequestID)
+	to, err := p.endWithError(ctx, authRequestID, oidc.ErrAccessDenied().WithDescription("%s", description))
 	if err != nil {
-		return "", fmt.Errorf("deny login: %w", err)
-	}
-	if ar.Done {
-		return "", fmt.Errorf("deny login: %w", store.ErrAuthRequestDone)
-	}
-	e := oidc.ErrAccessDenied().WithDescription("%s", description)
-	e.State = ar.State
-	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.op.Encoder())
-	if err != nil {
-		return "", fmt.Errorf("deny login: %w", err)
-	}
-	if err := p.store.DeleteAuthRequest(ctx, authRequestID); err != nil {
 		return "", fmt.Errorf("deny login: %w", err)
 	}
 	return to, nil

@@ -56,6 +56,7 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 	if err != nil {
 		return fmt.Errorf("openid provider: %w", err)
 	}
+	s.oidc = p
 	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy})
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)

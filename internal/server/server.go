@@ -19,6 +19,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
 	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
@@ -36,6 +37,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	nextcloud *nextcloud.Client
 	provision *provision.Service
+	oidc      *oidcprovider.Provider
 	admin     adminServices
 	node      *qortalnode.Client
 	catalog   *qapps.Catalog

@@ -146,8 +146,12 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 		if ar, err = getAuthRequest(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at)
-			VALUES ($1,$2,$3,$4,$5,$6)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt))
+		brokerID, err := s.brokerSessionForLogin(ctx, tx, c, now)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at, broker_session_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt), brokerID)
 		if err != nil {
 			return err
 		}
