@@ -95,8 +95,8 @@ func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken str
 	if err != nil {
 		return "", h.internal(ctx, "complete login", err)
 	}
-	h.audit(ctx, "login.success", c.QortalAddress, detail("client_id", c.ClientID, "user_id", m.NextcloudUserID))
-	h.log.InfoContext(ctx, "login", "address", c.QortalAddress, "client_id", c.ClientID, "user_id", m.NextcloudUserID)
+	h.audit(ctx, "login.success", c.QortalAddress, detail("clientId", c.ClientID, "nextcloudUserId", m.NextcloudUserID))
+	h.log.InfoContext(ctx, "login", "address", c.QortalAddress, "client_id", c.ClientID, "nextcloudUserId", m.NextcloudUserID)
 	return to, nil
 }
 

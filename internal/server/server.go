@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/api"
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
@@ -35,6 +36,7 @@ type Server struct {
 	provision *provision.Service
 	admin     adminServices
 	handler   http.Handler
+	router    *mux.Router // the routes, for the OpenAPI contract test
 	jobs      []func(context.Context) error
 }
 
@@ -103,6 +105,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r := mux.NewRouter()
 	r.Use(httpapi.CaptureRoute)
 	httpapi.RegisterHealth(r, s.store)
+	httpapi.RegisterOpenAPI(r, api.OpenAPI)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
 	auth := httpapi.NewAdminAuth(cfg)
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
@@ -121,6 +124,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
+	s.router = r
 	s.handler = httpapi.Observe(log, m, auth.Guard("/api/", r))
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	return s, nil
