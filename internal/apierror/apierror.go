@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Error is an expected, user-facing failure.
@@ -17,6 +20,9 @@ type Error struct {
 	Code    string // stable machine-readable code
 	Message string // human-readable, safe to show (never secrets)
 	Err     error  // underlying cause, for logs only
+	// RetryAfter, when positive, is sent as a Retry-After header (whole
+	// seconds, rounded up): the failure is temporary.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -39,6 +45,16 @@ func Wrap(cause error, status int, code, format string, args ...any) *Error {
 	e.Err = cause
 	return e
 }
+
+// Unavailable is the answer for a store (or other dependency) outage: 503
+// "unavailable", which Write sends with a Retry-After.
+func Unavailable(cause error) *Error {
+	return Wrap(cause, http.StatusServiceUnavailable, "unavailable", "the service is temporarily unavailable, please retry")
+}
+
+// RetryAfterSeconds is the Retry-After sent with every 503: a Postgres
+// restart or failover is typically over by then.
+const RetryAfterSeconds = "2"
 
 // Common constructors.
 func BadRequest(code, format string, args ...any) *Error {
@@ -78,6 +94,12 @@ func Write(w http.ResponseWriter, err error) *Error {
 	b.Error.Code, b.Error.Message = e.Code, e.Message
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case e.RetryAfter > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	case e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "":
+		w.Header().Set("Retry-After", RetryAfterSeconds)
+	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(b)
 	return e

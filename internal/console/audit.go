@@ -32,7 +32,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, s *session) {
 	case errors.Is(err, store.ErrInvalidCursor):
 		status = showError(&v, apierror.BadRequest("invalid_cursor", "that page link is not valid: start from the newest entries"))
 	case errors.Is(err, store.ErrUnavailable):
-		status = showError(&v, apierror.New(http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly"))
+		status = showError(&v, apierror.Unavailable(nil))
 	case err != nil:
 		h.fail(w, r, err)
 		return

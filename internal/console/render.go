@@ -174,7 +174,7 @@ func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, retry time.Dur
 // fail reports an unexpected error without its details (they go to the log).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrUnavailable) {
-		err = apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+		err = apierror.Unavailable(err)
 	}
 	e := apierror.As(err)
 	if e.Status >= 500 {

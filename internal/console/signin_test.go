@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 )
 
 func TestSignInAsAdmin(t *testing.T) {
@@ -217,4 +218,48 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// Issue 7 item 3: console sign-in refuses the small-order forgery (before
+// the fix it reached "Not an administrator", i.e. the proof passed).
+func TestSignInRefusesSmallOrderKey(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	start := b.get("/admin/signin")
+	sign := b.post("/admin/signin", start, url.Values{"address": {qortaltest.SmallOrderAddress}})
+	if sign.status != http.StatusOK {
+		t.Fatalf("POST /admin/signin = %d", sign.status)
+	}
+	pub, sig := qortaltest.SmallOrderProof()
+	p := b.do(http.MethodPost, "/admin/signin/verify", url.Values{
+		"csrf": {csrfOf(t, sign)}, "challengeId": {find(t, challengeRE, sign, "challenge id")},
+		"publicKey": {pub}, "signature": {sig},
+	})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "bad_public_key") {
+		t.Fatalf("verify = %d, want 400 naming bad_public_key:\n%s", p.status, p.body)
+	}
+}
+
+// Issue 7 item 4: only failed proofs spend the address's budget, and the
+// administrator's valid signature gets in after a flood of wrong ones.
+func TestSignInOwnerGetsInAfterFailedFlood(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	alice, bob := e.accts["alice"], e.accts["bob"]
+	sign := b.challenge(alice)
+	wrong := b.signed(bob, sign)
+	wrong.Set("publicKey", b.signed(alice, sign).Get("publicKey"))
+	limited := false
+	for i := 0; i <= e.cfg.Login.RateLimit.PerAddressPerMinute; i++ {
+		if p := b.do(http.MethodPost, "/admin/signin/verify", wrong); p.status == http.StatusTooManyRequests {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("failed proofs were never limited per address")
+	}
+	p := b.do(http.MethodPost, "/admin/signin/verify", b.signed(alice, sign))
+	if p.status != http.StatusSeeOther || p.location != "/admin/" {
+		t.Fatalf("the owner's valid signature after the flood = %d to %q:\n%s", p.status, p.location, p.body)
+	}
 }

@@ -83,7 +83,7 @@ func listErr(err error) error {
 	case errors.Is(err, store.ErrInvalidCursor):
 		return apierror.BadRequest("invalid_cursor", "cursor is not one this API returned")
 	case errors.Is(err, store.ErrUnavailable):
-		return apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+		return apierror.Unavailable(err)
 	}
 	return err
 }

@@ -279,7 +279,7 @@ func randomID() (string, error) {
 
 func storeErr(err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
-		return apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+		return apierror.Unavailable(err)
 	}
 	return fmt.Errorf("store: %w", err)
 }

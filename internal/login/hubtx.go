@@ -1,6 +1,7 @@
 package login
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -37,6 +38,10 @@ func (h *Handler) hubTransaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pub, err := qortal.ParsePublicKey(strings.TrimSpace(req.PublicKey))
+	if errors.Is(err, qortal.ErrWeakPublicKey) {
+		writeError(w, proofError(err))
+		return
+	}
 	if err != nil {
 		writeError(w, errInvalid(err.Error()))
 		return

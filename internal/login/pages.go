@@ -83,6 +83,11 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(r.Context(), w, e)
 		return
 	}
+	if to, ok := h.singleSignOn(w, r, ar); ok {
+		setAPIHeaders(w.Header())
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	d := h.basePage("Sign in to " + clientLabel(ar.ClientName, ar.ClientID))
 	d.AuthRequestID = ar.ID
 	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)
@@ -139,6 +144,12 @@ var denyReasons = map[string]struct{ heading, message, hint, description string 
 		"This invite was already used.",
 		"Each invite works once. Ask your administrator for a new one.",
 		"this invite was already used",
+	},
+	"nextcloud_user_exists": {
+		"Account needs an administrator",
+		"A Nextcloud account with this Qortal address's user id already exists, but it was not created through this sign-in service, so it is not connected to your address automatically.",
+		"If the account is yours, ask your administrator to link it to your Qortal address (or to send you an invite for it). This protects you from accounts set up by someone else in your name.",
+		"a Nextcloud account with this address's user id already exists and was not created by this sign-in service; an administrator must link it on purpose",
 	},
 	"invite_bound_elsewhere": {
 		"Invite for another account",

@@ -62,11 +62,6 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	if req.AuthRequestID != "" && subtle.ConstantTimeCompare([]byte(req.AuthRequestID), []byte(c.AuthRequestID)) != 1 {
 		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge belongs to another login request: request a new one")
 	}
-	// Charged before the signature check so that guessing signatures for
-	// one address is slow however many IPs it comes from.
-	if e := limit(h.addrLim, c.QortalAddress, "for this address"); e != nil {
-		return "", e
-	}
 	ar, e := h.authRequest(ctx, c.AuthRequestID)
 	if e != nil {
 		return "", e
@@ -78,17 +73,18 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	if e := h.proveAndConsume(ctx, c, req); e != nil {
 		return "", e
 	}
-	return h.finish(ctx, c, strings.TrimSpace(req.InviteToken))
+	return h.finish(w, r, c, strings.TrimSpace(req.InviteToken))
 }
 
 // finish resolves the proven address to its account (see resolve) and
 // completes (or refuses) the auth request.
-func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken string) (string, *apiError) {
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string) (string, *apiError) {
+	ctx := r.Context()
 	m, e := h.resolve(ctx, c, inviteToken)
 	if e != nil {
 		return "", e
 	}
-	to, err := h.provider.CompleteLogin(ctx, c.AuthRequestID, m, h.now())
+	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
 		return "", errAuthRequestGone("this login request expired or was completed while signing: go back to the app and sign in again")
 	}
@@ -104,6 +100,11 @@ func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken str
 // once across replicas: two concurrent verifies of the same valid proof
 // cannot both pass. A bad proof leaves the challenge usable, so a mistyped
 // paste can be retried.
+//
+// Only a failed proof spends the address's budget, so guessing for one
+// address stays slow however many IPs it comes from, while the owner's valid
+// signature always gets through: nobody can lock an owner out by flooding
+// their address with challenges or wrong signatures.
 func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
 	var e *apiError
 	if req.SignedTransaction != "" {
@@ -112,6 +113,9 @@ func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req ve
 		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
 	}
 	if e != nil {
+		if le := limit(h.addrLim, c.QortalAddress, "for this address"); le != nil {
+			return le
+		}
 		return e
 	}
 	if _, err := h.store.ConsumeChallenge(ctx, c.ID, h.now()); err != nil {
@@ -148,6 +152,9 @@ func verifySignature(c store.Challenge, publicKey, signature string) *apiError {
 // MESSAGE transaction whose text data must be the challenge, byte for byte.
 func verifyTransaction(c store.Challenge, signed string) *apiError {
 	tx, err := qortal.DecodeSignedMessageTx(signed)
+	if errors.Is(err, qortal.ErrWeakPublicKey) {
+		return proofError(err)
+	}
 	if err != nil {
 		return errInvalid("signedTransaction: " + err.Error())
 	}
@@ -166,6 +173,8 @@ func proofError(err error) *apiError {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, qortal.ErrWeakPublicKey):
+		return newErr(http.StatusBadRequest, "bad_public_key", "this public key cannot prove anything ("+err.Error()+"): no real Qortal account has it")
 	case errors.Is(err, qortal.ErrAddressMismatch):
 		return newErr(http.StatusBadRequest, "address_mismatch", "this public key does not belong to the address the challenge was issued for")
 	case errors.Is(err, qortal.ErrBadSignature):

@@ -35,17 +35,21 @@ type Deps struct {
 
 // Provider serves the OIDC endpoints and the API the login page uses.
 type Provider struct {
-	cfg     config.Config
-	issuer  string
-	store   store.Store
-	logger  *slog.Logger
-	now     func() time.Time
-	http    *http.Client
-	keys    *KeyManager
-	names   *nameResolver
-	op      *op.Provider
+	cfg    config.Config
+	issuer string
+	store  store.Store
+	logger *slog.Logger
+	now    func() time.Time
+	http   *http.Client
+	keys   *KeyManager
+	names  *nameResolver
+	op     *op.Provider
+	// authz is op for the authorization endpoint, adding iss (RFC 9207).
+	authz   issAuthorizer
 	storage *storage
-	handler http.Handler
+	// jwtAccessTokens: issue RFC 9068 JWT access tokens, not opaque ones.
+	jwtAccessTokens bool
+	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
@@ -80,6 +84,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		p.http = &http.Client{Timeout: 10 * time.Second}
 	}
 	p.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	p.jwtAccessTokens = cfg.OIDC.AccessTokenFormat == config.AccessTokenJWT
 	insecure, err := insecureIssuerAllowed(p.issuer, cfg.OIDC.AllowInsecureIssuer)
 	if err != nil {
 		return nil, err
@@ -114,6 +119,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive token key: %w", err)
 	}
+	var cryptoKey [32]byte
+	copy(cryptoKey[:], tokenKey)
+	gcm := op.NewAES256GCMCrypto(cryptoKey, "")
+	tokenCrypto := accessTokenCrypto{op.NewCompositeCrypto(gcm, []op.Decrypter{gcm, op.NewAESCrypto(cryptoKey)})}
 	opCfg := &op.Config{
 		CodeMethodS256:                    true,
 		AuthMethodPost:                    true,
@@ -123,7 +132,6 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 	}
-	copy(opCfg.CryptoKey[:], tokenKey)
 	if p.callbackKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc callback binding v1", 32); err != nil {
 		return nil, fmt.Errorf("derive callback key: %w", err)
 	}
@@ -136,6 +144,11 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		op.WithCustomRevocationEndpoint(op.NewEndpoint("/revoke")),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint("/end_session")),
 		op.WithCustomKeysEndpoint(op.NewEndpoint("/jwks")),
+		op.WithCrypto(tokenCrypto),
+		// op's CORS reflects every origin with credentials; cors.go
+		// replaces it per endpoint.
+		op.WithCORSOptions(nil),
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256", "ES256", "EdDSA")),
 	}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())
@@ -144,17 +157,22 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
+	p.authz = issAuthorizer{Provider: p.op, enc: issEncoder{next: p.op.Encoder(), iss: p.issuer}}
+	origins := cfg.OIDC.CORSAllowedOrigins
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+oidc.DiscoveryEndpoint, p.discoveryHandler)
+	discovery := publicCORS(http.HandlerFunc(p.discoveryHandler))
+	mux.Handle("GET "+oidc.DiscoveryEndpoint, discovery)
+	mux.Handle("OPTIONS "+oidc.DiscoveryEndpoint, discovery)
+	mux.Handle("/jwks", publicCORS(p.op))
 	mux.HandleFunc("GET "+loggedOutPath, loggedOutHandler)
 	mux.Handle("/end_session", p.endSessionHandler(p.op))
-	for _, path := range []string{"/token", "/revoke", "/introspect"} {
-		mux.Handle(path, p.rawBasicAuth(p.op))
+	mux.Handle("/token", allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.rawBasicAuth(p.op))))
+	for _, path := range []string{"/revoke", "/introspect"} {
+		mux.Handle(path, p.clientAuthEndpoint(p.rawBasicAuth(p.op)))
 	}
-	mux.Handle("/authorize/callback", p.boundCallback(p.op))
-	for _, path := range []string{"/authorize", "/userinfo", "/jwks"} {
-		mux.Handle(path, p.op)
-	}
+	mux.Handle("/userinfo", allowlistCORS(origins, "GET, POST")(p.userinfoEndpoint(p.op)))
+	mux.HandleFunc("/authorize", p.authorizeEndpoint)
+	mux.Handle("/authorize/callback", p.boundCallback(http.HandlerFunc(p.authorizeCallback)))
 	p.handler = mux
 	return p, nil
 }
@@ -237,6 +255,8 @@ type AuthRequestInfo struct {
 	Scopes      []string
 	ExpiresAt   time.Time
 	Done        bool
+	Prompt      []string
+	MaxAge      *int64 // seconds; nil when the relying party sent none
 }
 
 // AuthRequest describes a pending login; store.ErrNotFound (wrapped) when
@@ -246,7 +266,8 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 	if err != nil {
 		return AuthRequestInfo{}, fmt.Errorf("auth request: %w", err)
 	}
-	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done}
+	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done,
+		Prompt: ar.Prompt, MaxAge: ar.MaxAge}
 	if c, err := p.store.GetClient(ctx, ar.ClientID); err == nil {
 		info.ClientName = c.Name
 	}
@@ -262,6 +283,12 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 // store.ErrNotFound (unknown/expired), store.ErrAuthRequestDone, or a
 // refusal when the mapping is not usable.
 func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time) (string, error) {
+	return p.completeLogin(ctx, authRequestID, m, authTime, nil)
+}
+
+// completeLogin is CompleteLogin with a hook that adds the broker session
+// part to the completion (see sso.go).
+func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, withSession func(*store.AuthCompletion)) (string, error) {
 	if m.NextcloudUserID == "" || m.QortalAddress == "" {
 		return "", errors.New("complete login: mapping lacks user id or address")
 	}
@@ -275,12 +302,15 @@ func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m st
 	if err != nil {
 		return "", err
 	}
-	_, err = p.store.CompleteAuthRequest(ctx, authRequestID, store.AuthCompletion{
+	c := store.AuthCompletion{
 		Subject: m.NextcloudUserID, QortalAddress: m.QortalAddress, AuthTime: authTime,
 		// "hwk": proof of possession of a hardware- or software-held key.
 		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: p.now().Add(max(p.ttl.refresh, p.ttl.id)),
-	}, p.now())
-	if err != nil {
+	}
+	if withSession != nil {
+		withSession(&c)
+	}
+	if _, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, p.now()); err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	return p.callbackURL(authRequestID), nil
@@ -289,20 +319,8 @@ func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m st
 // DenyLogin ends a pending login with access_denied and returns the relying
 // party URL carrying the error (and state) the browser must go to.
 func (p *Provider) DenyLogin(ctx context.Context, authRequestID, description string) (string, error) {
-	ar, err := p.loadAuthRequest(ctx, authRequestID)
+	to, err := p.endWithError(ctx, authRequestID, oidc.ErrAccessDenied().WithDescription("%s", description))
 	if err != nil {
-		return "", fmt.Errorf("deny login: %w", err)
-	}
-	if ar.Done {
-		return "", fmt.Errorf("deny login: %w", store.ErrAuthRequestDone)
-	}
-	e := oidc.ErrAccessDenied().WithDescription("%s", description)
-	e.State = ar.State
-	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.op.Encoder())
-	if err != nil {
-		return "", fmt.Errorf("deny login: %w", err)
-	}
-	if err := p.store.DeleteAuthRequest(ctx, authRequestID); err != nil {
 		return "", fmt.Errorf("deny login: %w", err)
 	}
 	return to, nil

@@ -47,6 +47,16 @@ func hashToken(v string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// temporarilyUnavailable is RFC 6749 4.1.2.1's answer for a transient fault,
+// for the storage calls after which op redirects to the (already validated)
+// redirect URI: the relying party learns to retry rather than that its
+// request was wrong. Everywhere else the outage middleware (package outage)
+// rewrites op's answer.
+func temporarilyUnavailable(err error) *oidc.Error {
+	return (&oidc.Error{ErrorType: "temporarily_unavailable",
+		Description: "the authorization server's database is temporarily unavailable; retry shortly"}).WithParent(err)
+}
+
 // notFound marks storage errors op should treat as "no such thing".
 type notFound struct{ error }
 
@@ -54,12 +64,16 @@ func (notFound) IsNotFound() {}
 
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	c, err := s.p.client(ctx, req.ClientID)
+	if errors.Is(err, store.ErrUnavailable) {
+		return nil, temporarilyUnavailable(err)
+	}
 	if err != nil {
 		return nil, oidc.ErrInvalidRequest().WithDescription("unknown client")
 	}
-	if slices.Contains(req.Prompt, oidc.PromptNone) {
-		// There is no broker-side browser session: every login needs a
-		// fresh signature, so a silent login can never succeed.
+	if slices.Contains(req.Prompt, oidc.PromptNone) && !s.p.SSOEnabled() {
+		// Without broker sessions every login needs a fresh signature, so
+		// a silent login can never succeed. With them the login page
+		// decides (a live session completes it, else login_required).
 		return nil, oidc.ErrLoginRequired().WithDescription("a Qortal signature is required for every login")
 	}
 	switch {
@@ -92,7 +106,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err := ar.Validate(); err != nil {
 		return nil, oidc.ErrInvalidRequest().WithDescription("%s", err.Error())
 	}
-	if err := s.p.store.CreateAuthRequest(ctx, ar); err != nil {
+	if err := s.p.store.CreateAuthRequest(ctx, ar); errors.Is(err, store.ErrUnavailable) {
+		return nil, temporarilyUnavailable(err)
+	} else if err != nil {
 		return nil, fmt.Errorf("create auth request: %w", err)
 	}
 	return &authRequest{r: ar}, nil
@@ -152,6 +168,9 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	if errors.Is(err, store.ErrCodeUsed) {
 		// The callback was replayed: one login yields one code.
 		return oidc.ErrInvalidRequest().WithDescription("this login was already completed")
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return temporarilyUnavailable(err)
 	}
 	if err != nil {
 		return fmt.Errorf("save auth code: %w", err)

@@ -290,7 +290,7 @@ func truncate(s string, n int) string {
 
 func storeErr(err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
-		return apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+		return apierror.Unavailable(err)
 	}
 	return fmt.Errorf("store: %w", err)
 }

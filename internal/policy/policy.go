@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
@@ -119,7 +118,7 @@ func (s *Service) Reset(ctx context.Context, actor string) (Effective, error) {
 
 func storeErr(err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
-		return apierror.Wrap(err, http.StatusServiceUnavailable, "store_unavailable", "the broker's database is unavailable; retry shortly")
+		return apierror.Unavailable(err)
 	}
 	return fmt.Errorf("store: %w", err)
 }

@@ -86,6 +86,9 @@ func (s *Service) UpsertFromWallet(ctx context.Context, actor string, req Wallet
 		return Result{}, err
 	}
 	pub, err := qortal.ParsePublicKey(req.PublicKey)
+	if errors.Is(err, qortal.ErrWeakPublicKey) {
+		return Result{}, apierror.Wrap(err, http.StatusBadRequest, "bad_public_key", "publicKey: %v (no real Qortal account has it)", err)
+	}
 	if err != nil {
 		return Result{}, apierror.Wrap(err, http.StatusBadRequest, "invalid_public_key", "publicKey: %v", err)
 	}

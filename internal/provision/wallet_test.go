@@ -107,3 +107,22 @@ func TestSetStatusIsAudited(t *testing.T) {
 		t.Fatalf("audit: %+v %v", page.Entries, err)
 	}
 }
+
+// Issue 7 item 3: wallet provisioning refuses the small-order forgery.
+func TestWalletProvisioningRefusesSmallOrderKey(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	svc := New(config.Default(), Deps{Store: st})
+	c, err := svc.IssueChallenge(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, sig := qortaltest.SmallOrderProof()
+	_, err = svc.UpsertFromWallet(context.Background(), "admin:t", WalletRequest{ChallengeID: c.ID, PublicKey: pub, Signature: sig})
+	var ae *apierror.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != "bad_public_key" {
+		t.Fatalf("small-order key: %v, want 400 bad_public_key", err)
+	}
+	if got, _ := st.GetChallenge(context.Background(), c.ID); got.UsedAt != nil {
+		t.Fatal("a refused proof used up the challenge")
+	}
+}

@@ -1,12 +1,15 @@
 package qortal
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+
+	"filippo.io/edwards25519"
 )
 
 // Key and signature parse errors, usable with errors.Is.
@@ -16,7 +19,37 @@ var (
 	ErrBadPrivateKey        = errors.New("invalid private key: expected a 32-byte seed or a 64-byte Qortal Hub export, in Base58 or hex")
 	// ErrPrivateKeyMismatch also matches ErrBadPrivateKey.
 	ErrPrivateKeyMismatch = errors.New("private key's public-key half does not belong to its seed: corrupted export?")
+	// ErrWeakPublicKey is a 32-byte value that is not a usable Ed25519 key:
+	// not a point, a non-canonical encoding, or a point of small order. It
+	// deliberately does not match ErrBadPublicKey, so callers can answer it
+	// with its own code (bad_public_key).
+	ErrWeakPublicKey = errors.New("public key is not a canonical Ed25519 point of large order")
 )
+
+// CheckPublicKey refuses keys for which "the signature verifies" proves
+// nothing. crypto/ed25519 follows RFC 8032's cofactorless check and accepts
+// small-order keys: with A = identity (0x01 followed by 31 zero bytes) and
+// the signature R = A, S = 0, the equation [S]B = R + [k]A holds for every
+// message, so anyone could "prove" control of that key's address. A key must
+// therefore decode to a point, be its canonical encoding (a second encoding
+// of the same point would be a second address for one key), and keep a
+// large-order part ([8]A is not the identity).
+func CheckPublicKey(pub []byte) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: got %d bytes", ErrBadPublicKey, len(pub))
+	}
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return fmt.Errorf("%w: not a point on the curve", ErrWeakPublicKey)
+	}
+	if !bytes.Equal(p.Bytes(), pub) {
+		return fmt.Errorf("%w: non-canonical encoding", ErrWeakPublicKey)
+	}
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return fmt.Errorf("%w: small-order point", ErrWeakPublicKey)
+	}
+	return nil
+}
 
 // decodeKeyString decodes s as hex when, after an optional 0x prefix, it is exactly one
 // of hexLens characters long, and as Base58 otherwise. The rule is unambiguous for the
@@ -52,6 +85,8 @@ func decodeKeyString(s string, hexLens ...int) ([]byte, error) {
 
 // ParsePublicKey parses an Ed25519 account public key given as Base58 (as Qortal shows
 // it) or hex (64 digits, optional 0x). Surrounding whitespace is ignored.
+// Keys that CheckPublicKey refuses fail with ErrWeakPublicKey, so every proof
+// path that parses a key refuses them.
 func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	b, err := decodeKeyString(s, 2*ed25519.PublicKeySize)
 	if err != nil {
@@ -59,6 +94,9 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	}
 	if len(b) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: got %d bytes", ErrBadPublicKey, len(b))
+	}
+	if err := CheckPublicKey(b); err != nil {
+		return nil, err
 	}
 	return ed25519.PublicKey(b), nil
 }

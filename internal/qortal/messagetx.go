@@ -196,6 +196,9 @@ func ParseSignedMessageTx(b []byte) (MessageTx, error) {
 	if r.off != len(r.b) {
 		return MessageTx{}, fmt.Errorf("%w: %d unexpected bytes after the signature", ErrMessageTx, len(r.b)-r.off)
 	}
+	if err := CheckPublicKey(m.SenderPublicKey); err != nil {
+		return MessageTx{}, fmt.Errorf("%w: sender public key: %w", ErrMessageTx, err)
+	}
 	m.UnsignedBytes = r.b[:unsignedLen:unsignedLen]
 	return m, nil
 }

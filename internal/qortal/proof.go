@@ -22,18 +22,23 @@ type Proof struct {
 }
 
 // Verify reports whether sig is a valid plain Ed25519 (RFC 8032, no prehash) signature of
-// msg by pub, exactly as core's Crypto.verify. Wrong-sized keys or signatures are false.
+// msg by pub, as core's Crypto.verify, except that keys CheckPublicKey refuses never
+// verify (a small-order key "verifies" forged signatures). Wrong-sized keys or
+// signatures are false.
 func Verify(pub ed25519.PublicKey, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 		return false // ed25519.Verify panics on a bad key length
+	}
+	if CheckPublicKey(pub) != nil {
+		return false
 	}
 	return ed25519.Verify(pub, msg, sig)
 }
 
 // VerifyProof checks that address is a valid Q-address, that publicKey derives to it and
 // that signature signs msg with that key. It returns the parsed key on success. Errors
-// match one of ErrAddress*, ErrBadPublicKey, ErrBadSignatureEncoding, ErrAddressMismatch
-// or ErrBadSignature, in the order checked.
+// match one of ErrAddress*, ErrBadPublicKey, ErrWeakPublicKey, ErrBadSignatureEncoding,
+// ErrAddressMismatch or ErrBadSignature, in the order checked.
 func VerifyProof(address, publicKey, signature string, msg []byte) (ed25519.PublicKey, error) {
 	if err := ValidateAddress(address); err != nil {
 		return nil, err

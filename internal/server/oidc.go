@@ -23,6 +23,11 @@ var oidcPaths = []string{
 	"/end_session", "/end_session/done",
 }
 
+// oauthJSONPaths answer a store outage in the OAuth JSON error shape (503
+// temporarily_unavailable); the rest of oidcPaths are browser-facing and get
+// a redirect to the relying party or a 503 page (package outage).
+var oauthJSONPaths = []string{"/.well-known/openid-configuration", "/token", "/userinfo", "/jwks", "/revoke", "/introspect"}
+
 // browserFacing endpoints are hit by anonymous browsers and write to the
 // store (auth requests, sessions), so they are rate limited per client IP.
 // The token, userinfo, revocation and introspection endpoints are not: the
@@ -51,6 +56,7 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 	if err != nil {
 		return fmt.Errorf("openid provider: %w", err)
 	}
+	s.oidc = p
 	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy})
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)

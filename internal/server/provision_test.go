@@ -300,7 +300,7 @@ func TestStoreUnavailable(t *testing.T) {
 		b := newBroker(t, st, newFakeNextcloud(t))
 		st.Close()
 		r := b.do("POST", "/api/provision/upsert", map[string]any{"qortalAddress": accts["alice"].Address})
-		if r.Status != http.StatusServiceUnavailable || r.errCode() != "store_unavailable" {
+		if r.Status != http.StatusServiceUnavailable || r.errCode() != "unavailable" {
 			t.Fatalf("got %d %s", r.Status, r.Raw)
 		}
 		if r := b.do("GET", "/readyz", nil); r.Status != http.StatusServiceUnavailable {

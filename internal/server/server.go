@@ -20,7 +20,11 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
@@ -34,7 +38,10 @@ type Server struct {
 	metrics   *metrics.Metrics
 	nextcloud *nextcloud.Client
 	provision *provision.Service
+	oidc      *oidcprovider.Provider
 	admin     adminServices
+	node      *qortalnode.Client
+	catalog   *qapps.Catalog
 	handler   http.Handler
 	router    *mux.Router // the routes, for the OpenAPI contract test
 	jobs      []func(context.Context) error
@@ -44,7 +51,7 @@ type Server struct {
 // otherwise the embedded store in data_dir. Both migrate on open.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.UsesPostgres() {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, log, postgres.WithMaxConns(cfg.DatabaseMaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}
@@ -112,6 +119,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if err := s.mountAdmin(r, auth); err != nil {
 		return nil, err
 	}
+	if err := s.mountQApps(r, auth); err != nil {
+		return nil, err
+	}
 	if err := s.mountConsole(r); err != nil {
 		return nil, err
 	}
@@ -125,7 +135,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
 	s.router = r
-	s.handler = httpapi.Observe(log, m, auth.Guard("/api/", r))
+	counter, _ := st.(store.FaultCounter)
+	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
+	s.handler = httpapi.Observe(log, m, faults)
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	return s, nil
 }
@@ -160,6 +172,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.Debug.PprofListen != "" {
+		stop, err := s.servePprof(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()

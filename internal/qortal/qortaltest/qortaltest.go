@@ -74,3 +74,17 @@ func Accounts(t testing.TB) map[string]Account {
 	}
 	return out
 }
+
+// SmallOrderProof is the forged proof from issue 7: the identity point
+// (0x01 followed by 31 zero bytes) as public key and R = that point, S = 0 as
+// signature, which plain RFC 8032 verification (crypto/ed25519) accepts for
+// every message. Its address is SmallOrderAddress.
+func SmallOrderProof() (publicKey58, signature58 string) {
+	pub := make([]byte, 32)
+	pub[0] = 1
+	sig := append(append([]byte{}, pub...), make([]byte, 32)...)
+	return qortal.Base58Encode(pub), qortal.Base58Encode(sig)
+}
+
+// SmallOrderAddress is the address of SmallOrderProof's key.
+const SmallOrderAddress = "QZqU6Si7xpXbdMHMxk3hcTyQHeZj2CFc3q"

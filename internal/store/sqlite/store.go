@@ -41,9 +41,29 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// Options tune the embedded store; the zero value is the default.
+type Options struct {
+	// BusyTimeout is how long a statement waits for a lock another process
+	// holds on the file before failing with store.ErrUnavailable (503);
+	// zero means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+	// MaxPages caps the database file's size in pages (SQLite's
+	// max_page_count; pages are 4 KiB): past it writes fail as on a full
+	// disk, with store.ErrUnavailable. Zero means no cap beyond the disk.
+	MaxPages int
+}
+
+// DefaultBusyTimeout is Options.BusyTimeout's default.
+const DefaultBusyTimeout = 10 * time.Second
+
 // Open creates dataDir (0700) if needed, opens or creates the database file
 // in it and applies pending migrations.
 func Open(ctx context.Context, dataDir string, logger *slog.Logger) (*Store, error) {
+	return OpenWith(ctx, dataDir, Options{}, logger)
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -69,7 +89,7 @@ func Open(ctx context.Context, dataDir string, logger *slog.Logger) (*Store, err
 	}
 	_ = f.Close()
 
-	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	write, err := sql.Open("sqlite", dsn(path, opts, "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
@@ -77,7 +97,7 @@ func Open(ctx context.Context, dataDir string, logger *slog.Logger) (*Store, err
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	read, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	read, err := sql.Open("sqlite", dsn(path, opts, "_pragma=query_only(1)"))
 	if err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite store: %w", err)
@@ -102,8 +122,16 @@ func Open(ctx context.Context, dataDir string, logger *slog.Logger) (*Store, err
 // survives) with the pragmas every connection needs. busy_timeout matters
 // only when another process holds the file; foreign_keys is off by default
 // in SQLite.
-func dsn(path string, extra string) string {
-	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&" + extra
+func dsn(path string, opts Options, extra string) string {
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
+	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&", busy.Milliseconds())
+	if opts.MaxPages > 0 {
+		q += fmt.Sprintf("_pragma=max_page_count(%d)&", opts.MaxPages)
+	}
+	q += extra
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q}).String()
 }
 
@@ -115,6 +143,7 @@ func sqliteFlavor() sqlstore.Flavor {
 		Name:           "sqlite store",
 		Time:           func(t time.Time) any { return sqlstore.FormatTextTime(t) },
 		Unique:         func(err error, table, column string) bool { return uniqueViolation(err, table+"."+column) },
+		UniqueIndex:    func(err error, index string) bool { return uniqueViolation(err, "index '"+index+"'") },
 		Unavailable:    isUnavailable,
 		JSONValues:     func(param string) string { return "SELECT value FROM json_each(" + param + ")" },
 		TxPerStatement: true,

@@ -28,6 +28,8 @@ type Flavor struct {
 	Time func(time.Time) any
 	// Unique reports a unique or primary-key violation on table.column.
 	Unique func(err error, table, column string) bool
+	// UniqueIndex reports a violation of the named unique (expression) index.
+	UniqueIndex func(err error, index string) bool
 	// Unavailable reports errors about reaching the database rather than
 	// about the request.
 	Unavailable func(err error) bool
@@ -55,6 +57,10 @@ type Store struct {
 	flavor      Flavor
 	logger      *slog.Logger
 	closed      atomic.Bool
+	writes      atomic.Uint64 // committed write transactions (see WriteTransactions)
+	// unavailable counts errors classified store.ErrUnavailable (see
+	// store.FaultCounter).
+	unavailable atomic.Uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -115,8 +121,24 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.writes.Add(1)
 	return nil
 }
+
+// exec runs one write statement outside a transaction (an autocommit, which
+// is a write transaction of its own).
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := s.write.ExecContext(ctx, q, args...)
+	if err == nil {
+		s.writes.Add(1)
+	}
+	return res, err
+}
+
+// WriteTransactions is how many write transactions this store committed:
+// each is a durable write (an fsync of the WAL on both databases). Tests
+// and the qortal_oidc_store_write_transactions_total metric read it.
+func (s *Store) WriteTransactions() uint64 { return s.writes.Load() }
 
 // oneStatement runs a single write statement, in a transaction when the
 // flavor wants one (see Flavor.TxPerStatement).
@@ -124,7 +146,11 @@ func (s *Store) oneStatement(ctx context.Context, fn func(queryer) error) error 
 	if s.flavor.TxPerStatement {
 		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
 	}
-	return fn(s.write)
+	err := fn(s.write)
+	if err == nil {
+		s.writes.Add(1)
+	}
+	return err
 }
 
 // fail turns a database error into the store's vocabulary: the conflict
@@ -136,14 +162,25 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	case s.unique(err, "mappings", "qortal_address"):
 		return fmt.Errorf("%s: %w", op, store.ErrAddressTaken)
-	case s.unique(err, "mappings", "nextcloud_user_id"):
+	case s.unique(err, "mappings", "nextcloud_user_id"), s.uniqueLower(err, "mappings", "nextcloud_user_id"),
+		s.uniqueLower(err, "provision_intents", "nextcloud_user_id"):
 		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
 	case s.flavor.Unavailable(err) || s.closed.Load():
+		s.unavailable.Add(1)
 		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// UnavailableEvents implements store.FaultCounter.
+func (s *Store) UnavailableEvents() uint64 { return s.unavailable.Load() }
+
 func (s *Store) unique(err error, table, column string) bool {
 	return err != nil && s.flavor.Unique(err, table, column)
+}
+
+// uniqueLower reports a violation of the case-insensitive unique index on
+// table.column, which migrations name table_column_lower_key.
+func (s *Store) uniqueLower(err error, table, column string) bool {
+	return err != nil && s.flavor.UniqueIndex(err, table+"_"+column+"_lower_key")
 }
