@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode/nodefake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
@@ -40,7 +40,7 @@ type contract struct {
 	ops       map[string]bool // "GET /api/x/{id}"
 
 	seenMu sync.Mutex
-	seen   map[string]map[int]bool // op -> statuses validated
+	seen   map[*Server]map[string]map[int]bool // broker -> op -> statuses validated
 }
 
 var apiContract contract
@@ -74,7 +74,7 @@ func (c *contract) load() error {
 			return
 		}
 		c.validator = v
-		c.seen = map[string]map[int]bool{}
+		c.seen = map[*Server]map[string]map[int]bool{}
 	})
 	return c.err
 }
@@ -131,10 +131,15 @@ func checkContract(t testing.TB, srv *Server, req *http.Request, res *http.Respo
 		return
 	}
 	apiContract.seenMu.Lock()
-	if apiContract.seen[op] == nil {
-		apiContract.seen[op] = map[int]bool{}
+	seen := apiContract.seen[srv]
+	if seen == nil {
+		seen = map[string]map[int]bool{}
+		apiContract.seen[srv] = seen
 	}
-	apiContract.seen[op][res.StatusCode] = true
+	if seen[op] == nil {
+		seen[op] = map[int]bool{}
+	}
+	seen[op][res.StatusCode] = true
 	apiContract.seenMu.Unlock()
 }
 
@@ -160,7 +165,10 @@ func TestOpenAPIListsExactlyTheRoutes(t *testing.T) {
 	if err := apiContract.load(); err != nil {
 		t.Fatal(err)
 	}
-	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t))
+	// Every optional part mounted, so every /api route is registered.
+	node := nodefake.New()
+	t.Cleanup(node.Close)
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t), withNode(node))
 	routes := map[string]bool{}
 	err := b.srv.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()
@@ -218,30 +226,15 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 }
 
-// seenStatuses lists, for the report of a failing coverage check, what was
-// validated.
-func seenStatuses() string {
-	apiContract.seenMu.Lock()
-	defer apiContract.seenMu.Unlock()
-	var out []string
-	for op, st := range apiContract.seen {
-		var codes []string
-		for c := range st {
-			codes = append(codes, fmt.Sprint(c))
-		}
-		sort.Strings(codes)
-		out = append(out, op+" "+strings.Join(codes, ","))
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
-}
-
 // Every documented operation answers at least one success and the errors
 // integrators meet most, each validated against the document by broker.do.
 func TestOpenAPIEveryOperationAnswersPerContract(t *testing.T) {
 	t.Parallel()
 	st, nc := storetest.Open(t, storetest.SQLite), newFakeNextcloud(t)
-	b := newBroker(t, st, nc)
+	node := nodefake.New()
+	t.Cleanup(node.Close)
+	node.Publish("APP", "Fixture", "", "Fixture app", nodefake.FixtureApp())
+	b := newBroker(t, st, nc, withNode(node))
 	nc.AddUser(ocsfake.User{ID: "mona", DisplayName: "Mona", Groups: []string{"crew"}})
 	accts := qortaltest.Accounts(t)
 	alice, bob, carol := accts["alice"], accts["bob"], accts["chloe"]
@@ -309,6 +302,19 @@ func TestOpenAPIEveryOperationAnswersPerContract(t *testing.T) {
 	want(b.do("GET", "/api/audit?limit=100", nil), 200, "audit")
 	want(b.do("GET", "/api/audit?cursor=garbage", nil), 400, "audit bad cursor")
 
+	// Q-Apps catalog.
+	app := want(b.do("POST", "/api/qapps", map[string]any{"service": "APP", "name": "Fixture", "title": "Fixture", "groups": []string{"staff"}}), 201, "approve app")
+	want(b.do("POST", "/api/qapps", map[string]any{"service": "APP", "name": "Fixture"}), 409, "approve twice")
+	want(b.do("POST", "/api/qapps", map[string]any{"service": "APP", "name": "Nobody"}), 422, "approve unpublished")
+	want(b.do("GET", "/api/qapps", nil), 200, "apps")
+	appID := app.Body["id"].(string)
+	want(b.do("GET", "/api/qapps/"+appID, nil), 200, "app")
+	want(b.do("PUT", "/api/qapps/"+appID, map[string]any{"disabled": true}), 200, "update app")
+	want(b.do("PUT", "/api/qapps/"+appID, map[string]any{"name": "Other"}), 400, "rename app")
+	want(b.do("POST", "/api/qapps/"+appID+"/pin", nil), 200, "pin app")
+	want(b.do("DELETE", "/api/qapps/"+appID, nil), 200, "remove app")
+	want(b.do("GET", "/api/qapps/"+appID, nil), 404, "removed app")
+
 	if t.Failed() {
 		return
 	}
@@ -316,7 +322,7 @@ func TestOpenAPIEveryOperationAnswersPerContract(t *testing.T) {
 	defer apiContract.seenMu.Unlock()
 	for op := range apiContract.ops {
 		ok := false
-		for st := range apiContract.seen[op] {
+		for st := range apiContract.seen[b.srv][op] {
 			ok = ok || st < 300
 		}
 		if !ok {
