@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/api"
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/console"
@@ -45,6 +46,7 @@ type Server struct {
 	catalog   *qapps.Catalog
 	gateway   http.Handler // the Q-Apps origin; nil when not configured
 	handler   http.Handler
+	router    *mux.Router // the routes, for the OpenAPI contract test
 	jobs      []func(context.Context) error
 }
 
@@ -108,11 +110,13 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if len(cfg.Admin.Tokens) == 0 {
 		log.Warn("no admin tokens configured: the admin API will refuse every request")
 	}
-	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log})
+	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log,
+		Sessions: sessionEnder{s}})
 
 	r := mux.NewRouter()
 	r.Use(httpapi.CaptureRoute)
 	httpapi.RegisterHealth(r, s.store)
+	httpapi.RegisterOpenAPI(r, api.OpenAPI)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
 	auth := httpapi.NewAdminAuth(cfg)
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
@@ -138,6 +142,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
+	s.router = r
 	counter, _ := st.(store.FaultCounter)
 	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
 	s.handler = httpapi.Observe(log, m, faults)
@@ -257,4 +262,15 @@ func (s *Server) sweepChallenges(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// sessionEnder lets provisioning end an address's sessions through the
+// OpenID Provider, which is built after the provisioning service.
+type sessionEnder struct{ s *Server }
+
+func (e sessionEnder) EndSessionsForAddress(ctx context.Context, address, reason string) (int, error) {
+	if e.s.oidc == nil {
+		return 0, nil
+	}
+	return e.s.oidc.EndSessionsForAddress(ctx, address, reason)
 }
