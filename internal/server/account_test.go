@@ -157,13 +157,28 @@ func TestAccountPage(t *testing.T) {
 		t.Errorf("sign out everywhere not audited: %+v", a.Entries)
 	}
 
-	// Blocked: a clear page.
+	// Blocked by an admin: the block ends the address's sessions, so the
+	// browser is signed out of /account at once.
 	page = e.signInToAccount(t, b, alice)
 	if _, err := e.c.replicas[0].provision.SetStatus(t.Context(), "admin:test", alice.Address, store.StatusBlocked); err != nil {
 		t.Fatal(err)
 	}
+	if res, page = b.fetch(http.MethodGet, e.c.issuer+"/account", nil); !strings.Contains(page, `id="account-signin"`) {
+		t.Errorf("blocking left the browser signed in to /account: %d", res.StatusCode)
+	}
+	// A session that outlived the block (the mapping changed behind the
+	// broker's back) gets the clear "blocked" page, nothing else.
+	if _, err := e.c.replicas[0].provision.SetStatus(t.Context(), "admin:test", alice.Address, store.StatusLinked); err != nil {
+		t.Fatal(err)
+	}
+	e.signInToAccount(t, b, alice)
+	m, _ := e.c.admin.store.GetMappingByAddress(t.Context(), alice.Address)
+	m.Status = store.StatusBlocked
+	if _, err := e.c.admin.store.UpdateMapping(t.Context(), m, store.AuditEntry{Actor: "admin:test"}); err != nil {
+		t.Fatal(err)
+	}
 	res, page = b.fetch(http.MethodGet, e.c.issuer+"/account", nil)
-	if res.StatusCode != http.StatusForbidden || !strings.Contains(page, `id="blocked"`) {
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(page, `id="blocked"`) || strings.Contains(page, `id="sessions"`) {
 		t.Errorf("blocked: %d", res.StatusCode)
 	}
 	// Unlink is refused when not allowed.
