@@ -171,7 +171,7 @@ func TestLauncherAndAppFiles(t *testing.T) {
 		t.Errorf("index = %d\n%s", index.status, index.body)
 	}
 	appCSP := index.header.Get("Content-Security-Policy")
-	for _, want := range []string{"sandbox allow-scripts", "frame-ancestors 'self' " + ncOrigin, "connect-src " + e.srv.URL + ";"} {
+	for _, want := range []string{"sandbox allow-scripts", "frame-ancestors " + e.srv.URL + " " + ncOrigin, "connect-src " + e.srv.URL + ";"} {
 		if !strings.Contains(appCSP, want) {
 			t.Errorf("app CSP lacks %q: %s", want, appCSP)
 		}
