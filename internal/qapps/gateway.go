@@ -61,6 +61,10 @@ type Options struct {
 	KeyEncryptionKey []byte
 	// HTTPClient reaches the broker for the OIDC code flow.
 	HTTPClient *http.Client
+	// Standalone: the broker runs without Nextcloud (policy mode
+	// standalone): the subject is the address and there are no mappings
+	// or groups, so only apps without groups can be opened.
+	Standalone bool
 }
 
 // Deps are the gateway's collaborators.

@@ -439,3 +439,20 @@ func TestNodeProxyAllowlist(t *testing.T) {
 		t.Errorf("refused node requests = %v", got)
 	}
 }
+
+func TestStandaloneBroker(t *testing.T) {
+	e := newEnv(t)
+	e.gw.opt.Standalone = true
+	u := claims{Kind: "s", User: "QsomeAddress", Address: "QsomeAddress", Expires: time.Now().Add(time.Hour).Unix()}
+	e.cookie = sessionCookie + "=" + e.gw.sessions.make(u)
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 200 {
+		t.Errorf("standalone user, app without groups = %d", a.status)
+	}
+	e.app.Groups = []string{"staff"}
+	if _, err := e.st.UpdateQApp(t.Context(), e.app, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 403 {
+		t.Errorf("standalone user, app with groups = %d, want 403", a.status)
+	}
+}
