@@ -195,7 +195,7 @@ func (h *Handler) Register(r *mux.Router) {
 	post("/qapps/{id}/delete", h.admin(h.qappDelete))
 	// Last: any other console address is an HTML 404 in the console's look
 	// (the rest of the broker answers JSON 404s).
-	r.PathPrefix(b + "/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(h.notFound)
+	r.PathPrefix(b+"/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(h.notFound)
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

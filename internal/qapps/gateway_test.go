@@ -24,7 +24,7 @@ import (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	node   *nodefake.Node
 	nc     *ocsfake.Server
 	ncc    *nextcloud.Client
@@ -40,7 +40,7 @@ type env struct {
 
 const ncOrigin = "https://cloud.example.org"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, node: nodefake.New(), nc: ocsfake.New(), st: storetest.Open(t, storetest.SQLite)}
 	t.Cleanup(e.node.Close)
