@@ -40,7 +40,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challengeResponse, *apiError) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		return challengeResponse{}, e
 	}
 	var req challengeRequest
@@ -54,7 +54,7 @@ func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challe
 	if err := qortal.ValidateAddress(addr); err != nil {
 		return challengeResponse{}, newErr(http.StatusBadRequest, "invalid_address", "invalid Qortal address: "+err.Error())
 	}
-	if e := limit(h.addrLim, addr, "for this address"); e != nil {
+	if e := limit(r.Context(), h.addrLim, addr, "for this address"); e != nil {
 		return challengeResponse{}, e
 	}
 	ar, e := h.authRequest(ctx, req.AuthRequestID)

@@ -79,7 +79,7 @@ type onboardChallengeRequest struct {
 
 func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -93,7 +93,7 @@ func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newErr(http.StatusBadRequest, "invalid_address", "enter your Qortal address (it starts with Q)"))
 		return
 	}
-	if e := limit(h.addrLim, addr, "for this address"); e != nil {
+	if e := limit(r.Context(), h.addrLim, addr, "for this address"); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -123,7 +123,7 @@ func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -145,7 +145,7 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if e := limit(h.addrLim, c.QortalAddress, "for this address"); e != nil {
+	if e := limit(r.Context(), h.addrLim, c.QortalAddress, "for this address"); e != nil {
 		writeError(w, e)
 		return
 	}

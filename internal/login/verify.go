@@ -43,7 +43,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *apiError) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		return "", e
 	}
 	var req verifyRequest
@@ -64,7 +64,7 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	}
 	// Charged before the signature check so that guessing signatures for
 	// one address is slow however many IPs it comes from.
-	if e := limit(h.addrLim, c.QortalAddress, "for this address"); e != nil {
+	if e := limit(r.Context(), h.addrLim, c.QortalAddress, "for this address"); e != nil {
 		return "", e
 	}
 	ar, e := h.authRequest(ctx, c.AuthRequestID)

@@ -37,6 +37,9 @@ type Server struct {
 	admin     adminServices
 	handler   http.Handler
 	jobs      []func(context.Context) error
+	// sharedLimits: the store is Postgres, which replicas share, so rate
+	// limits count there (see limiter).
+	sharedLimits bool
 }
 
 // OpenStore opens the configured store: Postgres when database_url is set,
@@ -79,6 +82,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store) (*Server, error) {
 	m := metrics.New()
 	s := &Server{cfg: cfg, log: log, metrics: m, store: m.InstrumentStore(st)}
+	_, s.sharedLimits = st.(*postgres.Store)
 	if cfg.Nextcloud.URL != "" {
 		retries := cfg.Nextcloud.MaxRetries
 		if retries == 0 {
@@ -105,7 +109,8 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.Use(httpapi.CaptureRoute)
 	httpapi.RegisterHealth(r, s.store)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
-	auth := httpapi.NewAdminAuth(cfg)
+	// Failed admin credentials: 20 per 2 minutes per IP (10/min, burst 20).
+	auth := httpapi.NewAdminAuth(cfg).LimitFailures(s.limiter(limitAdminFailures, 20, 2*time.Minute, 20))
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
 	if err := s.mountAdmin(r, auth); err != nil {
 		return nil, err
@@ -126,6 +131,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
 	s.handler = httpapi.Observe(log, m, faults)
 	s.jobs = append(s.jobs, s.sweepChallenges)
+	if s.sharedLimits {
+		s.jobs = append(s.jobs, s.sweepRateLimits)
+	}
 	return s, nil
 }
 

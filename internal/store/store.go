@@ -155,6 +155,7 @@ type Store interface {
 	OIDCStore
 	AdminStore
 	ConsoleStore
+	RateLimitStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -1,0 +1,117 @@
+package conformance
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+func rateWindow(start time.Time) store.RateWindow {
+	return store.RateWindow{Start: start, Expires: start.Add(time.Minute)}
+}
+
+func runRateLimits(t *testing.T, newStore NewStore) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	t.Run("CountsPerKeyAndWindow", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ctx := t.Context()
+		w := rateWindow(t0)
+		for i := 1; i <= 3; i++ {
+			c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", w, 1)
+			if err != nil || c.Hits != i || !c.WindowStart.Equal(t0) {
+				t.Fatalf("hit %d = %+v, %v", i, c, err)
+			}
+		}
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.2", w, 1); err != nil || c.Hits != 1 {
+			t.Fatalf("another key = %+v, %v", c, err)
+		}
+		if n, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", w); err != nil || n != 3 {
+			t.Fatalf("RateLimitHits = %d, %v", n, err)
+		}
+		if n, err := s.RateLimitHits(ctx, "login-ip:unknown", w); err != nil || n != 0 {
+			t.Fatalf("RateLimitHits of an unknown key = %d, %v", n, err)
+		}
+		// A new window starts from the hit.
+		next := rateWindow(t0.Add(time.Minute))
+		if n, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", next); err != nil || n != 0 {
+			t.Fatalf("RateLimitHits in the next window = %d, %v", n, err)
+		}
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", next, 1); err != nil || c.Hits != 1 || !c.WindowStart.Equal(next.Start) {
+			t.Fatalf("first hit of the next window = %+v, %v", c, err)
+		}
+		// A replica whose clock lags charges the current window, never resets it.
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", w, 1); err != nil || c.Hits != 2 || !c.WindowStart.Equal(next.Start) {
+			t.Fatalf("a hit for the previous window = %+v, %v", c, err)
+		}
+		// n = 0 reads.
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", next, 0); err != nil || c.Hits != 2 {
+			t.Fatalf("a zero hit = %+v, %v", c, err)
+		}
+	})
+	t.Run("Invalid", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		for _, tc := range []struct {
+			key string
+			w   store.RateWindow
+			n   int
+		}{{"", rateWindow(t0), 1}, {"k", rateWindow(t0), -1}, {"k", store.RateWindow{Start: t0, Expires: t0}, 1}} {
+			if _, err := s.HitRateLimit(t.Context(), tc.key, tc.w, tc.n); err == nil {
+				t.Errorf("HitRateLimit(%q, %+v, %d) accepted", tc.key, tc.w, tc.n)
+			}
+		}
+	})
+	t.Run("ConcurrentHitsAreAllCounted", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		w := rateWindow(t0)
+		const n = 40
+		seen := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := s.HitRateLimit(t.Context(), "shared", w, 1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seen <- c.Hits
+			}()
+		}
+		wg.Wait()
+		close(seen)
+		got := map[int]bool{}
+		for h := range seen {
+			got[h] = true
+		}
+		// Every hit saw a distinct count: none was lost or double-counted.
+		for i := 1; i <= n; i++ {
+			if !got[i] {
+				t.Fatalf("no hit saw count %d: %v", i, got)
+			}
+		}
+	})
+	t.Run("Sweep", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ctx := t.Context()
+		if _, err := s.HitRateLimit(ctx, "old", rateWindow(t0), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.HitRateLimit(ctx, "new", rateWindow(t0.Add(5*time.Minute)), 1); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DeleteExpiredRateLimits(ctx, t0.Add(2*time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredRateLimits = %d, %v", n, err)
+		}
+		if h, _ := s.RateLimitHits(ctx, "new", rateWindow(t0.Add(5*time.Minute))); h != 1 {
+			t.Fatalf("an unexpired counter was swept")
+		}
+	})
+}
