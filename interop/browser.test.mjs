@@ -36,7 +36,12 @@ async function authorizationURL() {
   return { url: authURL, verifier, state, nonce };
 }
 
-const openPage = () => newPage(browser.context);
+// Every test is a new visitor: without this the broker's single sign-on
+// cookie from an earlier test would sign the page in without a signature.
+const openPage = async () => {
+  await browser.context.clearCookies();
+  return newPage(browser.context);
+};
 
 async function shot(page, name) {
   if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
@@ -83,6 +88,20 @@ test('Chromium: sign in with a pasted key lands on the relying party with a code
     pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
   });
   assert.equal(tokens.claims().sub, 'alice');
+
+  // Single sign-on: a second login in the same browser needs no signature.
+  const again = await authorizationURL();
+  await page.goto(again.url.href);
+  await page.waitForURL((u) => u.href.startsWith(b.rp.redirectURI));
+  const sso = new URL(page.url());
+  const ssoTokens = await client.authorizationCodeGrant(config, sso, {
+    pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce,
+  });
+  assert.equal(ssoTokens.claims().sub, 'alice');
+  assert.equal(ssoTokens.claims().auth_time, tokens.claims().auth_time, 'auth_time is the signature\'s');
+  const cookies = await browser.context.cookies(b.issuer);
+  const c = cookies.find((x) => x.name === 'qortal_oidc_sso');
+  assert.ok(c && c.httpOnly && c.sameSite === 'Lax', `session cookie: ${JSON.stringify(c)}`);
   await page.close();
 });
 

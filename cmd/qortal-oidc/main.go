@@ -3,6 +3,7 @@
 //	qortal-oidc serve   [--config FILE]   run the broker
 //	qortal-oidc migrate [--config FILE]   apply database migrations and exit
 //	qortal-oidc sign    --key-file F      sign stdin with a Qortal key (prints JSON)
+//	qortal-oidc loadtest --issuer URL ... drive complete logins, measure them
 //	qortal-oidc version                   print the version
 //	qortal-oidc clients add|list|remove   manage OIDC relying parties
 //	qortal-oidc keys rotate|list          manage token signing keys
@@ -37,6 +38,8 @@ Usage:
   qortal-oidc serve   [--config FILE]    run the broker (default config: none, built-in defaults)
   qortal-oidc migrate [--config FILE]    apply database migrations and exit
   qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
+  qortal-oidc loadtest --issuer URL --client ID --key-file F ...
+                                         drive complete logins and measure them (see loadtest -h)
   qortal-oidc version                    print the version
   qortal-oidc clients add|list|remove ... [--config FILE]    manage OIDC relying parties
   qortal-oidc keys rotate|list [--config FILE]               manage token signing keys
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "sign":
 		return runSign(rest, stdin, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "qortal-oidc", buildVersion())
 		return nil

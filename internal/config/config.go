@@ -25,6 +25,10 @@ type Config struct {
 	// DatabaseURL selects Postgres when set (postgres://...); empty selects
 	// the embedded store in DataDir.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabaseMaxConns is the Postgres connection pool size per replica.
+	// 0 means pool_max_conns from DatabaseURL when given, else
+	// DefaultDatabaseMaxConns.
+	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
@@ -35,10 +39,27 @@ type Config struct {
 	OIDC      OIDC      `yaml:"oidc"`
 	Login     Login     `yaml:"login"`
 	Qortal    Qortal    `yaml:"qortal"`
+	QApps     QApps     `yaml:"qapps"`
 
 	Policy     Policy     `yaml:"policy"`
 	Onboarding Onboarding `yaml:"onboarding"`
 	SMTP       SMTP       `yaml:"smtp"`
+
+	Debug Debug `yaml:"debug"`
+}
+
+// DefaultDatabaseMaxConns suits a broker replica on a few cores: a login
+// holds a connection only for its short transactions, so 20 connections
+// keep every request busy on CPU rather than queued for the pool, while
+// ten replicas still fit Postgres's default max_connections (100).
+const DefaultDatabaseMaxConns = 20
+
+// Debug holds settings for diagnosing a running broker.
+type Debug struct {
+	// PprofListen, when set, serves net/http/pprof on this address, which
+	// must be a loopback one (127.0.0.1:6060, [::1]:6060, localhost:6060):
+	// profiles reveal memory contents. Empty (the default) serves nothing.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Log configures structured logging.
@@ -128,7 +149,11 @@ type Client struct {
 
 // Login configures the Qortal login page and its JSON API.
 type Login struct {
-	ChallengeTTL      time.Duration `yaml:"challenge_ttl"`
+	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
+	// SessionTTL is the life of the broker's own browser session (single
+	// sign-on): within it, further logins in the same browser skip the
+	// signature. 0 turns single sign-on off (every login signs).
+	SessionTTL        time.Duration `yaml:"session_ttl"`
 	RateLimit         RateLimit     `yaml:"rate_limit"`
 	TrustProxyHeaders bool          `yaml:"trust_proxy_headers"`
 }
@@ -146,7 +171,37 @@ type RateLimit struct {
 type Qortal struct {
 	NodeURL      string        `yaml:"node_url"`
 	NameCacheTTL time.Duration `yaml:"name_cache_ttl"`
+	// APIKeyFile holds the node's API key (its apikey.txt), which the node
+	// requires to render QDN resources for the Q-Apps gateway.
+	APIKeyFile string `yaml:"api_key_file"`
+	// APIKey is read from APIKeyFile by Load; never logged.
+	APIKey string `yaml:"-"`
 }
+
+// QApps configures the Q-Apps gateway: approved Qortal apps served from the
+// node on an origin of their own. Off while Origin is empty.
+type QApps struct {
+	// Origin is the gateway's public origin (scheme://host[:port]); it must
+	// differ from the issuer's so app script can never reach the broker.
+	Origin string `yaml:"origin"`
+	// Listen is an extra host:port for the gateway alone; empty means the
+	// main listener serves it for requests whose Host is the origin's.
+	Listen string `yaml:"listen"`
+	// CacheDir keeps app files by pinned version; default data_dir/qapps-cache.
+	CacheDir string `yaml:"cache_dir"`
+	// NextcloudOrigin may frame the gateway (CSP frame-ancestors); default
+	// the origin of nextcloud.url.
+	NextcloudOrigin string `yaml:"nextcloud_origin"`
+	// SessionTTL bounds a gateway sign-in.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// GroupCacheTTL is how long a user's Nextcloud groups are reused.
+	GroupCacheTTL time.Duration `yaml:"group_cache_ttl"`
+	// NodeTimeout bounds one request to the node before the gateway answers 504.
+	NodeTimeout time.Duration `yaml:"node_timeout"`
+}
+
+// Enabled reports whether the gateway is configured.
+func (q QApps) Enabled() bool { return q.Origin != "" }
 
 // Default returns the configuration used when a key is not set anywhere.
 func Default() Config {
@@ -169,9 +224,11 @@ func Default() Config {
 		},
 		Login: Login{
 			ChallengeTTL: 5 * time.Minute,
+			SessionTTL:   12 * time.Hour,
 			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10, AuthorizePerIPPerMinute: 120},
 		},
 		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},
+		QApps:      QApps{SessionTTL: 8 * time.Hour, GroupCacheTTL: time.Minute, NodeTimeout: 10 * time.Second},
 		Policy:     defaultPolicy(),
 		Onboarding: defaultOnboarding(),
 		SMTP:       defaultSMTP(),

@@ -152,3 +152,42 @@ func TestUserIDTemplate(t *testing.T) {
 		t.Fatal("a template that overflows 64 characters must be rejected")
 	}
 }
+
+func TestPerfSettingsFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE":           "1000",
+		"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE":      "2000",
+		"QORTAL_OIDC_LOGIN_RATE_LIMIT_AUTHORIZE_PER_IP_PER_MINUTE": "3000",
+		"QORTAL_OIDC_DATABASE_MAX_CONNS":                           "40",
+		"QORTAL_OIDC_DEBUG_PPROF_LISTEN":                           "127.0.0.1:6060",
+	}
+	cfg, err := Load("", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := cfg.Login.RateLimit
+	if rl.PerIPPerMinute != 1000 || rl.PerAddressPerMinute != 2000 || rl.AuthorizePerIPPerMinute != 3000 ||
+		cfg.DatabaseMaxConns != 40 || cfg.Debug.PprofListen != "127.0.0.1:6060" {
+		t.Fatalf("got %+v, %d, %q", rl, cfg.DatabaseMaxConns, cfg.Debug.PprofListen)
+	}
+	if Default().Debug.PprofListen != "" {
+		t.Fatal("pprof must be off by default")
+	}
+	for _, bad := range []map[string]string{
+		{"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE": "0"},
+		{"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "many"},
+		{"QORTAL_OIDC_DATABASE_MAX_CONNS": "-1"},
+		{"QORTAL_OIDC_DEBUG_PPROF_LISTEN": "0.0.0.0:6060"},
+		{"QORTAL_OIDC_DEBUG_PPROF_LISTEN": ":6060"},
+		{"QORTAL_OIDC_DEBUG_PPROF_LISTEN": "10.0.0.1:6060"},
+	} {
+		if _, err := Load("", func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	for _, ok := range []string{"[::1]:6060", "localhost:6061", "127.0.0.2:6060"} {
+		if _, err := Load("", func(k string) string { return map[string]string{"QORTAL_OIDC_DEBUG_PPROF_LISTEN": ok}[k] }); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+}

@@ -40,6 +40,13 @@ func resolveSecrets(c *Config) error {
 			t.Name = fmt.Sprintf("token%d", i)
 		}
 	}
+	if c.Qortal.APIKeyFile != "" {
+		v, err := readSecretFile(c.Qortal.APIKeyFile)
+		if err != nil {
+			return fmt.Errorf("qortal.api_key_file: %w", err)
+		}
+		c.Qortal.APIKey = v
+	}
 	if c.Nextcloud.AppPasswordFile != "" {
 		v, err := readSecretFile(c.Nextcloud.AppPasswordFile)
 		if err != nil {

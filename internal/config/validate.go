@@ -37,6 +37,14 @@ func (c Config) Validate() error {
 		bad("data_dir", "must be set when database_url is empty (the embedded store lives there)")
 	}
 	positive(bad, "shutdown_timeout", c.ShutdownTimeout)
+	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 1000 {
+		bad("database_max_conns", "must be 0 (default) to 1000, got %d", c.DatabaseMaxConns)
+	}
+	if c.Debug.PprofListen != "" {
+		if err := loopbackAddr(c.Debug.PprofListen); err != nil {
+			bad("debug.pprof_listen", "%v", err)
+		}
+	}
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -144,6 +152,9 @@ func (c Config) Validate() error {
 	if c.Login.ChallengeTTL > 15*time.Minute {
 		bad("login.challenge_ttl", "at most 15m: a challenge is meant to be signed right away")
 	}
+	if c.Login.SessionTTL < 0 || c.Login.SessionTTL > 90*24*time.Hour {
+		bad("login.session_ttl", "must be between 0 (single sign-on off) and 2160h, got %s", c.Login.SessionTTL)
+	}
 	if c.Login.RateLimit.PerIPPerMinute <= 0 || c.Login.RateLimit.PerAddressPerMinute <= 0 || c.Login.RateLimit.AuthorizePerIPPerMinute <= 0 {
 		bad("login.rate_limit", "per_ip_per_minute, per_address_per_minute and authorize_per_ip_per_minute must be positive")
 	}
@@ -152,6 +163,7 @@ func (c Config) Validate() error {
 			bad("qortal.node_url", "must be an absolute URL such as http://127.0.0.1:12391")
 		}
 	}
+	errs = append(errs, validateQApps(c)...)
 	errs = append(errs, validatePolicy(c)...)
 	return errors.Join(errs...)
 }
@@ -185,4 +197,70 @@ func CheckUserIDTemplate(t string) error {
 // UserIDFor applies a checked template to an address.
 func UserIDFor(template, address string) string {
 	return strings.NewReplacer("{address}", address, "{address_lower}", strings.ToLower(address)).Replace(template)
+}
+
+// loopbackAddr accepts host:port where host is a loopback IP or localhost.
+func loopbackAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("must be host:port on loopback (for example 127.0.0.1:6060), got %q", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("must listen on a loopback address (127.0.0.1, ::1 or localhost), got %q: profiles expose memory contents", host)
+	}
+	return nil
+}
+
+// OriginOf is scheme://host[:port] of an absolute URL, lower-cased, or "".
+func OriginOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+func validateQApps(c Config) []error {
+	q := c.QApps
+	if !q.Enabled() {
+		return nil
+	}
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	u, err := url.Parse(q.Origin)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		bad("qapps.origin", "must be an origin such as https://qapps.example.org (scheme and host, no path), got %q", q.Origin)
+	case OriginOf(q.Origin) == OriginOf(c.Issuer):
+		// The whole point of the gateway's own origin: app script must never
+		// share an origin with the login page, the console or their cookies.
+		bad("qapps.origin", "must not be the issuer's origin %s: apps would run next to the login page and the console", OriginOf(c.Issuer))
+	case u.Scheme == "http" && !c.OIDC.AllowInsecureIssuer && !isLoopbackHost(u.Hostname()):
+		bad("qapps.origin", "must be https (http is only for loopback or with oidc.allow_insecure_issuer)")
+	}
+	if c.Qortal.NodeURL == "" {
+		bad("qortal.node_url", "is required by the Q-Apps gateway (qapps.origin is set)")
+	}
+	if q.Listen != "" {
+		if _, port, err := net.SplitHostPort(q.Listen); err != nil || port == "" {
+			bad("qapps.listen", "must be host:port, got %q", q.Listen)
+		} else if q.Listen == c.Listen {
+			bad("qapps.listen", "must differ from listen (leave it empty to serve the gateway by Host on the main listener)")
+		}
+	}
+	if q.NextcloudOrigin != "" && OriginOf(q.NextcloudOrigin) == "" {
+		bad("qapps.nextcloud_origin", "must be an origin such as https://cloud.example.org, got %q", q.NextcloudOrigin)
+	}
+	positive(bad, "qapps.session_ttl", q.SessionTTL)
+	positive(bad, "qapps.group_cache_ttl", q.GroupCacheTTL)
+	positive(bad, "qapps.node_timeout", q.NodeTimeout)
+	if q.GroupCacheTTL > 10*time.Minute {
+		bad("qapps.group_cache_ttl", "at most 10m: removing someone from a group must take effect soon")
+	}
+	return errs
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -208,4 +209,22 @@ func expect(t *testing.T, r response, status int, code string) {
 	if r.status != status || r.code() != code {
 		t.Fatalf("got %d %q (%v), want %d %q", r.status, r.code(), r.body, status, code)
 	}
+}
+
+// The fake has no broker sessions: single sign-on is tested with the real
+// provider (internal/server/sso_test.go).
+func (p *fakeProvider) SignedIn(*http.Request) (store.BrokerSession, bool) {
+	return store.BrokerSession{}, false
+}
+func (p *fakeProvider) SessionSatisfies(oidcprovider.AuthRequestInfo, store.BrokerSession) bool {
+	return false
+}
+func (p *fakeProvider) CompleteBrowserLogin(_ http.ResponseWriter, r *http.Request, id string, m store.Mapping, t time.Time) (string, error) {
+	return p.CompleteLogin(r.Context(), id, m, t)
+}
+func (p *fakeProvider) CompleteLoginFromSession(context.Context, string, store.Mapping, store.BrokerSession) (string, error) {
+	return "", errors.New("fake provider: no broker sessions")
+}
+func (p *fakeProvider) FailSilentLogin(_ context.Context, id, description string) (string, error) {
+	return p.DenyLogin(context.Background(), id, description)
 }

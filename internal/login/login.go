@@ -32,6 +32,21 @@ type Provider interface {
 	CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time) (redirectTo string, err error)
 	// DenyLogin ends the auth request with access_denied to the relying party.
 	DenyLogin(ctx context.Context, authRequestID, description string) (redirectTo string, err error)
+
+	// Single sign-on (the broker session; see oidcprovider/sso.go).
+
+	// SignedIn returns the browser's live broker session, if any.
+	SignedIn(r *http.Request) (store.BrokerSession, bool)
+	// SessionSatisfies: the session may stand in for a signature here
+	// (prompt=login and max_age say no).
+	SessionSatisfies(ar oidcprovider.AuthRequestInfo, bs store.BrokerSession) bool
+	// CompleteBrowserLogin is CompleteLogin that also opens the broker
+	// session and sets its cookie.
+	CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, authRequestID string, m store.Mapping, authTime time.Time) (redirectTo string, err error)
+	// CompleteLoginFromSession completes the request without a signature.
+	CompleteLoginFromSession(ctx context.Context, authRequestID string, m store.Mapping, bs store.BrokerSession) (redirectTo string, err error)
+	// FailSilentLogin ends a prompt=none request with login_required.
+	FailSilentLogin(ctx context.Context, authRequestID, description string) (redirectTo string, err error)
 }
 
 // Deps are the handler's collaborators.

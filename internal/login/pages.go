@@ -83,6 +83,11 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(r.Context(), w, e)
 		return
 	}
+	if to, ok := h.singleSignOn(w, r, ar); ok {
+		setAPIHeaders(w.Header())
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	d := h.basePage("Sign in to " + clientLabel(ar.ClientName, ar.ClientID))
 	d.AuthRequestID = ar.ID
 	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)

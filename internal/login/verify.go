@@ -78,17 +78,18 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	if e := h.proveAndConsume(ctx, c, req); e != nil {
 		return "", e
 	}
-	return h.finish(ctx, c, strings.TrimSpace(req.InviteToken))
+	return h.finish(w, r, c, strings.TrimSpace(req.InviteToken))
 }
 
 // finish resolves the proven address to its account (see resolve) and
 // completes (or refuses) the auth request.
-func (h *Handler) finish(ctx context.Context, c store.Challenge, inviteToken string) (string, *apiError) {
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string) (string, *apiError) {
+	ctx := r.Context()
 	m, e := h.resolve(ctx, c, inviteToken)
 	if e != nil {
 		return "", e
 	}
-	to, err := h.provider.CompleteLogin(ctx, c.AuthRequestID, m, h.now())
+	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
 		return "", errAuthRequestGone("this login request expired or was completed while signing: go back to the app and sign in again")
 	}

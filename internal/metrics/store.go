@@ -1,60 +1,37 @@
 package metrics
 
 import (
-	"context"
-	"time"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
-// InstrumentStore times the store operations on the provisioning and login
-// paths. Methods not overridden here pass straight through the embedded
-// interface, so new store methods never need a change here to work.
-func (m *Metrics) InstrumentStore(s store.Store) store.Store { return &timedStore{Store: s, m: m} }
+//go:generate go run ./gen store_gen.go
 
-type timedStore struct {
-	store.Store
-	m *Metrics
+// InstrumentStore times every store operation (see store_gen.go) and, when
+// the store counts its write transactions, exports that count.
+func (m *Metrics) InstrumentStore(s store.Store) store.Store {
+	if wc, ok := s.(interface{ WriteTransactions() uint64 }); ok {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qortal_oidc_store_write_transactions_total",
+			Help: "Write transactions committed by this replica's store (each one is a durable write: an fsync on SQLite with synchronous=FULL, a WAL flush on Postgres).",
+		}, func() float64 { return float64(wc.WriteTransactions()) }))
+	}
+	return &timedStore{s: s, m: m}
 }
 
-func (t *timedStore) CreateMapping(ctx context.Context, mp store.Mapping, a store.AuditEntry) (out store.Mapping, err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("create_mapping", start, err) }()
-	return t.Store.CreateMapping(ctx, mp, a)
+// WriteTransactions forwards the wrapped store's count (0 when it keeps none).
+func (t *timedStore) WriteTransactions() uint64 {
+	if wc, ok := t.s.(interface{ WriteTransactions() uint64 }); ok {
+		return wc.WriteTransactions()
+	}
+	return 0
 }
 
-func (t *timedStore) GetMappingByAddress(ctx context.Context, addr string) (out store.Mapping, err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("get_mapping_by_address", start, err) }()
-	return t.Store.GetMappingByAddress(ctx, addr)
-}
-
-func (t *timedStore) GetMappingByUser(ctx context.Context, uid string) (out store.Mapping, err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("get_mapping_by_user", start, err) }()
-	return t.Store.GetMappingByUser(ctx, uid)
-}
-
-func (t *timedStore) DeleteMapping(ctx context.Context, addr string, a store.AuditEntry) (out store.Mapping, err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("delete_mapping", start, err) }()
-	return t.Store.DeleteMapping(ctx, addr, a)
-}
-
-func (t *timedStore) ListMappings(ctx context.Context, o store.ListOptions) (out store.MappingPage, err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("list_mappings", start, err) }()
-	return t.Store.ListMappings(ctx, o)
-}
-
-func (t *timedStore) ConsumeChallenge(ctx context.Context, id string, now time.Time) (out store.Challenge, err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("consume_challenge", start, err) }()
-	return t.Store.ConsumeChallenge(ctx, id, now)
-}
-
-func (t *timedStore) Ping(ctx context.Context) (err error) {
-	start := time.Now()
-	defer func() { t.m.ObserveStore("ping", start, err) }()
-	return t.Store.Ping(ctx)
+// UnavailableEvents forwards store.FaultCounter (0 when the store has none).
+func (t *timedStore) UnavailableEvents() uint64 {
+	if fc, ok := t.s.(store.FaultCounter); ok {
+		return fc.UnavailableEvents()
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package oidcprovider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,8 +42,8 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 
 // TerminateSessionFromRequest ends the session named by the id_token_hint's
 // sid (or all of the user's sessions at the client when the hint has none)
-// and tells the client over the back channel. Without a hint there is no
-// session to end: the broker keeps no browser session of its own.
+// and tells the client over the back channel. The broker's own browser
+// session is ended before, in endSessionHandler, which sees the cookie.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
 	if req.IDTokenHintClaims == nil {
 		return req.RedirectURI, nil
@@ -163,31 +164,64 @@ func (p *Provider) endSessionHandler(next http.Handler) http.Handler {
 			http.Error(w, "malformed logout request", http.StatusBadRequest)
 			return
 		}
-		if hint := r.Form.Get("id_token_hint"); hint != "" && !p.verifiableHint(r.Context(), hint) {
-			r.Form.Del("id_token_hint")
+		var hintClaims []byte
+		if hint := r.Form.Get("id_token_hint"); hint != "" {
+			var ok bool
+			if hintClaims, ok = p.verifiableHint(r.Context(), hint); !ok {
+				r.Form.Del("id_token_hint")
+			}
+		}
+		if bs, ok := p.SignedIn(r); ok && p.logoutEndsBrokerSession(r, bs, hintClaims) {
+			if err := p.EndBrokerSession(r.Context(), bs.ID); err != nil {
+				p.logger.ErrorContext(r.Context(), "end broker session at logout", "error", err)
+			} else {
+				p.ClearSessionCookie(w)
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// verifiableHint reports whether hint is a JWS signed by a published key.
-func (p *Provider) verifiableHint(ctx context.Context, hint string) bool {
+// logoutEndsBrokerSession decides whether an end_session request signs the
+// browser out of the broker too (and so out of every relying party it
+// opened). Yes when the relying party proves it is the same user's logout
+// (an id_token_hint of a session of the same address, as user_oidc sends),
+// or when the request does not come from another site. A bare cross-site
+// link to /end_session must not sign people out of everything.
+func (p *Provider) logoutEndsBrokerSession(r *http.Request, bs BrokerSession, hintClaims []byte) bool {
+	if hintClaims != nil {
+		var c struct {
+			SID string `json:"sid"`
+		}
+		if json.Unmarshal(hintClaims, &c) == nil && c.SID != "" {
+			if sess, err := p.store.GetSession(r.Context(), c.SID); err == nil {
+				return sess.QortalAddress == bs.QortalAddress
+			}
+		}
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "same-origin" || site == "none"
+}
+
+// verifiableHint returns the claims of hint when it is a JWS signed by a
+// published key.
+func (p *Provider) verifiableHint(ctx context.Context, hint string) ([]byte, bool) {
 	jws, err := jose.ParseSigned(hint, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil || len(jws.Signatures) != 1 {
-		return false
+		return nil, false
 	}
 	keys, err := p.keys.publicKeys(ctx)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	for _, k := range keys {
 		if k.ID() == kid {
-			_, err := jws.Verify(k.Key())
-			return err == nil
+			payload, err := jws.Verify(k.Key())
+			return payload, err == nil
 		}
 	}
-	return false
+	return nil, false
 }
 
 func loggedOutHandler(w http.ResponseWriter, _ *http.Request) {

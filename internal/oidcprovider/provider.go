@@ -237,6 +237,8 @@ type AuthRequestInfo struct {
 	Scopes      []string
 	ExpiresAt   time.Time
 	Done        bool
+	Prompt      []string
+	MaxAge      *int64 // seconds; nil when the relying party sent none
 }
 
 // AuthRequest describes a pending login; store.ErrNotFound (wrapped) when
@@ -246,7 +248,8 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 	if err != nil {
 		return AuthRequestInfo{}, fmt.Errorf("auth request: %w", err)
 	}
-	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done}
+	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done,
+		Prompt: ar.Prompt, MaxAge: ar.MaxAge}
 	if c, err := p.store.GetClient(ctx, ar.ClientID); err == nil {
 		info.ClientName = c.Name
 	}
@@ -262,6 +265,12 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 // store.ErrNotFound (unknown/expired), store.ErrAuthRequestDone, or a
 // refusal when the mapping is not usable.
 func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time) (string, error) {
+	return p.completeLogin(ctx, authRequestID, m, authTime, nil)
+}
+
+// completeLogin is CompleteLogin with a hook that adds the broker session
+// part to the completion (see sso.go).
+func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, withSession func(*store.AuthCompletion)) (string, error) {
 	if m.NextcloudUserID == "" || m.QortalAddress == "" {
 		return "", errors.New("complete login: mapping lacks user id or address")
 	}
@@ -275,12 +284,15 @@ func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m st
 	if err != nil {
 		return "", err
 	}
-	_, err = p.store.CompleteAuthRequest(ctx, authRequestID, store.AuthCompletion{
+	c := store.AuthCompletion{
 		Subject: m.NextcloudUserID, QortalAddress: m.QortalAddress, AuthTime: authTime,
 		// "hwk": proof of possession of a hardware- or software-held key.
 		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: p.now().Add(max(p.ttl.refresh, p.ttl.id)),
-	}, p.now())
-	if err != nil {
+	}
+	if withSession != nil {
+		withSession(&c)
+	}
+	if _, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, p.now()); err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	return p.callbackURL(authRequestID), nil
@@ -289,20 +301,8 @@ func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m st
 // DenyLogin ends a pending login with access_denied and returns the relying
 // party URL carrying the error (and state) the browser must go to.
 func (p *Provider) DenyLogin(ctx context.Context, authRequestID, description string) (string, error) {
-	ar, err := p.loadAuthRequest(ctx, authRequestID)
+	to, err := p.endWithError(ctx, authRequestID, oidc.ErrAccessDenied().WithDescription("%s", description))
 	if err != nil {
-		return "", fmt.Errorf("deny login: %w", err)
-	}
-	if ar.Done {
-		return "", fmt.Errorf("deny login: %w", store.ErrAuthRequestDone)
-	}
-	e := oidc.ErrAccessDenied().WithDescription("%s", description)
-	e.State = ar.State
-	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.op.Encoder())
-	if err != nil {
-		return "", fmt.Errorf("deny login: %w", err)
-	}
-	if err := p.store.DeleteAuthRequest(ctx, authRequestID); err != nil {
 		return "", fmt.Errorf("deny login: %w", err)
 	}
 	return to, nil

@@ -70,9 +70,10 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err != nil {
 		return nil, oidc.ErrInvalidRequest().WithDescription("unknown client")
 	}
-	if slices.Contains(req.Prompt, oidc.PromptNone) {
-		// There is no broker-side browser session: every login needs a
-		// fresh signature, so a silent login can never succeed.
+	if slices.Contains(req.Prompt, oidc.PromptNone) && !s.p.SSOEnabled() {
+		// Without broker sessions every login needs a fresh signature, so
+		// a silent login can never succeed. With them the login page
+		// decides (a live session completes it, else login_required).
 		return nil, oidc.ErrLoginRequired().WithDescription("a Qortal signature is required for every login")
 	}
 	switch {

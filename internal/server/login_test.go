@@ -40,7 +40,7 @@ type cluster struct {
 	admin    *broker // for provisioning calls
 }
 
-func newCluster(t *testing.T, open storetest.Opener, nc *ocsfake.Server, n int, alg string) *cluster {
+func newCluster(t *testing.T, open storetest.Opener, nc *ocsfake.Server, n int, alg string, mutate ...func(*config.Config)) *cluster {
 	t.Helper()
 	var next atomic.Uint64
 	c := &cluster{}
@@ -53,6 +53,9 @@ func newCluster(t *testing.T, open storetest.Opener, nc *ocsfake.Server, n int, 
 		cfg.Issuer = c.issuer
 		cfg.OIDC.SigningAlg = alg
 		cfg.OIDC.Clients = []config.Client{{ID: rpID, Name: "Nextcloud", Secret: rpSecret, RedirectURIs: []string{rpRedirect}}}
+		for _, m := range mutate {
+			m(&cfg)
+		}
 		for j, tok := range cfg.Admin.Tokens {
 			cfg.Admin.Tokens[j] = config.HashAdminToken(tok)
 		}

@@ -57,6 +57,7 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 	if err != nil {
 		return fmt.Errorf("openid provider: %w", err)
 	}
+	s.oidc = p
 	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy,
 		IPLimiter:      s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
 		AddressLimiter: s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),

@@ -19,8 +19,11 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/outage"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
@@ -34,7 +37,10 @@ type Server struct {
 	metrics   *metrics.Metrics
 	nextcloud *nextcloud.Client
 	provision *provision.Service
+	oidc      *oidcprovider.Provider
 	admin     adminServices
+	node      *qortalnode.Client
+	catalog   *qapps.Catalog
 	handler   http.Handler
 	jobs      []func(context.Context) error
 	// sharedLimits: the store is Postgres, which replicas share, so rate
@@ -46,7 +52,7 @@ type Server struct {
 // otherwise the embedded store in data_dir. Both migrate on open.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.UsesPostgres() {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, log, postgres.WithMaxConns(cfg.DatabaseMaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}
@@ -115,6 +121,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if err := s.mountAdmin(r, auth); err != nil {
 		return nil, err
 	}
+	if err := s.mountQApps(r, auth); err != nil {
+		return nil, err
+	}
 	if err := s.mountConsole(r); err != nil {
 		return nil, err
 	}
@@ -167,6 +176,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.Debug.PprofListen != "" {
+		stop, err := s.servePprof(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()

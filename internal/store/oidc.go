@@ -78,6 +78,18 @@ type AuthCompletion struct {
 	AMR              []string
 	SessionID        string
 	SessionExpiresAt time.Time
+	// NewBrokerSession, when set, is a broker (SSO) session opened by this
+	// login, inserted in the same transaction. ReplacesBrokerSessionID, if
+	// also set, is the browser's previous broker session: it is deleted and
+	// its open OIDC sessions of the same address move to the new one (a
+	// fresh signature rotates the cookie token).
+	NewBrokerSession        *BrokerSession
+	ReplacesBrokerSessionID string
+	// BrokerSessionID, when set instead, is the live broker session that
+	// vouches for this login (single sign-on without a signature): it must
+	// exist, belong to QortalAddress and not be expired at now
+	// (ErrNotFound otherwise); its LastSeenAt moves to now.
+	BrokerSessionID string
 }
 
 // AuthCode is an issued authorization code, stored by hash only.
@@ -148,6 +160,9 @@ type Session struct {
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	EndedAt       *time.Time
+	// BrokerSessionID is the broker session the login came through ("" for
+	// sessions from before broker sessions existed).
+	BrokerSessionID string
 }
 
 // SigningKey is one token signing key. The private key is encrypted by the
@@ -337,6 +352,19 @@ func (c AuthCompletion) Validate() error {
 	}
 	if c.AuthTime.IsZero() || c.SessionExpiresAt.IsZero() {
 		return errors.New("auth time and session expiry are required")
+	}
+	if c.NewBrokerSession != nil {
+		if c.BrokerSessionID != "" {
+			return errors.New("a login either opens a broker session or reuses one, not both")
+		}
+		if err := CheckBrokerSession(*c.NewBrokerSession); err != nil {
+			return err
+		}
+		if c.NewBrokerSession.QortalAddress != c.QortalAddress {
+			return errors.New("the new broker session is for another address")
+		}
+	} else if c.ReplacesBrokerSessionID != "" {
+		return errors.New("only a new broker session replaces another")
 	}
 	return checkOIDCList("amr", c.AMR, maxOIDCShort)
 }

@@ -155,6 +155,8 @@ type Store interface {
 	OIDCStore
 	AdminStore
 	ConsoleStore
+	BrokerSessionStore
+	QAppStore
 	RateLimitStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -27,6 +27,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("OIDC", func(t *testing.T) { runOIDC(t, newStore) })
 	t.Run("Admin", func(t *testing.T) { runAdmin(t, newStore) })
 	t.Run("Console", func(t *testing.T) { runConsole(t, newStore) })
+	t.Run("BrokerSessions", func(t *testing.T) { runBroker(t, newStore) })
+	t.Run("QApps", func(t *testing.T) { runQApps(t, newStore) })
 	t.Run("RateLimits", func(t *testing.T) { runRateLimits(t, newStore) })
 }
 

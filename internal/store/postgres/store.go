@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlstore"
 )
@@ -30,12 +31,28 @@ type Store struct {
 	db *sql.DB // the pool, kept for tests
 }
 
+// MaxConns is the pool size.
+func (s *Store) MaxConns() int { return s.db.Stats().MaxOpenConnections }
+
 var _ store.Store = (*Store)(nil)
+
+// Option adjusts how Open sets up the pool.
+type Option func(*options)
+
+type options struct{ maxConns int }
+
+// WithMaxConns sets the pool size; n <= 0 leaves it to pool_max_conns in the
+// URL, else config.DefaultDatabaseMaxConns.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // Open connects to the database named by url (a postgres:// URL or key=value
 // DSN; pool settings such as pool_max_conns may be given as parameters),
 // checks it answers and applies pending migrations.
-func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -49,9 +66,18 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	if err := migrateWith(ctx, cfg.ConnConfig, logger); err != nil {
 		return nil, err
 	}
+	maxConns := int(cfg.MaxConns)
+	switch {
+	case o.maxConns > 0:
+		maxConns = o.maxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		// pgxpool's own default (4, or the CPU count) starves a server:
+		// requests queue for a connection while the CPU idles.
+		maxConns = config.DefaultDatabaseMaxConns
+	}
 	db := stdlib.OpenDB(*cfg.ConnConfig.Copy())
-	db.SetMaxOpenConns(int(cfg.MaxConns))
-	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
 	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	s := &Store{Store: sqlstore.New(db, db, postgresFlavor(), logger), db: db}
@@ -60,7 +86,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	logger.Info("postgres store opened", "host", cfg.ConnConfig.Host, "port", cfg.ConnConfig.Port,
-		"database", cfg.ConnConfig.Database, "max_conns", cfg.MaxConns)
+		"database", cfg.ConnConfig.Database, "max_conns", maxConns)
 	return s, nil
 }
 
@@ -92,7 +118,7 @@ func primaryKey(table string) string {
 		return "token_hash"
 	case "oidc_codes":
 		return "hash"
-	case "challenges", "oidc_clients", "oidc_auth_requests":
+	case "challenges", "oidc_clients", "oidc_auth_requests", "qapps":
 		return "id"
 	}
 	return ""

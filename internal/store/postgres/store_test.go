@@ -1,7 +1,11 @@
 package postgres
 
 import (
+	"context"
+	"strings"
 	"testing"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store/pgtest"
 )
@@ -17,7 +21,7 @@ func TestConstraintNamesMatchSchema(t *testing.T) {
 		{"mappings", "qortal_address"}, {"mappings", "nextcloud_user_id"}, {"challenges", "id"},
 		{"allowlist", "qortal_address"}, {"console_sessions", "token_hash"}, {"invites", "id"},
 		{"invites", "token_hash"}, {"onboarding_campaigns", "id"}, {"oidc_clients", "id"},
-		{"oidc_auth_requests", "id"}, {"oidc_codes", "hash"},
+		{"oidc_auth_requests", "id"}, {"oidc_codes", "hash"}, {"qapps", "id"}, {"qapps", "resource_key"},
 	} {
 		name := constraintName(c.table, c.column)
 		var n int
@@ -33,6 +37,35 @@ func TestConstraintNamesMatchSchema(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s.%s: no single-column unique constraint named %q", c.table, c.column, name)
 		}
+	}
+}
+
+// The pool is sized for a server by default; the setting and the URL
+// parameter both change it, the setting winning.
+func TestPoolSize(t *testing.T) {
+	url := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct {
+		url  string
+		opt  int
+		want int
+	}{
+		{url, 0, config.DefaultDatabaseMaxConns},
+		{url, 7, 7},
+		{url + sep + "pool_max_conns=5", 0, 5},
+		{url + sep + "pool_max_conns=5", 9, 9},
+	} {
+		s, err := Open(context.Background(), tc.url, nil, WithMaxConns(tc.opt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.MaxConns(); got != tc.want {
+			t.Errorf("opt %d url %s: pool %d, want %d", tc.opt, tc.url[len(url):], got, tc.want)
+		}
+		_ = s.Close()
 	}
 }
 

@@ -50,6 +50,7 @@ func (s *Store) PurgeExpiredOIDC(ctx context.Context, now time.Time) (int, error
 			`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`,
 			`DELETE FROM oidc_sessions WHERE expires_at < $1`,
 			`DELETE FROM oidc_redeemed_codes WHERE expires_at < $1`,
+			`DELETE FROM broker_sessions WHERE expires_at < $1`,
 		} {
 			res, err := tx.ExecContext(ctx, q, s.ts(now))
 			if err != nil {

@@ -51,7 +51,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.OIDCClient) error {
 		return fmt.Errorf("create client: %w", err)
 	}
 	created, updated := s.clientTimes(c)
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+	_, err := s.exec(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 		c.ID, c.Name, c.SecretHash, encList(c.RedirectURIs), encList(c.PostLogoutRedirectURIs), c.BackchannelLogoutURI,
 		c.Public, c.FromConfig, created, updated)
 	if s.unique(err, "oidc_clients", "id") {
@@ -69,7 +69,7 @@ func (s *Store) UpsertClient(ctx context.Context, c store.OIDCClient) error {
 		return fmt.Errorf("upsert client: %w", err)
 	}
 	created, updated := s.clientTimes(c)
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+	_, err := s.exec(ctx, `INSERT INTO oidc_clients (`+clientCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 		redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 		backchannel_logout_uri = excluded.backchannel_logout_uri, public = excluded.public,
@@ -114,7 +114,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.OIDCClient, error) {
 
 // DeleteClient removes a client; ErrNotFound when absent.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM oidc_clients WHERE id = $1`, id)
+	res, err := s.exec(ctx, `DELETE FROM oidc_clients WHERE id = $1`, id)
 	if err != nil {
 		return s.fail("delete client", err)
 	}

@@ -85,7 +85,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error)
 
 // DeleteRetiredSigningKeys removes keys whose RetireAt passed.
 func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM oidc_signing_keys WHERE retire_at IS NOT NULL AND retire_at < $1`, s.ts(now))
+	res, err := s.exec(ctx, `DELETE FROM oidc_signing_keys WHERE retire_at IS NOT NULL AND retire_at < $1`, s.ts(now))
 	if err != nil {
 		return 0, s.fail("delete retired signing keys", err)
 	}

@@ -66,7 +66,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) err
 	if ar.MaxAge != nil {
 		maxAge = *ar.MaxAge
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
+	_, err := s.exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
 		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
 		created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
@@ -120,8 +120,12 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 		if ar, err = getAuthRequest(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at)
-			VALUES ($1,$2,$3,$4,$5,$6)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt))
+		brokerID, err := s.brokerSessionForLogin(ctx, tx, c, now)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at, broker_session_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt), brokerID)
 		return err
 	})
 	if errors.Is(err, store.ErrAuthRequestDone) {

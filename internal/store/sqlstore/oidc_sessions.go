@@ -8,7 +8,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
-const sessionCols = `id, subject, client_id, qortal_address, created_at, expires_at, ended_at`
+const sessionCols = `id, subject, client_id, qortal_address, created_at, expires_at, ended_at, broker_session_id`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -18,7 +18,7 @@ func scanSession(row rowScanner) (store.Session, error) {
 		cr, ex string
 		ended  sql.NullString
 	)
-	if err := row.Scan(&ss.ID, &ss.Subject, &ss.ClientID, &ss.QortalAddress, &cr, &ex, &ended); err != nil {
+	if err := row.Scan(&ss.ID, &ss.Subject, &ss.ClientID, &ss.QortalAddress, &cr, &ex, &ended, &ss.BrokerSessionID); err != nil {
 		return ss, err
 	}
 	var err error

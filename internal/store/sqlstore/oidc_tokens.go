@@ -18,7 +18,7 @@ func (s *Store) CreateAccessToken(ctx context.Context, t store.AccessToken) erro
 	if t.ID == "" || t.ClientID == "" || t.Subject == "" {
 		return errors.New("create access token: id, client id and subject are required")
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,NULL)`,
+	_, err := s.exec(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,NULL)`,
 		t.ID, t.ClientID, t.Subject, t.QortalAddress, encList(t.Scopes), encList(t.Audience), t.SessionID, t.RefreshFamilyID,
 		s.ts(t.CreatedAt), s.ts(t.ExpiresAt))
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (store.AccessToke
 
 // RevokeAccessToken revokes one access token.
 func (s *Store) RevokeAccessToken(ctx context.Context, id string, now time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, s.ts(now), id)
+	res, err := s.exec(ctx, `UPDATE oidc_access_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, s.ts(now), id)
 	if err != nil {
 		return s.fail("revoke access token", err)
 	}

@@ -23,6 +23,11 @@ RETURNING hits, window_start`
 
 // HitRateLimit implements store.RateLimitStore. It runs in autocommit even
 // where single writes otherwise get a transaction: it is one statement.
+// It deliberately bypasses s.exec and is not counted in WriteTransactions:
+// on Postgres the table is UNLOGGED, so the statement writes no WAL and its
+// commit waits for no disk flush; it is not a durable write. (The embedded
+// store keeps limits in memory and never calls it outside the conformance
+// suite.)
 func (s *Store) HitRateLimit(ctx context.Context, key string, window store.RateWindow, n int) (store.RateCount, error) {
 	if err := window.Validate(key, n); err != nil {
 		return store.RateCount{}, fmt.Errorf("hit rate limit: %w", err)

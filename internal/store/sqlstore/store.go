@@ -55,6 +55,7 @@ type Store struct {
 	flavor      Flavor
 	logger      *slog.Logger
 	closed      atomic.Bool
+	writes      atomic.Uint64 // committed write transactions (see WriteTransactions)
 	// unavailable counts errors classified store.ErrUnavailable (see
 	// store.FaultCounter).
 	unavailable atomic.Uint64
@@ -118,8 +119,24 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.writes.Add(1)
 	return nil
 }
+
+// exec runs one write statement outside a transaction (an autocommit, which
+// is a write transaction of its own).
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := s.write.ExecContext(ctx, q, args...)
+	if err == nil {
+		s.writes.Add(1)
+	}
+	return res, err
+}
+
+// WriteTransactions is how many write transactions this store committed:
+// each is a durable write (an fsync of the WAL on both databases). Tests
+// and the qortal_oidc_store_write_transactions_total metric read it.
+func (s *Store) WriteTransactions() uint64 { return s.writes.Load() }
 
 // oneStatement runs a single write statement, in a transaction when the
 // flavor wants one (see Flavor.TxPerStatement).
@@ -127,7 +144,11 @@ func (s *Store) oneStatement(ctx context.Context, fn func(queryer) error) error 
 	if s.flavor.TxPerStatement {
 		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
 	}
-	return fn(s.write)
+	err := fn(s.write)
+	if err == nil {
+		s.writes.Add(1)
+	}
+	return err
 }
 
 // fail turns a database error into the store's vocabulary: the conflict

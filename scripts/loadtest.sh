@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Usage: scripts/loadtest.sh [--store sqlite|postgres] [--alg RS256|ES256|EdDSA]
+#                            [--server-bin BIN] [-- LOADTEST FLAGS...]
+#
+# Measures whole logins the way the README's Performance section does: builds
+# the broker, starts the project's fake Nextcloud (interop/fakenextcloud) and
+# a broker on loopback with rate limits raised, provisions one Qortal address
+# through the admin API, then runs `qortal-oidc loadtest` with --server-pid
+# (and --db-pid for Postgres). Flags after -- go to loadtest (default: -c 4
+# -n 3000). For Postgres set LOADTEST_DATABASE_URL (a database you own: the
+# run adds rows) and LOADTEST_DB_PID (the postmaster's pid) to count its CPU.
+# --server-bin measures another build of the broker (e.g. an older commit).
+# Everything started here is stopped on exit.
+set -euo pipefail
+
+store=sqlite alg=EdDSA server_bin=""
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--store) store=$2; shift 2 ;;
+	--alg) alg=$2; shift 2 ;;
+	--server-bin) server_bin=$2; shift 2 ;;
+	--) shift; break ;;
+	*) echo "unknown flag $1" >&2; exit 2 ;;
+	esac
+done
+lt_flags=("$@")
+[[ ${#lt_flags[@]} -eq 0 ]] && lt_flags=(-c 4 -n 3000)
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/qortal-oidc-loadtest.XXXXXX")
+pids=()
+cleanup() {
+	local rc=$?
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+(cd "$root" && go build -o "$tmp/qortal-oidc" ./cmd/qortal-oidc && go build -o "$tmp/fakenextcloud" ./interop/fakenextcloud)
+[[ -z "$server_bin" ]] && server_bin="$tmp/qortal-oidc"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# Fake Nextcloud: prints {"url": ...}; stops when its stdin closes.
+mkfifo "$tmp/nc.in"
+"$tmp/fakenextcloud" --app-password app-password <"$tmp/nc.in" >"$tmp/nc.out" &
+pids+=($!)
+exec 3>"$tmp/nc.in"
+for _ in $(seq 1 100); do [[ -s "$tmp/nc.out" ]] && break; sleep 0.05; done
+nc_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/nc.out")
+
+port=$(free_port)
+issuer="http://127.0.0.1:$port"
+secret="loadtest-secret-0123456789-0123456789"
+admin="loadtest-admin-token-0123456789-0123456789"
+cat >"$tmp/config.yaml" <<YAML
+issuer: $issuer
+listen: 127.0.0.1:$port
+data_dir: $tmp/data
+log: {level: warn}
+admin: {tokens: [{name: loadtest, token: $admin}]}
+nextcloud: {url: $nc_url, user: admin, app_password: app-password}
+oidc:
+  signing_alg: $alg
+  key_encryption_key: $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  allow_insecure_issuer: true
+  clients: [{id: loadtest, name: Load test, secret: $secret, redirect_uris: ["https://rp.invalid/callback"]}]
+login:
+  rate_limit: {per_ip_per_minute: 100000000, per_address_per_minute: 100000000, authorize_per_ip_per_minute: 100000000}
+YAML
+if [[ "$store" == postgres ]]; then
+	[[ -n "${LOADTEST_DATABASE_URL:-}" ]] || { echo "set LOADTEST_DATABASE_URL for --store postgres" >&2; exit 2; }
+	echo "database_url: $LOADTEST_DATABASE_URL" >>"$tmp/config.yaml"
+fi
+"$server_bin" serve --config "$tmp/config.yaml" 2>"$tmp/server.log" &
+server_pid=$!
+pids+=($server_pid)
+for _ in $(seq 1 200); do curl -fs "$issuer/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+
+# One account: a fixed key, provisioned (Nextcloud user + mapping) by the admin API.
+printf '%s' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$tmp/key"
+chmod 600 "$tmp/key"
+addr=$(printf 'x' | "$tmp/qortal-oidc" sign --key-file "$tmp/key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+curl -fs -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+	-d "{\"qortalAddress\":\"$addr\"}" "$issuer/api/provision/upsert" >/dev/null
+
+db_flags=()
+[[ -n "${LOADTEST_DB_PID:-}" && "$store" == postgres ]] && db_flags=(--db-pid "$LOADTEST_DB_PID")
+echo "# store=$store alg=$alg server=$server_bin $(nproc) cores; loadtest ${lt_flags[*]}"
+"$tmp/qortal-oidc" loadtest --issuer "$issuer" --client loadtest --secret "$secret" \
+	--redirect-uri https://rp.invalid/callback --key-file "$tmp/key" --server-pid "$server_pid" "${db_flags[@]}" "${lt_flags[@]}"
