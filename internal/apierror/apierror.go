@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Error is an expected, user-facing failure.
@@ -17,6 +20,9 @@ type Error struct {
 	Code    string // stable machine-readable code
 	Message string // human-readable, safe to show (never secrets)
 	Err     error  // underlying cause, for logs only
+	// RetryAfter, when positive, is sent as a Retry-After header (whole
+	// seconds, rounded up): the failure is temporary.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -88,7 +94,10 @@ func Write(w http.ResponseWriter, err error) *Error {
 	b.Error.Code, b.Error.Message = e.Code, e.Message
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+	switch {
+	case e.RetryAfter > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	case e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "":
 		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	w.WriteHeader(e.Status)

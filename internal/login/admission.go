@@ -46,7 +46,9 @@ func (h *Handler) admissionError(ctx context.Context, c store.Challenge, err err
 	var ae *apierror.Error
 	if errors.As(err, &ae) && ae.Status != http.StatusInternalServerError {
 		h.log.WarnContext(ctx, "admission failed", "address", c.QortalAddress, "err", err)
-		return newErr(ae.Status, ae.Code, ae.Message)
+		e := newErr(ae.Status, ae.Code, ae.Message)
+		e.retryAfter = ae.RetryAfter
+		return e
 	}
 	return h.internal(ctx, "admission", err)
 }

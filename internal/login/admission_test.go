@@ -164,3 +164,37 @@ func TestOnboardPageLinksTheInvitedAccount(t *testing.T) {
 		t.Fatalf("garbage token page: %d", status)
 	}
 }
+
+// Issue 7 item 2: auto-provisioning never takes over an account someone
+// else created under this address's id; the login is denied with its own
+// reason page. Before the fix the planted account was linked and logged in.
+func TestAutoProvisionRefusesPlantedAccount(t *testing.T) {
+	p := newPolicyEnv(t, "auto_provision", "none")
+	bob := p.accts["bob"].Address
+	p.fake.AddUser(ocsfake.User{ID: bob, DisplayName: "Planted"})
+	r := p.post("/login/verify", p.proof(p.challenge("ar1", "bob"), "bob", "bob"))
+	expect(t, r, http.StatusForbidden, "nextcloud_user_exists")
+	to, _ := r.body["redirectTo"].(string)
+	status, page := p.get(to)
+	if status != http.StatusForbidden || !strings.Contains(page, "Account needs an administrator") {
+		t.Fatalf("denied page %d: %s", status, page)
+	}
+	if _, done := p.prov.completed["ar1"]; done {
+		t.Fatal("the login completed into the planted account")
+	}
+	if _, err := p.store.GetMappingByAddress(context.Background(), bob); err == nil {
+		t.Fatal("the planted account was linked")
+	}
+}
+
+// Issue 7 item 7: Nextcloud in maintenance during an auto-provisioning login
+// is 503 nextcloud_unavailable with Retry-After.
+func TestAutoProvisionDuringNextcloudMaintenance(t *testing.T) {
+	p := newPolicyEnv(t, "auto_provision", "none")
+	p.fake.SetMaintenance(true)
+	r := p.post("/login/verify", p.proof(p.challenge("ar1", "bob"), "bob", "bob"))
+	expect(t, r, http.StatusServiceUnavailable, "nextcloud_unavailable")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+}

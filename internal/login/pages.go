@@ -145,6 +145,12 @@ var denyReasons = map[string]struct{ heading, message, hint, description string 
 		"Each invite works once. Ask your administrator for a new one.",
 		"this invite was already used",
 	},
+	"nextcloud_user_exists": {
+		"Account needs an administrator",
+		"A Nextcloud account with this Qortal address's user id already exists, but it was not created through this sign-in service, so it is not connected to your address automatically.",
+		"If the account is yours, ask your administrator to link it to your Qortal address (or to send you an invite for it). This protects you from accounts set up by someone else in your name.",
+		"a Nextcloud account with this address's user id already exists and was not created by this sign-in service; an administrator must link it on purpose",
+	},
 	"invite_bound_elsewhere": {
 		"Invite for another account",
 		"This invite cannot be used with this Qortal address.",

@@ -191,6 +191,12 @@ func (t *timedStore) DeleteMapping(a0 context.Context, a1 string, a2 store.Audit
 	return t.s.DeleteMapping(a0, a1, a2)
 }
 
+func (t *timedStore) DeleteProvisionIntent(a0 context.Context, a1 string) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("delete_provision_intent", start, err) }()
+	return t.s.DeleteProvisionIntent(a0, a1)
+}
+
 func (t *timedStore) DeleteQApp(a0 context.Context, a1 string, a2 store.AuditEntry) (r0 store.QApp, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("delete_q_app", start, err) }()
@@ -317,6 +323,12 @@ func (t *timedStore) GetMappingByUser(a0 context.Context, a1 string) (r0 store.M
 	return t.s.GetMappingByUser(a0, a1)
 }
 
+func (t *timedStore) GetProvisionIntent(a0 context.Context, a1 string) (r0 store.ProvisionIntent, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("get_provision_intent", start, err) }()
+	return t.s.GetProvisionIntent(a0, a1)
+}
+
 func (t *timedStore) GetQApp(a0 context.Context, a1 string) (r0 store.QApp, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("get_q_app", start, err) }()
@@ -441,6 +453,12 @@ func (t *timedStore) ReclaimStale(a0 context.Context, a1 time.Time, a2 string) (
 	start := time.Now()
 	defer func() { t.m.ObserveStore("reclaim_stale", start, err) }()
 	return t.s.ReclaimStale(a0, a1, a2)
+}
+
+func (t *timedStore) RecordProvisionIntent(a0 context.Context, a1 string, a2 string) (r0 store.ProvisionIntent, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("record_provision_intent", start, err) }()
+	return t.s.RecordProvisionIntent(a0, a1, a2)
 }
 
 func (t *timedStore) RedeemAuthCode(a0 context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) (err error) {

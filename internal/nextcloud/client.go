@@ -148,7 +148,7 @@ func (c *Client) do(ctx context.Context, cl call) (*envelope, error) {
 
 // retryable: no response, or a server-side failure. Never 429.
 func retryable(e *Error) bool {
-	if errors.Is(e.Kind, ErrUnreachable) {
+	if errors.Is(e.Kind, ErrUnreachable) || errors.Is(e.Kind, ErrUnavailable) {
 		return true
 	}
 	return errors.Is(e.Kind, ErrUnexpected) &&
@@ -214,8 +214,11 @@ func (c *Client) attempt(ctx context.Context, cl call, n int) (*envelope, *Error
 	}
 	env, e := c.interpret(cl, resp, raw)
 	ocs := 0
-	if env != nil {
+	switch {
+	case env != nil:
 		ocs = env.Meta.StatusCode
+	case e != nil:
+		ocs = e.OCSStatus // the failure's own status, not 0
 	}
 	c.log.DebugContext(ctx, "nextcloud request", "op", cl.op, "method", cl.method, "path", cl.path,
 		"attempt", n, "http_status", resp.StatusCode, "ocs_status", ocs, "duration", time.Since(start))

@@ -147,7 +147,7 @@ func TestRetriesOnlyIdempotentCalls(t *testing.T) {
 
 		e.fake.FailNext(ocsfake.RouteListUsers, http.StatusServiceUnavailable, 5)
 		_, err := e.c.SearchUsers(ctx, "", 0, 0)
-		asError(t, err, ErrUnexpected)
+		asError(t, err, ErrUnavailable)
 		if got := e.fake.Requests(ocsfake.RouteListUsers); got != 3 {
 			t.Fatalf("want 1+MaxRetries search attempts, got %d", got)
 		}

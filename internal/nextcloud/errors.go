@@ -10,10 +10,13 @@ import (
 
 // Kinds of failure; every *Error unwraps to exactly one of them.
 var (
-	ErrExists         = errors.New("already exists")
-	ErrNotFound       = errors.New("not found")
-	ErrUnauthorized   = errors.New("unauthorized")
-	ErrUnreachable    = errors.New("unreachable")
+	ErrExists       = errors.New("already exists")
+	ErrNotFound     = errors.New("not found")
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrUnreachable  = errors.New("unreachable")
+	// ErrUnavailable is HTTP 503: maintenance mode (OCS 503 "Service
+	// unavailable") or an overloaded proxy. Retry later.
+	ErrUnavailable    = errors.New("temporarily unavailable")
 	ErrRateLimited    = errors.New("rate limited")
 	ErrPolicyRejected = errors.New("rejected by policy")
 	ErrInvalid        = errors.New("invalid")
@@ -67,6 +70,8 @@ func outcome(err error) string {
 		return "unauthorized"
 	case errors.Is(err, ErrUnreachable):
 		return "unreachable"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
 	case errors.Is(err, ErrRateLimited):
 		return "rate_limited"
 	case errors.Is(err, ErrPolicyRejected):

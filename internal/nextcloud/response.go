@@ -62,6 +62,16 @@ func (c *Client) interpret(cl call, resp *http.Response, raw []byte) (*envelope,
 		}
 		return nil, e
 	}
+	// Maintenance mode answers 503 (OCS 503) on every call; a proxy in front
+	// may answer 503 with a page of its own. Either way: come back later.
+	if status == http.StatusServiceUnavailable {
+		e := mkErr(ErrUnavailable, 0, "")
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		if env, ok := decode(raw); ok {
+			e.OCSStatus, e.Message = env.Meta.StatusCode, clean(env.Meta.Message, c.cfg.AppPassword, cl.secret)
+		}
+		return nil, e
+	}
 	env, ok := decode(raw)
 	if !ok {
 		switch {

@@ -91,6 +91,11 @@ func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
 // log in through the broker, never with a Nextcloud password. It is never
 // retried; after an ErrUnreachable the account may or may not exist, so
 // callers check with GetUser.
+//
+// Nextcloud refuses the whole create when one of its groups does not exist
+// (OCS 104 "Group X does not exist", no user made). With CreateMissingGroups
+// the groups are then created and the create is sent once more: safe,
+// because the refused attempt made nothing.
 func (c *Client) CreateUser(ctx context.Context, nu NewUser) error {
 	return c.observe(opCreateUser, func() error {
 		if err := ValidUserID(nu.ID); err != nil {
@@ -111,9 +116,24 @@ func (c *Client) CreateUser(ctx context.Context, nu NewUser) error {
 		for _, g := range nu.Groups {
 			form.Add("groups[]", g)
 		}
-		_, err = c.do(ctx, call{op: opCreateUser, method: http.MethodPost, path: "cloud/users", form: form, secret: pw})
+		create := call{op: opCreateUser, method: http.MethodPost, path: "cloud/users", form: form, secret: pw}
+		_, err = c.do(ctx, create)
+		if c.cfg.CreateMissingGroups && len(nu.Groups) > 0 && createGroupMissing(err) {
+			for _, g := range nu.Groups {
+				if gerr := c.CreateGroup(ctx, g); gerr != nil {
+					return gerr
+				}
+			}
+			_, err = c.do(ctx, create)
+		}
 		return reclassifyCreate(err)
 	})
+}
+
+// createGroupMissing: addUser answers 104 when a group does not exist.
+func createGroupMissing(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.OCSStatus == 104
 }
 
 // reclassifyCreate: addUser also answers 102 when the user was created but a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
@@ -53,7 +54,7 @@ func (s *Service) Admit(ctx context.Context, address, inviteToken string) (store
 		if inv == nil || inv.NextcloudUserID == "" {
 			return m, nil
 		}
-		if inv.NextcloudUserID != m.NextcloudUserID {
+		if !strings.EqualFold(inv.NextcloudUserID, m.NextcloudUserID) {
 			return store.Mapping{}, deny(denyAddressElse)
 		}
 		if _, err := s.invites.Consume(ctx, inviteToken, address, actor); err != nil {
@@ -159,7 +160,7 @@ func (s *Service) admittedElsewhere(ctx context.Context, inv store.Invite, addre
 	if err != nil {
 		return false
 	}
-	return m.Status == store.StatusLinked && (inv.NextcloudUserID == "" || inv.NextcloudUserID == m.NextcloudUserID)
+	return m.Status == store.StatusLinked && (inv.NextcloudUserID == "" || strings.EqualFold(inv.NextcloudUserID, m.NextcloudUserID))
 }
 
 // provisioned turns provisioning results into admission results: conflicts
@@ -174,6 +175,8 @@ func (s *Service) provisioned(m store.Mapping, err error) (store.Mapping, error)
 		return store.Mapping{}, deny(denyAddressElse)
 	case errors.As(err, &ae) && ae.Code == "nextcloud_user_not_found":
 		return store.Mapping{}, deny(denyInviteGone)
+	case errors.As(err, &ae) && ae.Code == "nextcloud_user_exists":
+		return store.Mapping{}, deny(denyUserExists)
 	case err != nil:
 		return store.Mapping{}, err
 	case m.Status == store.StatusBlocked:

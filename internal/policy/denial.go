@@ -21,6 +21,7 @@ const (
 	CodeInviteExpired        = "invite_expired"
 	CodeInviteUsed           = "invite_used"
 	CodeInviteBoundElsewhere = "invite_bound_elsewhere"
+	CodeUserExists           = "nextcloud_user_exists"
 )
 
 // The denials, one per situation.
@@ -37,6 +38,9 @@ var (
 	denyInviteUsed     = &Denial{CodeInviteUsed, "this invite was already used"}
 	denyAddressElse    = &Denial{CodeInviteBoundElsewhere, "this Qortal address is already linked to another account than the one this invite is for"}
 	denyAccountElse    = &Denial{CodeInviteBoundElsewhere, "the account this invite is for is already linked to another Qortal address"}
+	// Auto-provisioning found an account under this address's id that the
+	// broker did not create: it might be a trap set for this person.
+	denyUserExists = &Denial{CodeUserExists, "a Nextcloud account with this address's user id already exists and was not created by this sign-in service, so it is not linked automatically; an administrator must link it on purpose"}
 )
 
 // deny returns a copy, so callers can never alter the shared values.

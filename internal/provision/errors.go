@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
@@ -30,6 +31,12 @@ func addressLinkedErr(m store.Mapping) error {
 
 func userLinkedErr(uid, address string) error {
 	return apierror.Conflict("user_linked", "Nextcloud user %q is already linked to address %s", uid, address)
+}
+
+func userExistsErr(uid string) error {
+	return apierror.Conflict("nextcloud_user_exists", "a Nextcloud account %q already exists and was not created by this broker, so it is not linked automatically "+
+		"(anyone able to create accounts could otherwise take over this address). If it belongs to this person, link it on purpose: "+
+		"POST /api/provision/link with this nextcloudUserId, or upsert with \"nextcloudUserId\": %q, or send them an invite bound to it", uid, uid)
 }
 
 func storeErr(err error) error {
@@ -63,10 +70,24 @@ func nextcloudErr(err error) error {
 		return upstream(err, "nextcloud_rate_limited", "Nextcloud is rate limiting the broker; retry later")
 	case errors.Is(err, nextcloud.ErrUnreachable):
 		return upstream(err, "nextcloud_unreachable", "Nextcloud is unreachable")
+	case errors.Is(err, nextcloud.ErrUnavailable):
+		// Maintenance mode or an overloaded Nextcloud: temporary, and
+		// nothing was done, so the caller should simply come back.
+		e := apierror.Wrap(err, http.StatusServiceUnavailable, "nextcloud_unavailable",
+			"Nextcloud is temporarily unavailable (maintenance mode?); nothing was changed, retry later")
+		e.RetryAfter = DefaultNextcloudRetryAfter
+		if ne != nil && ne.RetryAfter > 0 {
+			e.RetryAfter = ne.RetryAfter
+		}
+		return e
 	default:
 		return upstream(err, "nextcloud_error", "Nextcloud failed: %s", msg)
 	}
 }
+
+// DefaultNextcloudRetryAfter is the Retry-After of nextcloud_unavailable when
+// Nextcloud sent none (its maintenance mode sends none).
+const DefaultNextcloudRetryAfter = 30 * time.Second
 
 func validAddress(a string) error {
 	if a == "" {

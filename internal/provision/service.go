@@ -3,22 +3,27 @@
 // handlers (and later the login flow's auto-provisioning) call it, and it
 // calls the store and the Nextcloud client.
 //
-// Crash safety comes from determinism rather than locks: a new account's
-// user id is derived from the address, and "the Nextcloud user already
-// exists" is handled as "link it". So if the broker dies after creating the
-// Nextcloud user but before writing the mapping, the next call finds the
-// user and links it instead of creating a second one; two replicas racing on
-// the same address end with one user and one mapping (the store's unique
-// constraints pick the winner).
+// Crash safety comes from determinism plus a recorded intent: a new
+// account's user id is derived from the address, and before creating it the
+// service records "address -> uid, pending" in the store. If the broker dies
+// after Nextcloud created the user but before the mapping was written, the
+// next call finds the user and the intent and links it instead of creating a
+// second one. An existing account without that intent was not made by the
+// broker and is never linked unless someone names it (nextcloudUserId,
+// /link, a bound invite). Two replicas racing on the same address end with
+// one user and one mapping (the store's unique constraints pick the winner).
 package provision
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -72,6 +77,12 @@ type Result struct {
 // Upsert links req.QortalAddress to a Nextcloud user, creating the user when
 // absent; calling it again returns the same mapping. actor names who asked,
 // for the audit log.
+//
+// An existing Nextcloud account is linked only when it was named
+// (req.NextcloudUserID) or when this broker created it for this address (a
+// provision intent recorded before the create call): an account someone else
+// made under the derived id is refused with nextcloud_user_exists, so nobody
+// can pre-create a victim's account and keep its password.
 func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result, error) {
 	if err := validateRequest(&req); err != nil {
 		return Result{}, err
@@ -79,8 +90,9 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 	unlock := s.locks.lock(req.QortalAddress)
 	defer unlock()
 
+	named := req.NextcloudUserID != ""
 	if m, err := s.store.GetMappingByAddress(ctx, req.QortalAddress); err == nil {
-		if req.NextcloudUserID != "" && req.NextcloudUserID != m.NextcloudUserID {
+		if named && !sameUser(req.NextcloudUserID, m.NextcloudUserID) {
 			return Result{}, addressLinkedErr(m)
 		}
 		return Result{Mapping: m}, nil
@@ -89,14 +101,14 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 	}
 
 	uid := req.NextcloudUserID
-	if uid == "" {
+	if !named {
 		uid = config.UserIDFor(s.cfg.UserIDTemplate, req.QortalAddress)
 	}
 	if m, err := s.store.GetMappingByUser(ctx, uid); err == nil {
 		if m.QortalAddress == req.QortalAddress {
 			return Result{Mapping: m}, nil // another replica linked this pair a moment ago
 		}
-		return Result{}, userLinkedErr(uid, m.QortalAddress)
+		return Result{}, userLinkedErr(m.NextcloudUserID, m.QortalAddress)
 	} else if !isNotFound(err) {
 		return Result{}, storeErr(err)
 	}
@@ -104,30 +116,69 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 	if err != nil {
 		return Result{}, err
 	}
+	groups := mergeGroups(s.cfg.DefaultGroups, req.Groups)
 
-	created := false
+	created, recovered := false, false
 	user, err := nc.GetUser(ctx, uid)
 	switch {
 	case err == nil:
-		if err := s.addGroups(ctx, uid, req.Groups); err != nil {
+		if !named {
+			mine, err := s.ownIntent(ctx, req.QortalAddress, user.ID)
+			if err != nil {
+				return Result{}, err
+			}
+			if !mine {
+				return Result{}, userExistsErr(user.ID)
+			}
+			// A previous call created it and died before the mapping.
+			recovered = true
+		}
+		if err := s.addGroups(ctx, user.ID, groups); err != nil {
 			return Result{}, err
 		}
 	case isNC(err, nextcloud.ErrNotFound):
+		if !named {
+			// Written before the create call, so a crash between
+			// "created" and "mapped" still lets the next call link it.
+			if _, err := s.store.RecordProvisionIntent(ctx, req.QortalAddress, uid); isNC(err, store.ErrUserTaken) {
+				return Result{}, apierror.Conflict("user_linked", "Nextcloud user %q is being provisioned for another address", uid)
+			} else if err != nil {
+				return Result{}, storeErr(err)
+			}
+		}
 		err = nc.CreateUser(ctx, nextcloud.NewUser{
 			ID: uid, DisplayName: req.DisplayName, Email: req.Email,
-			Groups: mergeGroups(s.cfg.DefaultGroups, req.Groups), Quota: s.cfg.DefaultQuota,
+			Groups: groups, Quota: s.cfg.DefaultQuota,
 		})
 		switch {
 		case err == nil:
 			created = true
 			user = nextcloud.User{ID: uid, DisplayName: req.DisplayName, Email: req.Email}
 		case isNC(err, nextcloud.ErrExists):
-			// Another replica (or a call that crashed before linking) created
-			// it a moment ago: link what is there.
+			// It appeared between the read and the create. Nearly always
+			// another replica working on this same address (which recorded
+			// the same intent); a stranger would have to create exactly
+			// this id within that round trip, at a moment only the broker
+			// knows. The intent must still be there (a failed call drops it).
 			if user, err = nc.GetUser(ctx, uid); err != nil {
 				return Result{}, nextcloudErr(err)
 			}
+			if !named {
+				mine, err := s.ownIntent(ctx, req.QortalAddress, user.ID)
+				if err != nil {
+					return Result{}, err
+				}
+				if !mine {
+					return Result{}, userExistsErr(user.ID)
+				}
+			}
+			if err := s.addGroups(ctx, user.ID, groups); err != nil {
+				return Result{}, err
+			}
 		default:
+			if !named && noUserCreated(err) {
+				s.dropIntent(ctx, req.QortalAddress)
+			}
 			return Result{}, nextcloudErr(err)
 		}
 	default:
@@ -136,7 +187,7 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 
 	m := store.Mapping{
 		QortalAddress:   req.QortalAddress,
-		NextcloudUserID: uid,
+		NextcloudUserID: user.ID, // Nextcloud's own spelling of the id
 		DisplayName:     firstNonEmpty(req.DisplayName, user.DisplayName),
 		Email:           firstNonEmpty(req.Email, user.Email),
 		Status:          store.StatusLinked,
@@ -146,15 +197,58 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 	// not left unlinked until the next call heals it.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	m, err = s.createMapping(wctx, actor, m, created)
+	m, err = s.createMapping(wctx, actor, m, created, recovered)
 	if err != nil {
 		return Result{}, err
 	}
-	s.log.InfoContext(ctx, "provisioned", "address", m.QortalAddress, "nextcloud_user", m.NextcloudUserID, "created", created, "actor", actor)
+	s.log.InfoContext(ctx, "provisioned", "address", m.QortalAddress, "nextcloud_user", m.NextcloudUserID,
+		"created", created, "recovered", recovered, "actor", actor)
 	return Result{Mapping: m, Created: created}, nil
 }
 
-// Link links an address to an existing Nextcloud user.
+// ownIntent says whether this broker recorded, before creating it, that the
+// account uid is for address.
+func (s *Service) ownIntent(ctx context.Context, address, uid string) (bool, error) {
+	in, err := s.store.GetProvisionIntent(ctx, address)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return sameUser(in.NextcloudUserID, uid), nil
+}
+
+// dropIntent removes the address's intent; failing to is logged, not
+// returned, because the caller is already reporting the real failure.
+func (s *Service) dropIntent(ctx context.Context, address string) {
+	if err := s.store.DeleteProvisionIntent(context.WithoutCancel(ctx), address); err != nil {
+		s.log.WarnContext(ctx, "could not remove a provision intent", "address", address, "err", err)
+	}
+}
+
+// noUserCreated: Nextcloud answered, and the answer means no account was
+// made (after a timeout or a 5xx it may have been, so the intent stays).
+func noUserCreated(err error) bool {
+	var ne *nextcloud.Error
+	if !errors.As(err, &ne) {
+		return false
+	}
+	switch {
+	case errors.Is(err, nextcloud.ErrInvalid):
+		return ne.OCSStatus != 102 // 102 + ErrInvalid: created without quota/language
+	case errors.Is(err, nextcloud.ErrPolicyRejected), errors.Is(err, nextcloud.ErrUnauthorized), errors.Is(err, nextcloud.ErrRateLimited):
+		return true
+	}
+	return false
+}
+
+// sameUser compares Nextcloud user ids as Nextcloud does: without case.
+func sameUser(a, b string) bool { return strings.EqualFold(a, b) }
+
+// Link links an address to an existing Nextcloud user (named on purpose, so
+// an account the broker did not create is fine here). The mapping keeps the
+// id as Nextcloud spells it, and provision.default_groups apply.
 func (s *Service) Link(ctx context.Context, actor, address, uid string) (store.Mapping, error) {
 	req := Request{QortalAddress: address, NextcloudUserID: uid}
 	if err := validateRequest(&req); err != nil {
@@ -167,7 +261,7 @@ func (s *Service) Link(ctx context.Context, actor, address, uid string) (store.M
 	defer unlock()
 
 	if m, err := s.store.GetMappingByAddress(ctx, address); err == nil {
-		if m.NextcloudUserID == uid {
+		if sameUser(m.NextcloudUserID, uid) {
 			return m, nil
 		}
 		return store.Mapping{}, addressLinkedErr(m)
@@ -187,10 +281,13 @@ func (s *Service) Link(ctx context.Context, actor, address, uid string) (store.M
 	} else if err != nil {
 		return store.Mapping{}, nextcloudErr(err)
 	}
+	if err := s.addGroups(ctx, user.ID, s.cfg.DefaultGroups); err != nil {
+		return store.Mapping{}, err
+	}
 	return s.createMapping(ctx, actor, store.Mapping{
-		QortalAddress: address, NextcloudUserID: uid,
+		QortalAddress: address, NextcloudUserID: user.ID,
 		DisplayName: user.DisplayName, Email: user.Email, Status: store.StatusLinked,
-	}, false)
+	}, false, false)
 }
 
 // Unlink removes the mapping; the Nextcloud account is kept.
@@ -274,11 +371,11 @@ func (s *Service) client() (*nextcloud.Client, error) {
 	return s.nc, nil
 }
 
-// userFree fails when uid is already linked to some address.
+// userFree fails when uid (in any case) is already linked to some address.
 func (s *Service) userFree(ctx context.Context, uid string) error {
 	m, err := s.store.GetMappingByUser(ctx, uid)
 	if err == nil {
-		return userLinkedErr(uid, m.QortalAddress)
+		return userLinkedErr(m.NextcloudUserID, m.QortalAddress)
 	}
 	if !isNotFound(err) {
 		return storeErr(err)
@@ -297,11 +394,15 @@ func (s *Service) addGroups(ctx context.Context, uid string, groups []string) er
 
 // createMapping writes m; losing a race to another replica that linked the
 // same pair is success, anything else is a conflict that says which side.
-func (s *Service) createMapping(ctx context.Context, actor string, m store.Mapping, created bool) (store.Mapping, error) {
-	out, err := s.store.CreateMapping(ctx, m, audit(actor, "mapping.create", m.QortalAddress, map[string]any{
+func (s *Service) createMapping(ctx context.Context, actor string, m store.Mapping, created, recovered bool) (store.Mapping, error) {
+	detail := map[string]any{
 		"nextcloudUserId": m.NextcloudUserID, "displayName": m.DisplayName, "email": m.Email,
 		"status": m.Status, "nextcloudUserCreated": created,
-	}))
+	}
+	if recovered {
+		detail["nextcloudUserCreatedEarlier"] = true // by an earlier call that did not finish
+	}
+	out, err := s.store.CreateMapping(ctx, m, audit(actor, "mapping.create", m.QortalAddress, detail))
 	if err == nil {
 		return out, nil
 	}
@@ -311,7 +412,7 @@ func (s *Service) createMapping(ctx context.Context, actor string, m store.Mappi
 	// A row with both values taken may be reported as either conflict;
 	// look at what is stored to tell "already done" from a real conflict.
 	if cur, gerr := s.store.GetMappingByAddress(ctx, m.QortalAddress); gerr == nil {
-		if cur.NextcloudUserID == m.NextcloudUserID {
+		if sameUser(cur.NextcloudUserID, m.NextcloudUserID) {
 			return cur, nil
 		}
 		return store.Mapping{}, addressLinkedErr(cur)
@@ -322,7 +423,7 @@ func (s *Service) createMapping(ctx context.Context, actor string, m store.Mappi
 	if gerr != nil {
 		return store.Mapping{}, storeErr(gerr)
 	}
-	return store.Mapping{}, userLinkedErr(m.NextcloudUserID, cur.QortalAddress)
+	return store.Mapping{}, userLinkedErr(cur.NextcloudUserID, cur.QortalAddress)
 }
 
 func audit(actor, action, subject string, detail map[string]any) store.AuditEntry {

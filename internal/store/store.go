@@ -47,7 +47,9 @@ func (s MappingStatus) Valid() bool {
 	return false
 }
 
-// Mapping links one Qortal address to one Nextcloud user; both sides are unique.
+// Mapping links one Qortal address to one Nextcloud user; both sides are
+// unique, the user id case-insensitively (as Nextcloud compares ids), and the
+// id is kept exactly as Nextcloud spells it.
 type Mapping struct {
 	QortalAddress   string
 	NextcloudUserID string
@@ -103,12 +105,34 @@ type AuditPage struct {
 	NextCursor string
 }
 
+// ProvisionIntent records that the broker is about to create Nextcloud user
+// NextcloudUserID for QortalAddress. It is written before the create call and
+// removed with the mapping's creation, so an existing Nextcloud account is
+// linked without being named only when the broker itself created it.
+type ProvisionIntent struct {
+	QortalAddress   string
+	NextcloudUserID string
+	CreatedAt       time.Time
+}
+
 // MappingStore persists address <-> Nextcloud user links.
 type MappingStore interface {
-	// CreateMapping inserts m; ErrAddressTaken or ErrUserTaken on conflict.
+	// CreateMapping inserts m; ErrAddressTaken or ErrUserTaken (also for an
+	// id differing only in case from a linked one) on conflict. It removes
+	// the address's provision intent in the same transaction.
 	CreateMapping(ctx context.Context, m Mapping, audit AuditEntry) (Mapping, error)
 	GetMappingByAddress(ctx context.Context, address string) (Mapping, error)
+	// GetMappingByUser finds the mapping of a user id, case-insensitively.
 	GetMappingByUser(ctx context.Context, nextcloudUserID string) (Mapping, error)
+	// RecordProvisionIntent stores (or replaces) the address's intent and
+	// returns what is stored; recording the same pair again (the id compared
+	// case-insensitively) keeps the first CreatedAt. ErrUserTaken when
+	// another address has an intent for the same user id.
+	RecordProvisionIntent(ctx context.Context, address, nextcloudUserID string) (ProvisionIntent, error)
+	// GetProvisionIntent returns the address's intent or ErrNotFound.
+	GetProvisionIntent(ctx context.Context, address string) (ProvisionIntent, error)
+	// DeleteProvisionIntent removes the address's intent; absent is not an error.
+	DeleteProvisionIntent(ctx context.Context, address string) error
 	// UpdateMapping replaces display name, email and status of the mapping
 	// for m.QortalAddress (the user id is fixed once linked).
 	UpdateMapping(ctx context.Context, m Mapping, audit AuditEntry) (Mapping, error)

@@ -8,7 +8,7 @@ func (s *Server) addToGroup(viewer, id, gid string) reply {
 	if gid == "" {
 		return fail(101, "")
 	}
-	u, userExists := s.users[id]
+	u, userExists := s.lookup(id)
 	if !s.groups[gid] {
 		return fail(102, "")
 	}
@@ -39,9 +39,11 @@ func (s *Server) addGroup(gid string) reply {
 // generateNotification mirrors the notifications app's APIController
 // generateNotification (api v1/v2): failures carry null data and an HTTP code.
 func (s *Server) generateNotification(id, short, long string) reply {
-	if _, exists := s.users[id]; !exists {
+	u, exists := s.lookup(id)
+	if !exists {
 		return reply{status: http.StatusNotFound, data: nullData{}}
 	}
+	id = u.ID
 	if short == "" || len(short) > 255 || len(long) > 4000 {
 		return reply{status: http.StatusBadRequest, data: nullData{}}
 	}

@@ -112,6 +112,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	if s.maintenance {
+		// ocs/vN.php: ApiHelper::respond(503, 'Service unavailable'), the
+		// HTTP status being the OCS one in v1 too.
+		writeOCSStatus(w, version, asJSON, fail(http.StatusServiceUnavailable, "Service unavailable"), http.StatusServiceUnavailable)
+		return
+	}
 	if s.rateLimited {
 		if s.retryAfter != "" {
 			w.Header().Set("Retry-After", s.retryAfter)
@@ -175,6 +181,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.getUsers(uid, r.Form)
 	case RouteCreateUser:
 		rep = s.addUser(uid, r.Form)
+		if d := s.createDelay; d > 0 && rep.status == http.StatusOK {
+			s.mu.Unlock()
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+			s.mu.Lock()
+		}
 		if rep.status == http.StatusOK && s.crashCreates > 0 {
 			s.crashCreates--
 			dropConnection(w)

@@ -78,7 +78,15 @@ func meta(version, status int, message string) (httpStatus int, m map[string]any
 
 // writeOCS renders rep as an OCS document in the requested format.
 func writeOCS(w http.ResponseWriter, version int, asJSON bool, rep reply) {
+	writeOCSStatus(w, version, asJSON, rep, 0)
+}
+
+// writeOCSStatus is writeOCS with the HTTP status forced (when not 0).
+func writeOCSStatus(w http.ResponseWriter, version int, asJSON bool, rep reply, forceHTTP int) {
 	httpStatus, m := meta(version, rep.status, rep.message)
+	if forceHTTP != 0 {
+		httpStatus = forceHTTP
+	}
 	data := rep.data
 	if data == nil {
 		// PHP renders an empty DataResponse's data as [] (a JSON array).

@@ -14,6 +14,9 @@
 //   - The password policy is the strictest built-in password_policy setting
 //     (length >= 10, upper, lower, digit, special character), so a client
 //     whose passwords pass here passes any default policy.
+//   - User ids are case-insensitive, as on a real server: every lookup folds
+//     case and answers with the canonical id (the spelling it was created
+//     with); creating a case variant of an existing id is 102 "exists".
 //   - Rate limiting (SetRateLimited) answers 429 with an empty body like
 //     RateLimitingMiddleware, and adds a Retry-After header that real
 //     Nextcloud does not send, so clients' parsing of it can be tested.
@@ -106,7 +109,9 @@ type Server struct {
 	ocsFaults       map[string]*ocsFault
 	rateLimited     bool
 	retryAfter      string
+	maintenance     bool
 	delay           time.Duration
+	createDelay     time.Duration
 	crashCreates    int
 	rejectPasswords bool
 	requireEmail    bool
@@ -145,10 +150,10 @@ func (s *Server) AddAccount(user, appPassword string, admin bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accounts[user] = &account{appPassword: appPassword, subadminOf: map[string]bool{}}
-	u, ok := s.users[user]
+	u, ok := s.users[userKey(user)]
 	if !ok {
 		u = &User{ID: user, DisplayName: user}
-		s.users[user] = u
+		s.users[userKey(user)] = u
 	}
 	if admin && !contains(u.Groups, "admin") {
 		u.Groups = append(u.Groups, "admin")
@@ -177,14 +182,24 @@ func (s *Server) AddUser(u User) {
 	if c.DisplayName == "" {
 		c.DisplayName = c.ID
 	}
-	s.users[c.ID] = &c
+	s.users[userKey(c.ID)] = &c
 }
 
-// User returns a copy of the stored user.
+// userKey is the key of s.users: Nextcloud compares user ids without case
+// (ids are ASCII), and User.ID keeps the canonical spelling.
+func userKey(id string) string { return strings.ToLower(id) }
+
+// lookup finds a user by any spelling of its id.
+func (s *Server) lookup(id string) (*User, bool) {
+	u, ok := s.users[userKey(id)]
+	return u, ok
+}
+
+// User returns a copy of the stored user (id in any case).
 func (s *Server) User(id string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[id]
+	u, ok := s.lookup(id)
 	if !ok {
 		return User{}, false
 	}
@@ -198,8 +213,8 @@ func (s *Server) Users() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := make([]string, 0, len(s.users))
-	for id := range s.users {
-		ids = append(ids, id)
+	for _, u := range s.users {
+		ids = append(ids, u.ID)
 	}
 	sort.Strings(ids)
 	return ids
@@ -238,6 +253,9 @@ func (s *Server) Requests(route string) int {
 func (s *Server) Notifications(userID string) []Notification {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if u, ok := s.lookup(userID); ok {
+		userID = u.ID
+	}
 	return append([]Notification(nil), s.notes[userID]...)
 }
 
@@ -269,6 +287,25 @@ func (s *Server) SetRetryAfter(v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.retryAfter = v
+}
+
+// SetMaintenance mirrors `occ maintenance:mode --on`: every OCS call then
+// answers HTTP 503 with OCS status 503 "Service unavailable", before
+// authentication, as ocs/vN.php does.
+func (s *Server) SetMaintenance(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maintenance = on
+}
+
+// SetCreateDelay makes each user creation take d before it answers (the real
+// server needs 2-3 s for avatar generation and the password policy), or
+// until the client gives up; the user is created either way, as a server
+// does not notice a client that left.
+func (s *Server) SetCreateDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.createDelay = d
 }
 
 // SetDelay delays every response by d (or until the client gives up).
@@ -319,14 +356,14 @@ func (s *Server) authenticate(r *http.Request) (user string, present, ok bool) {
 	if subtle.ConstantTimeCompare([]byte(p), []byte(a.appPassword)) != 1 {
 		return "", true, false
 	}
-	if usr, ok := s.users[u]; ok && usr.Disabled {
+	if usr, ok := s.lookup(u); ok && usr.Disabled {
 		return "", true, false
 	}
 	return u, true, true
 }
 
 func (s *Server) isAdmin(uid string) bool {
-	u, ok := s.users[uid]
+	u, ok := s.lookup(uid)
 	return ok && contains(u.Groups, "admin")
 }
 

@@ -78,7 +78,7 @@ func canSetDisplayName(u *User) bool { return u.Backend != BackendOIDC }
 
 // getCurrentUser mirrors UsersController::getCurrentUser (route cloud/user).
 func (s *Server) getCurrentUser(viewer string) reply {
-	u, found := s.users[viewer]
+	u, found := s.lookup(viewer)
 	if !found {
 		return fail(codeUnauthorised, "")
 	}
@@ -88,7 +88,7 @@ func (s *Server) getCurrentUser(viewer string) reply {
 // getUser mirrors UsersController::getUser: a missing user is
 // OCSNotFoundException (404), an unreachable one 998.
 func (s *Server) getUser(viewer, id string) reply {
-	u, found := s.users[id]
+	u, found := s.lookup(id)
 	if !found {
 		return fail(http.StatusNotFound, "User does not exist")
 	}
@@ -172,13 +172,14 @@ func (s *Server) addUser(viewer string, form url.Values) reply {
 	groups := formList(form, "groups")
 	admin := s.isAdmin(viewer)
 
-	if _, exists := s.users[uid]; exists {
+	if _, exists := s.lookup(uid); exists {
 		return fail(102, "User already exists")
 	}
 	if len(groups) > 0 {
 		for _, g := range groups {
 			if !s.groups[g] {
-				return fail(104, "group "+g+" does not exist")
+				// Seen on Nextcloud 30: the whole create fails, no user is made.
+				return fail(104, "Group "+g+" does not exist")
 			}
 			if !admin && !s.isSubAdminOfGroup(viewer, g) {
 				return fail(105, "insufficient privileges for group "+g)
@@ -211,7 +212,7 @@ func (s *Server) addUser(viewer string, form url.Values) reply {
 	}
 
 	u := &User{ID: uid, DisplayName: uid, Password: password}
-	s.users[uid] = u
+	s.users[userKey(uid)] = u
 	s.creates++
 	for _, g := range groups {
 		u.Groups = append(u.Groups, g)
@@ -256,7 +257,7 @@ var otherEditable = []string{"additional_mail", "phone", "address", "website", "
 
 // editUser mirrors UsersController::editUser for the keys the broker uses.
 func (s *Server) editUser(viewer, id, key, value string) reply {
-	u, exists := s.users[id]
+	u, exists := s.lookup(id)
 	if !exists {
 		return fail(codeNotFound, "")
 	}
@@ -313,8 +314,8 @@ func (s *Server) editUser(viewer, id, key, value string) reply {
 // setEnabled mirrors UsersController::setEnabled: a missing target, or the
 // caller itself, is 101.
 func (s *Server) setEnabled(viewer, id string, enabled bool) reply {
-	u, exists := s.users[id]
-	if !exists || id == viewer {
+	u, exists := s.lookup(id)
+	if !exists || strings.EqualFold(id, viewer) {
 		return fail(101, "")
 	}
 	if !s.isAdmin(viewer) && !s.isUserAccessible(viewer, u) {

@@ -19,6 +19,7 @@ type NewStore = func(t *testing.T) store.Store
 // Run checks every method of the store, including every error it promises.
 func Run(t *testing.T, newStore NewStore) {
 	t.Run("Mappings", func(t *testing.T) { runMappings(t, newStore) })
+	t.Run("AccountSafety", func(t *testing.T) { runAccountSafety(t, newStore) })
 	t.Run("MappingList", func(t *testing.T) { runMappingList(t, newStore) })
 	t.Run("Audit", func(t *testing.T) { runAudit(t, newStore) })
 	t.Run("Challenges", func(t *testing.T) { runChallenges(t, newStore) })

@@ -98,6 +98,7 @@ func postgresFlavor() sqlstore.Flavor {
 		Name:        "postgres store",
 		Time:        func(t time.Time) any { return t },
 		Unique:      uniqueViolation,
+		UniqueIndex: uniqueIndexViolation,
 		Unavailable: isUnavailable,
 		LockRow:     " FOR UPDATE",
 		ClaimLock:   " FOR UPDATE OF t SKIP LOCKED",
@@ -138,6 +139,13 @@ func constraintName(table, column string) string {
 func uniqueViolation(err error, table, column string) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraintName(table, column)
+}
+
+// uniqueIndexViolation reports SQLSTATE 23505 on the named unique index
+// (Postgres reports an index's name as the constraint name).
+func uniqueIndexViolation(err error, index string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == index
 }
 
 func unavailable(err error) error {

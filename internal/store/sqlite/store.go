@@ -143,6 +143,7 @@ func sqliteFlavor() sqlstore.Flavor {
 		Name:           "sqlite store",
 		Time:           func(t time.Time) any { return sqlstore.FormatTextTime(t) },
 		Unique:         func(err error, table, column string) bool { return uniqueViolation(err, table+"."+column) },
+		UniqueIndex:    func(err error, index string) bool { return uniqueViolation(err, "index '"+index+"'") },
 		Unavailable:    isUnavailable,
 		JSONValues:     func(param string) string { return "SELECT value FROM json_each(" + param + ")" },
 		TxPerStatement: true,

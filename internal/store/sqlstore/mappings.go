@@ -48,6 +48,9 @@ func (s *Store) CreateMapping(ctx context.Context, m store.Mapping, audit store.
 			m.QortalAddress, m.NextcloudUserID, m.DisplayName, m.Email, string(m.Status), s.ts(m.CreatedAt), s.ts(m.UpdatedAt)); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM provision_intents WHERE qortal_address = $1`, m.QortalAddress); err != nil {
+			return err
+		}
 		return s.insertAudit(ctx, tx, a)
 	})
 	if err != nil {
@@ -68,12 +71,13 @@ func (s *Store) GetMappingByAddress(ctx context.Context, address string) (store.
 	return m, nil
 }
 
-// GetMappingByUser returns the mapping of a Nextcloud user id.
+// GetMappingByUser returns the mapping of a Nextcloud user id, compared
+// case-insensitively as Nextcloud does (served by the lower() unique index).
 func (s *Store) GetMappingByUser(ctx context.Context, userID string) (store.Mapping, error) {
 	if backend.CheckUserID(userID) != nil {
 		return store.Mapping{}, fmt.Errorf("get mapping by user: %w", store.ErrNotFound)
 	}
-	m, err := scanMapping(s.read.QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE nextcloud_user_id = $1`, userID))
+	m, err := scanMapping(s.read.QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE lower(nextcloud_user_id) = lower($1)`, userID))
 	if err != nil {
 		return store.Mapping{}, s.fail("get mapping by user "+userID, err)
 	}
@@ -201,4 +205,69 @@ func (s *Store) CountMappings(ctx context.Context) (map[store.MappingStatus]int,
 		return nil, s.fail("count mappings", err)
 	}
 	return counts, nil
+}
+
+// RecordProvisionIntent upserts the address's intent; the same pair again
+// keeps its first time, another id replaces it.
+func (s *Store) RecordProvisionIntent(ctx context.Context, address, userID string) (store.ProvisionIntent, error) {
+	if err := backend.CheckAddress(address); err != nil {
+		return store.ProvisionIntent{}, fmt.Errorf("record provision intent: %w", err)
+	}
+	if err := backend.CheckUserID(userID); err != nil {
+		return store.ProvisionIntent{}, fmt.Errorf("record provision intent: %w", err)
+	}
+	var (
+		in      store.ProvisionIntent
+		created string
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO provision_intents (qortal_address, nextcloud_user_id, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (qortal_address) DO UPDATE SET nextcloud_user_id = excluded.nextcloud_user_id,
+				created_at = CASE WHEN lower(provision_intents.nextcloud_user_id) = lower(excluded.nextcloud_user_id)
+					THEN provision_intents.created_at ELSE excluded.created_at END
+			RETURNING qortal_address, nextcloud_user_id, created_at`,
+			address, userID, s.ts(backend.Now())).Scan(&in.QortalAddress, &in.NextcloudUserID, &created)
+	})
+	if err != nil {
+		return store.ProvisionIntent{}, s.fail("record provision intent "+address, err)
+	}
+	if in.CreatedAt, err = parseTS(created); err != nil {
+		return store.ProvisionIntent{}, fmt.Errorf("record provision intent: %w", err)
+	}
+	return in, nil
+}
+
+// GetProvisionIntent returns the address's intent.
+func (s *Store) GetProvisionIntent(ctx context.Context, address string) (store.ProvisionIntent, error) {
+	if backend.CheckAddress(address) != nil {
+		return store.ProvisionIntent{}, fmt.Errorf("get provision intent: %w", store.ErrNotFound)
+	}
+	var (
+		in      store.ProvisionIntent
+		created string
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT qortal_address, nextcloud_user_id, created_at FROM provision_intents WHERE qortal_address = $1`,
+		address).Scan(&in.QortalAddress, &in.NextcloudUserID, &created)
+	if err != nil {
+		return store.ProvisionIntent{}, s.fail("get provision intent "+address, err)
+	}
+	if in.CreatedAt, err = parseTS(created); err != nil {
+		return store.ProvisionIntent{}, fmt.Errorf("get provision intent: %w", err)
+	}
+	return in, nil
+}
+
+// DeleteProvisionIntent removes the address's intent, if any.
+func (s *Store) DeleteProvisionIntent(ctx context.Context, address string) error {
+	if backend.CheckAddress(address) != nil {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM provision_intents WHERE qortal_address = $1`, address)
+		return err
+	})
+	if err != nil {
+		return s.fail("delete provision intent "+address, err)
+	}
+	return nil
 }

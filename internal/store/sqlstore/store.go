@@ -28,6 +28,8 @@ type Flavor struct {
 	Time func(time.Time) any
 	// Unique reports a unique or primary-key violation on table.column.
 	Unique func(err error, table, column string) bool
+	// UniqueIndex reports a violation of the named unique (expression) index.
+	UniqueIndex func(err error, index string) bool
 	// Unavailable reports errors about reaching the database rather than
 	// about the request.
 	Unavailable func(err error) bool
@@ -160,7 +162,8 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	case s.unique(err, "mappings", "qortal_address"):
 		return fmt.Errorf("%s: %w", op, store.ErrAddressTaken)
-	case s.unique(err, "mappings", "nextcloud_user_id"):
+	case s.unique(err, "mappings", "nextcloud_user_id"), s.uniqueLower(err, "mappings", "nextcloud_user_id"),
+		s.uniqueLower(err, "provision_intents", "nextcloud_user_id"):
 		return fmt.Errorf("%s: %w", op, store.ErrUserTaken)
 	case s.flavor.Unavailable(err) || s.closed.Load():
 		s.unavailable.Add(1)
@@ -174,4 +177,10 @@ func (s *Store) UnavailableEvents() uint64 { return s.unavailable.Load() }
 
 func (s *Store) unique(err error, table, column string) bool {
 	return err != nil && s.flavor.Unique(err, table, column)
+}
+
+// uniqueLower reports a violation of the case-insensitive unique index on
+// table.column, which migrations name table_column_lower_key.
+func (s *Store) uniqueLower(err error, table, column string) bool {
+	return err != nil && s.flavor.UniqueIndex(err, table+"_"+column+"_lower_key")
 }
