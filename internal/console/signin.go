@@ -182,18 +182,19 @@ func (h *Handler) signinVerify(w http.ResponseWriter, r *http.Request) {
 		restart(http.StatusGone, "That challenge expired at "+c.ExpiresAt.UTC().Format(time.RFC3339)+". Start again to get a new one.", c.QortalAddress)
 		return
 	}
-	// Charged before the signature check, so guessing signatures for one
-	// address is slow from any number of IPs.
-	if allowed, retry := h.d.AddressLimiter.Allow(r.Context(), c.QortalAddress); !allowed {
-		h.tooMany(w, r, retry, "for this address")
-		return
-	}
 	pub, sig, perr := proofFromForm(r, c.QortalAddress)
 	if perr == nil {
 		_, err = qortal.VerifyProof(c.QortalAddress, pub, sig, []byte(c.Message))
 		perr = proofError(err, c.QortalAddress, pub)
 	}
 	if perr != nil {
+		// Only failed proofs spend the address's budget: guessing for one
+		// address is slow from any number of IPs, and a flood of wrong
+		// signatures never keeps the owner's valid one out.
+		if allowed, retry := h.d.AddressLimiter.Allow(r.Context(), c.QortalAddress); !allowed {
+			h.tooMany(w, r, retry, "for this address")
+			return
+		}
 		// The challenge stays usable: a mistyped paste can be retried.
 		v.Error = perr.Error()
 		v.D = h.signView(c, pub, sig)

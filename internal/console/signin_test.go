@@ -239,3 +239,27 @@ func TestSignInRefusesSmallOrderKey(t *testing.T) {
 		t.Fatalf("verify = %d, want 400 naming bad_public_key:\n%s", p.status, p.body)
 	}
 }
+
+// Issue 7 item 4: only failed proofs spend the address's budget, and the
+// administrator's valid signature gets in after a flood of wrong ones.
+func TestSignInOwnerGetsInAfterFailedFlood(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	alice, bob := e.accts["alice"], e.accts["bob"]
+	sign := b.challenge(alice)
+	wrong := b.signed(bob, sign)
+	wrong.Set("publicKey", b.signed(alice, sign).Get("publicKey"))
+	limited := false
+	for i := 0; i <= e.cfg.Login.RateLimit.PerAddressPerMinute; i++ {
+		if p := b.do(http.MethodPost, "/admin/signin/verify", wrong); p.status == http.StatusTooManyRequests {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("failed proofs were never limited per address")
+	}
+	p := b.do(http.MethodPost, "/admin/signin/verify", b.signed(alice, sign))
+	if p.status != http.StatusSeeOther || p.location != "/admin/" {
+		t.Fatalf("the owner's valid signature after the flood = %d to %q:\n%s", p.status, p.location, p.body)
+	}
+}

@@ -54,9 +54,9 @@ func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challe
 	if err := qortal.ValidateAddress(addr); err != nil {
 		return challengeResponse{}, newErr(http.StatusBadRequest, "invalid_address", "invalid Qortal address: "+err.Error())
 	}
-	if e := limit(r.Context(), h.addrLim, addr, "for this address"); e != nil {
-		return challengeResponse{}, e
-	}
+	// No per-address charge here: issuing proves nothing, and charging it
+	// let anyone lock an address's owner out with anonymous requests. The
+	// per-address budget is spent only by failed proofs (proveAndConsume).
 	ar, e := h.authRequest(ctx, req.AuthRequestID)
 	if e != nil {
 		return challengeResponse{}, e

@@ -93,10 +93,7 @@ func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newErr(http.StatusBadRequest, "invalid_address", "enter your Qortal address (it starts with Q)"))
 		return
 	}
-	if e := limit(r.Context(), h.addrLim, addr, "for this address"); e != nil {
-		writeError(w, e)
-		return
-	}
+	// Per IP only (see issueChallenge).
 	if err := h.admission.CheckInvite(ctx, req.InviteToken); err != nil {
 		writeError(w, h.admissionError(ctx, store.Challenge{QortalAddress: addr}, err))
 		return
@@ -142,10 +139,6 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	c, e := h.loadChallengeFor(r, req.ChallengeID, PurposeOnboard)
 	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if e := limit(r.Context(), h.addrLim, c.QortalAddress, "for this address"); e != nil {
 		writeError(w, e)
 		return
 	}

@@ -62,11 +62,6 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	if req.AuthRequestID != "" && subtle.ConstantTimeCompare([]byte(req.AuthRequestID), []byte(c.AuthRequestID)) != 1 {
 		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge belongs to another login request: request a new one")
 	}
-	// Charged before the signature check so that guessing signatures for
-	// one address is slow however many IPs it comes from.
-	if e := limit(r.Context(), h.addrLim, c.QortalAddress, "for this address"); e != nil {
-		return "", e
-	}
 	ar, e := h.authRequest(ctx, c.AuthRequestID)
 	if e != nil {
 		return "", e
@@ -105,6 +100,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 // once across replicas: two concurrent verifies of the same valid proof
 // cannot both pass. A bad proof leaves the challenge usable, so a mistyped
 // paste can be retried.
+//
+// Only a failed proof spends the address's budget, so guessing for one
+// address stays slow however many IPs it comes from, while the owner's valid
+// signature always gets through: nobody can lock an owner out by flooding
+// their address with challenges or wrong signatures.
 func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
 	var e *apiError
 	if req.SignedTransaction != "" {
@@ -113,6 +113,9 @@ func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req ve
 		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
 	}
 	if e != nil {
+		if le := limit(ctx, h.addrLim, c.QortalAddress, "for this address"); le != nil {
+			return le
+		}
 		return e
 	}
 	if _, err := h.store.ConsumeChallenge(ctx, c.ID, h.now()); err != nil {

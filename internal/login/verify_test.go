@@ -193,19 +193,49 @@ func TestRateLimitPerAddress(t *testing.T) {
 	cfg := testConfig()
 	cfg.Login.RateLimit.PerAddressPerMinute = 3
 	e := newEnv(t, cfg)
-	c := e.challenge("ar1", "alice") // 1 token
+	c := e.challenge("ar1", "alice") // issuing is not charged per address
 	bad := e.proof(c, "bob", "alice")
-	expect(t, e.post("/login/verify", bad), http.StatusBadRequest, "bad_signature") // 2
-	expect(t, e.post("/login/verify", bad), http.StatusBadRequest, "bad_signature") // 3
-	r := e.post("/login/verify", e.proof(c, "alice", "alice"))
+	for i := 0; i < 3; i++ {
+		expect(t, e.post("/login/verify", bad), http.StatusBadRequest, "bad_signature")
+	}
+	r := e.post("/login/verify", bad)
 	expect(t, r, http.StatusTooManyRequests, "rate_limited")
 	if ra := r.header.Get("Retry-After"); ra != "20" {
 		t.Fatalf("Retry-After = %q, want 20 (one token per 20 s)", ra)
 	}
-	// Another address is unaffected; after waiting, alice may retry.
+	// Another address is unaffected, and the owner's valid signature gets
+	// in even while the budget of failed proofs is spent.
 	e.challenge("ar1", "bob")
-	e.clk.Advance(20 * time.Second)
 	expect(t, e.post("/login/verify", e.proof(c, "alice", "alice")), http.StatusOK, "")
+}
+
+// Issue 7 item 4: anonymous challenge requests used to spend the address's
+// budget, so ten a minute kept the owner out indefinitely. Now issuing
+// counts per IP only, failed proofs spend the address budget, and the owner
+// with a valid signature gets in during the flood.
+func TestOwnerGetsInWhileTheAddressIsFlooded(t *testing.T) {
+	cfg := testConfig()
+	cfg.Login.RateLimit.PerAddressPerMinute = 10
+	e := newEnv(t, cfg)
+	var last challenge
+	for i := 0; i < 30; i++ { // far past the per-address budget
+		last = e.challenge("ar1", "alice")
+	}
+	bad := e.proof(last, "bob", "alice")
+	limited := false
+	for i := 0; i < 15; i++ {
+		if r := e.post("/login/verify", bad); r.status == http.StatusTooManyRequests {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("failed proofs for one address were never rate limited")
+	}
+	c := e.challenge("ar1", "alice")
+	expect(t, e.post("/login/verify", e.proof(c, "alice", "alice")), http.StatusOK, "")
+	if e.prov.completed["ar1"].NextcloudUserID != "alice" {
+		t.Fatal("the owner's login did not complete")
+	}
 }
 
 func TestRateLimitPerIP(t *testing.T) {

@@ -370,11 +370,19 @@ func TestRateLimitsHoldAcrossReplicas(t *testing.T) {
 	}); n != perIP {
 		t.Errorf("/login/challenge let %d through two replicas from one IP, want %d", n, perIP)
 	}
+	// Per address only failed proofs count (issue 7): wrong signatures for
+	// one address's challenge, each from its own IP.
+	id := c.get("authorize", authorizePath("s-addr"), "X-Forwarded-For", "10.2.0.1").location().Query().Get("authRequestID")
+	ch := c.postJSON("challenge", "/login/challenge", map[string]any{"authRequestId": id, "qortalAddress": acct.Address}, "X-Forwarded-For", "10.2.0.1")
+	if ch.status != http.StatusOK {
+		t.Fatalf("challenge: %s", ch)
+	}
+	wrong := signFor(newAccounts(t, 1)[0], "not the challenge")
 	if n := count(2*perAddr, func(i int) answer {
-		return c.postJSON("challenge", "/login/challenge", map[string]any{"authRequestId": "ar_unknown", "qortalAddress": acct.Address},
+		return c.postJSON("verify", "/login/verify", map[string]any{"challengeId": ch.json["challengeId"], "publicKey": wrong[0], "signature": wrong[1]},
 			"X-Forwarded-For", "10.1.0."+strconv.Itoa(i+1))
 	}); n != perAddr {
-		t.Errorf("/login/challenge let %d through two replicas for one address, want %d", n, perAddr)
+		t.Errorf("/login/verify answered %d failed proofs for one address through two replicas before 429, want %d", n, perAddr)
 	}
 	bad := func(int) answer {
 		return c.postJSON("admin", "/api/provision/mappings", nil, "Authorization", "Bearer wrong-token-0123456789")
