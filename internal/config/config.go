@@ -131,9 +131,22 @@ type OIDC struct {
 	RefreshTokenTTL     time.Duration `yaml:"refresh_token_ttl"`
 	AuthRequestTTL      time.Duration `yaml:"auth_request_ttl"`
 	AllowInsecureIssuer bool          `yaml:"allow_insecure_issuer"`
-	GroupsClaim         []string      `yaml:"groups_claim"`
-	Clients             []Client      `yaml:"clients"`
+	// AccessTokenFormat is "opaque" (default: encrypted, checked at
+	// userinfo/introspection, revocable at once) or "jwt" (RFC 9068, signed:
+	// resource servers such as user_oidc's --check-bearer verify it offline,
+	// and a revoked one keeps verifying there until it expires).
+	AccessTokenFormat string `yaml:"access_token_format"`
+	// CORSAllowedOrigins may call /token and /userinfo from a browser.
+	CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
+	GroupsClaim        []string `yaml:"groups_claim"`
+	Clients            []Client `yaml:"clients"`
 }
+
+// Access token formats (oidc.access_token_format).
+const (
+	AccessTokenOpaque = "opaque"
+	AccessTokenJWT    = "jwt"
+)
 
 // Client is a relying party registered from configuration.
 type Client struct {
@@ -221,6 +234,8 @@ func Default() Config {
 			IDTokenTTL:      15 * time.Minute,
 			RefreshTokenTTL: 30 * 24 * time.Hour,
 			AuthRequestTTL:  10 * time.Minute,
+
+			AccessTokenFormat: AccessTokenOpaque,
 		},
 		Login: Login{
 			ChallengeTTL: 5 * time.Minute,

@@ -191,3 +191,30 @@ func TestPerfSettingsFromEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessTokenFormatAndCORSOrigins(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil || cfg.OIDC.AccessTokenFormat != AccessTokenOpaque || len(cfg.OIDC.CORSAllowedOrigins) != 0 {
+		t.Fatalf("defaults: format %q, origins %v, %v", cfg.OIDC.AccessTokenFormat, cfg.OIDC.CORSAllowedOrigins, err)
+	}
+	cfg, err = Load("", envMap(map[string]string{
+		"QORTAL_OIDC_ACCESS_TOKEN_FORMAT":  "jwt",
+		"QORTAL_OIDC_CORS_ALLOWED_ORIGINS": "https://app.example, http://localhost:5173",
+	}))
+	if err != nil || cfg.OIDC.AccessTokenFormat != AccessTokenJWT ||
+		strings.Join(cfg.OIDC.CORSAllowedOrigins, " ") != "https://app.example http://localhost:5173" {
+		t.Fatalf("env: format %q, origins %v, %v", cfg.OIDC.AccessTokenFormat, cfg.OIDC.CORSAllowedOrigins, err)
+	}
+	for env, key := range map[string]string{
+		"QORTAL_OIDC_ACCESS_TOKEN_FORMAT=JWE":                          "oidc.access_token_format",
+		"QORTAL_OIDC_CORS_ALLOWED_ORIGINS=*":                           "oidc.cors_allowed_origins[0]",
+		"QORTAL_OIDC_CORS_ALLOWED_ORIGINS=https://app.example/":        "oidc.cors_allowed_origins[0]",
+		"QORTAL_OIDC_CORS_ALLOWED_ORIGINS=https://ok.example,app.test": "oidc.cors_allowed_origins[1]",
+		"QORTAL_OIDC_CORS_ALLOWED_ORIGINS=https://App.example":         "oidc.cors_allowed_origins[0]",
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		if _, err := Load("", envMap(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: error %v does not name %s", env, err, key)
+		}
+	}
+}

@@ -101,6 +101,8 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY_FILE", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyFile })},
 	{"QORTAL_OIDC_KEY_ROTATION_PERIOD", dur(func(c *Config) *time.Duration { return &c.OIDC.KeyRotationPeriod })},
 	{"QORTAL_OIDC_ALLOW_INSECURE_ISSUER", boolean(func(c *Config) *bool { return &c.OIDC.AllowInsecureIssuer })},
+	{"QORTAL_OIDC_ACCESS_TOKEN_FORMAT", str(func(c *Config) *string { return &c.OIDC.AccessTokenFormat })},
+	{"QORTAL_OIDC_CORS_ALLOWED_ORIGINS", list(func(c *Config) *[]string { return &c.OIDC.CORSAllowedOrigins })},
 	{"QORTAL_OIDC_GROUPS_CLAIM", list(func(c *Config) *[]string { return &c.OIDC.GroupsClaim })},
 	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
 	{"QORTAL_OIDC_LOGIN_SESSION_TTL", dur(func(c *Config) *time.Duration { return &c.Login.SessionTTL })},

@@ -111,6 +111,16 @@ func (c Config) Validate() error {
 	default:
 		bad("oidc.signing_alg", "must be RS256, ES256 or EdDSA (what Nextcloud's user_oidc accepts), got %q", c.OIDC.SigningAlg)
 	}
+	switch c.OIDC.AccessTokenFormat {
+	case AccessTokenOpaque, AccessTokenJWT:
+	default:
+		bad("oidc.access_token_format", "must be opaque or jwt, got %q", c.OIDC.AccessTokenFormat)
+	}
+	for i, o := range c.OIDC.CORSAllowedOrigins {
+		if !isOrigin(o) {
+			bad(fmt.Sprintf("oidc.cors_allowed_origins[%d]", i), "%q must be an origin exactly as browsers send it: lower-case scheme://host[:port], nothing after it (and not *)", o)
+		}
+	}
 	if c.OIDC.KeyEncryptionKey == nil && c.DatabaseURL != "" {
 		bad("oidc.key_encryption_key", "required with database_url: every replica must decrypt the same signing keys")
 	}
@@ -197,6 +207,14 @@ func CheckUserIDTemplate(t string) error {
 // UserIDFor applies a checked template to an address.
 func UserIDFor(template, address string) string {
 	return strings.NewReplacer("{address}", address, "{address_lower}", strings.ToLower(address)).Replace(template)
+}
+
+// isOrigin reports whether o is a serialised web origin as browsers send it
+// in the Origin header.
+func isOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.Path == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && strings.ToLower(o) == o
 }
 
 // loopbackAddr accepts host:port where host is a loopback IP or localhost.

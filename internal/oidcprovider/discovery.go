@@ -3,6 +3,7 @@ package oidcprovider
 import (
 	"net/http"
 
+	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -38,6 +39,15 @@ func (p *Provider) discoveryHandler(w http.ResponseWriter, r *http.Request) {
 	d.ClaimsSupported = supportedClaims
 	d.BackChannelLogoutSupported = true
 	d.BackChannelLogoutSessionSupported = true
+	d.RequestURIParameterSupported = false
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	op.Discover(w, d)
+	httphelper.MarshalJSON(w, discoveryDocument{d, true})
+}
+
+// discoveryDocument adds what op's struct lacks: RFC 9207's flag that
+// every authorization response carries iss (authorize.go), which tells
+// clients to insist on it.
+type discoveryDocument struct {
+	*oidc.DiscoveryConfiguration
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }

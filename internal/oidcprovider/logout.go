@@ -164,6 +164,15 @@ func (p *Provider) endSessionHandler(next http.Handler) http.Handler {
 			http.Error(w, "malformed logout request", http.StatusBadRequest)
 			return
 		}
+		// op answers 500 server_error for an unknown client_id; it is the
+		// caller's mistake, and the logout cannot redirect anywhere.
+		if id := r.Form.Get("client_id"); id != "" {
+			if _, err := p.client(r.Context(), id); errors.As(err, new(notFound)) {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, "Unknown client: this sign-out link names an application the broker does not know.", http.StatusBadRequest)
+				return
+			}
+		}
 		var hintClaims []byte
 		if hint := r.Form.Get("id_token_hint"); hint != "" {
 			var ok bool

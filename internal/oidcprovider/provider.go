@@ -35,17 +35,21 @@ type Deps struct {
 
 // Provider serves the OIDC endpoints and the API the login page uses.
 type Provider struct {
-	cfg     config.Config
-	issuer  string
-	store   store.Store
-	logger  *slog.Logger
-	now     func() time.Time
-	http    *http.Client
-	keys    *KeyManager
-	names   *nameResolver
-	op      *op.Provider
+	cfg    config.Config
+	issuer string
+	store  store.Store
+	logger *slog.Logger
+	now    func() time.Time
+	http   *http.Client
+	keys   *KeyManager
+	names  *nameResolver
+	op     *op.Provider
+	// authz is op for the authorization endpoint, adding iss (RFC 9207).
+	authz   issAuthorizer
 	storage *storage
-	handler http.Handler
+	// jwtAccessTokens: issue RFC 9068 JWT access tokens, not opaque ones.
+	jwtAccessTokens bool
+	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
@@ -80,6 +84,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		p.http = &http.Client{Timeout: 10 * time.Second}
 	}
 	p.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	p.jwtAccessTokens = cfg.OIDC.AccessTokenFormat == config.AccessTokenJWT
 	insecure, err := insecureIssuerAllowed(p.issuer, cfg.OIDC.AllowInsecureIssuer)
 	if err != nil {
 		return nil, err
@@ -114,6 +119,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive token key: %w", err)
 	}
+	var cryptoKey [32]byte
+	copy(cryptoKey[:], tokenKey)
+	gcm := op.NewAES256GCMCrypto(cryptoKey, "")
+	tokenCrypto := accessTokenCrypto{op.NewCompositeCrypto(gcm, []op.Decrypter{gcm, op.NewAESCrypto(cryptoKey)})}
 	opCfg := &op.Config{
 		CodeMethodS256:                    true,
 		AuthMethodPost:                    true,
@@ -123,7 +132,6 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 	}
-	copy(opCfg.CryptoKey[:], tokenKey)
 	if p.callbackKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc callback binding v1", 32); err != nil {
 		return nil, fmt.Errorf("derive callback key: %w", err)
 	}
@@ -136,6 +144,11 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		op.WithCustomRevocationEndpoint(op.NewEndpoint("/revoke")),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint("/end_session")),
 		op.WithCustomKeysEndpoint(op.NewEndpoint("/jwks")),
+		op.WithCrypto(tokenCrypto),
+		// op's CORS reflects every origin with credentials; cors.go
+		// replaces it per endpoint.
+		op.WithCORSOptions(nil),
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256", "ES256", "EdDSA")),
 	}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())
@@ -144,17 +157,22 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
+	p.authz = issAuthorizer{Provider: p.op, enc: issEncoder{next: p.op.Encoder(), iss: p.issuer}}
+	origins := cfg.OIDC.CORSAllowedOrigins
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+oidc.DiscoveryEndpoint, p.discoveryHandler)
+	discovery := publicCORS(http.HandlerFunc(p.discoveryHandler))
+	mux.Handle("GET "+oidc.DiscoveryEndpoint, discovery)
+	mux.Handle("OPTIONS "+oidc.DiscoveryEndpoint, discovery)
+	mux.Handle("/jwks", publicCORS(p.op))
 	mux.HandleFunc("GET "+loggedOutPath, loggedOutHandler)
 	mux.Handle("/end_session", p.endSessionHandler(p.op))
-	for _, path := range []string{"/token", "/revoke", "/introspect"} {
-		mux.Handle(path, p.rawBasicAuth(p.op))
+	mux.Handle("/token", allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.rawBasicAuth(p.op))))
+	for _, path := range []string{"/revoke", "/introspect"} {
+		mux.Handle(path, p.clientAuthEndpoint(p.rawBasicAuth(p.op)))
 	}
-	mux.Handle("/authorize/callback", p.boundCallback(p.op))
-	for _, path := range []string{"/authorize", "/userinfo", "/jwks"} {
-		mux.Handle(path, p.op)
-	}
+	mux.Handle("/userinfo", allowlistCORS(origins, "GET, POST")(p.userinfoEndpoint(p.op)))
+	mux.HandleFunc("/authorize", p.authorizeEndpoint)
+	mux.Handle("/authorize/callback", p.boundCallback(http.HandlerFunc(p.authorizeCallback)))
 	p.handler = mux
 	return p, nil
 }

@@ -212,7 +212,7 @@ func (p *Provider) endWithError(ctx context.Context, authRequestID string, e *oi
 		return "", fmt.Errorf("end auth request: %w", store.ErrAuthRequestDone)
 	}
 	e.State = ar.State
-	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.op.Encoder())
+	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.authz.Encoder())
 	if err != nil {
 		return "", fmt.Errorf("end auth request: %w", err)
 	}

@@ -22,15 +22,18 @@ const (
 )
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	var t store.AccessToken
+	var err error
 	if ar, ok := req.(*authRequest); ok {
-		t, _, err := s.codeTokens(ctx, ar, false)
-		return t.ID, t.ExpiresAt, err
+		t, _, err = s.codeTokens(ctx, ar, false)
+	} else {
+		t, err = s.newAccessToken(ctx, req, "")
 	}
-	t, err := s.newAccessToken(ctx, req, "")
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return t.ID, t.ExpiresAt, nil
+	value, err := s.accessTokenValue(ctx, t)
+	return value, t.ExpiresAt, err
 }
 
 func (s *storage) newAccessToken(ctx context.Context, req op.TokenRequest, family string) (store.AccessToken, error) {
@@ -100,7 +103,11 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, errors.New("unexpected refresh token with a code")
 		}
 		at, value, err := s.codeTokens(ctx, r, true)
-		return at.ID, value, at.ExpiresAt, err
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		access, err := s.accessTokenValue(ctx, at)
+		return access, value, at.ExpiresAt, err
 	case *refreshRequest:
 		if current == "" || current != r.token {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant()
@@ -126,7 +133,8 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		if err := s.rotate(ctx, r, current, next, at.ID, now); err != nil {
 			return "", "", time.Time{}, err
 		}
-		return at.ID, value, at.ExpiresAt, nil
+		access, err := s.accessTokenValue(ctx, at)
+		return access, value, at.ExpiresAt, err
 	default:
 		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
 	}
@@ -283,8 +291,8 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	return nil
 }
 
-// GetPrivateClaimsFromScopes only matters for JWT access tokens, which are
-// not issued.
+// GetPrivateClaimsFromScopes only matters for JWT access tokens op signs
+// itself; the broker signs its own (see accesstoken.go).
 func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
 }

@@ -1,0 +1,249 @@
+package oidcprovider
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+)
+
+// maxStateBytes bounds state. Relying parties use a random value or a
+// short reference; anything longer is an attempt to fill logs and URLs.
+const maxStateBytes = 2048
+
+// Error codes of authorization responses written here.
+const (
+	errInvalidRequest          = "invalid_request"
+	errRequestNotSupported     = "request_not_supported"
+	errRequestURINotSupported  = "request_uri_not_supported"
+	errUnsupportedResponseType = "unsupported_response_type"
+)
+
+// authErrorResponse is an RFC 6749 section 4.1.2.1 error response; op's
+// oidc.Error cannot carry the codes op does not define.
+type authErrorResponse struct {
+	Error       string `schema:"error"`
+	Description string `schema:"error_description,omitempty"`
+	State       string `schema:"state,omitempty"`
+}
+
+// issAuthorizer is op's Provider for the authorization endpoint, with an
+// encoder that adds iss to every authorization response, success or error
+// (RFC 9207: a client talking to several issuers can tell which one
+// answered, which defeats mix-up attacks). Every redirect op builds for the
+// authorization endpoint goes through the Authorizer's encoder.
+type issAuthorizer struct {
+	*op.Provider
+	enc httphelper.Encoder
+}
+
+func (a issAuthorizer) Encoder() httphelper.Encoder { return a.enc }
+
+type issEncoder struct {
+	next httphelper.Encoder
+	iss  string
+}
+
+func (e issEncoder) Encode(src any, dst map[string][]string) error {
+	if err := e.next.Encode(src, dst); err != nil {
+		return err
+	}
+	dst["iss"] = []string{e.iss}
+	return nil
+}
+
+// authorizeEndpoint refuses what op would accept or answer badly, then
+// hands the request to op. Errors go to the client's redirect URI when the
+// client and the redirect URI check out (RFC 6749 section 4.1.2.1), and to
+// the user as a page otherwise.
+func (p *Provider) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer))
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		authorizePage(w, http.StatusMethodNotAllowed, "The sign-in request must use GET or POST.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		authorizePage(w, http.StatusBadRequest, "The sign-in request is malformed.")
+		return
+	}
+	f := r.Form
+	repeated := repeatedParam(f)
+	state := f.Get("state")
+	// The redirect URI may only be used once it is known to be the
+	// client's own: the client id and the redirect URI are read only when
+	// they were sent once.
+	redirectable := false
+	if len(f["client_id"]) == 1 && len(f["redirect_uri"]) == 1 {
+		redirectable = p.registeredRedirect(r.Context(), f.Get("client_id"), f.Get("redirect_uri"))
+	}
+	fail := func(code, description string, echoState bool) {
+		if !redirectable {
+			authorizePage(w, http.StatusBadRequest, description)
+			return
+		}
+		e := authErrorResponse{Error: code, Description: description}
+		if echoState {
+			e.State = state
+		}
+		mode := oidc.ResponseMode("")
+		if len(f["response_mode"]) == 1 {
+			mode = oidc.ResponseMode(f.Get("response_mode"))
+		}
+		p.authResponse(w, r, f.Get("redirect_uri"), mode, e)
+	}
+	switch {
+	case repeated != "":
+		fail(errInvalidRequest, fmt.Sprintf("parameter %s is repeated", repeated), repeated != "state")
+	case len(state) > maxStateBytes:
+		// Dropped, not echoed: it would only travel back in a URL.
+		fail(errInvalidRequest, fmt.Sprintf("state is longer than %d bytes", maxStateBytes), false)
+	case f.Has("request_uri"):
+		fail(errRequestURINotSupported, "request_uri is not supported: send the parameters in the request", true)
+	case f.Has("request"):
+		fail(errRequestNotSupported, "request objects are not supported: send the parameters in the request", true)
+	case f.Get("response_type") == "":
+		fail(errInvalidRequest, "response_type is required", true)
+	case f.Get("response_type") != string(oidc.ResponseTypeCode):
+		fail(errUnsupportedResponseType, "only response_type=code is supported", true)
+	default:
+		op.Authorize(w, r, p.authz)
+	}
+}
+
+// registeredRedirect reports whether uri is exactly one of the client's
+// registered redirect URIs.
+func (p *Provider) registeredRedirect(ctx context.Context, clientID, uri string) bool {
+	c, err := p.client(ctx, clientID)
+	return err == nil && slices.Contains(c.RedirectURIs(), uri)
+}
+
+// authorizeCallback is op's AuthorizeCallback with the response written
+// here: op's form_post page carries neither iss nor a CSP, and needs an
+// inline event handler to submit.
+func (p *Provider) authorizeCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), p.issuer)
+	r = r.WithContext(ctx)
+	authReq, err := p.storage.AuthRequestByID(ctx, r.URL.Query().Get("id"))
+	if err != nil {
+		op.AuthRequestError(w, r, nil, err, p.authz)
+		return
+	}
+	if !authReq.Done() {
+		op.AuthRequestError(w, r, authReq, oidc.ErrInteractionRequired().WithDescription("the sign-in was not completed"), p.authz)
+		return
+	}
+	if _, err := p.storage.GetClientByClientID(ctx, authReq.GetClientID()); err != nil {
+		op.AuthRequestError(w, r, authReq, err, p.authz)
+		return
+	}
+	resp, err := op.BuildAuthResponseCodeResponsePayload(ctx, authReq, p.authz)
+	if err != nil {
+		op.AuthRequestError(w, r, authReq, err, p.authz)
+		return
+	}
+	p.authResponse(w, r, authReq.GetRedirectURI(), authReq.GetResponseMode(), resp)
+}
+
+// authResponse sends an authorization response (a code or an error) to
+// the client: a redirect, or for response_mode=form_post a page that posts
+// it. iss is always added by the encoder.
+func (p *Provider) authResponse(w http.ResponseWriter, r *http.Request, redirectURI string, mode oidc.ResponseMode, resp any) {
+	w.Header().Set("Cache-Control", "no-store")
+	if mode == oidc.ResponseModeFormPost {
+		values := url.Values{}
+		if err := p.authz.Encoder().Encode(resp, values); err != nil {
+			authorizePage(w, http.StatusInternalServerError, "The sign-in response could not be built.")
+			return
+		}
+		writeFormPost(w, redirectURI, values)
+		return
+	}
+	to, err := op.AuthResponseURL(redirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, resp, p.authz.Encoder())
+	if err != nil {
+		authorizePage(w, http.StatusInternalServerError, "The sign-in response could not be built.")
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// formPostScript submits the form; the CSP allows exactly this script by
+// its hash, so the page needs no inline handler and no 'unsafe-inline'.
+const formPostScript = `document.forms[0].submit();`
+
+var formPostScriptHash = func() string {
+	sum := sha256.Sum256([]byte(formPostScript))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+var formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>Signing in…</title></head>
+<body><form method="post" action="{{.Action}}">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<noscript><p>JavaScript is off. Press Continue to finish signing in.</p><button type="submit">Continue</button></noscript>
+</form><script>` + formPostScript + `</script></body></html>
+`))
+
+type formField struct{ Name, Value string }
+
+// writeFormPost renders the response_mode=form_post page with the
+// broker's page policy: nothing loads, nothing frames it, and the form may
+// post only to the client's redirect URI (its origin: a source expression
+// cannot carry a query, and Chrome applies form-action to the redirects
+// the relying party answers the post with, which stay on its origin).
+func writeFormPost(w http.ResponseWriter, redirectURI string, values url.Values) {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Host == "" {
+		authorizePage(w, http.StatusInternalServerError, "The client's redirect URI is not valid.")
+		return
+	}
+	names := make([]string, 0, len(values))
+	for k := range values {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	data := struct {
+		Action string
+		Fields []formField
+	}{Action: redirectURI}
+	for _, k := range names {
+		for _, v := range values[k] {
+			data.Fields = append(data.Fields, formField{k, v})
+		}
+	}
+	var buf bytes.Buffer
+	if err := formPostPage.Execute(&buf, data); err != nil {
+		authorizePage(w, http.StatusInternalServerError, "The sign-in response could not be built.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src "+formPostScriptHash+"; "+
+		"frame-ancestors 'none'; base-uri 'none'; form-action "+u.Scheme+"://"+u.Host)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// authorizePage answers a sign-in request that cannot be sent back to the
+// client. The message names the problem; nothing of the request is echoed.
+func authorizePage(w http.ResponseWriter, status int, message string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	http.Error(w, "This sign-in request can't be used: "+message+" Go back to the application and sign in again.", status)
+}
