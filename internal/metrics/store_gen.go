@@ -443,7 +443,7 @@ func (t *timedStore) PurgeExpiredOIDC(a0 context.Context, a1 time.Time) (r0 int,
 	return t.s.PurgeExpiredOIDC(a0, a1)
 }
 
-func (t *timedStore) RateLimitHits(a0 context.Context, a1 string, a2 store.RateWindow) (r0 int, err error) {
+func (t *timedStore) RateLimitHits(a0 context.Context, a1 string, a2 store.RateWindow) (r0 store.RateCount, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("rate_limit_hits", start, err) }()
 	return t.s.RateLimitHits(a0, a1, a2)

@@ -9,12 +9,15 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
-// Shared is a fixed-window Limiter whose counters live in the store, so all
-// replicas on one database draw on one budget: at most Limit attempts per
-// key in each Window (aligned to the Unix epoch, the same on every replica;
-// up to 2*Limit may pass around a window boundary, the usual fixed-window
-// trade for one statement per check). Each check is one INSERT ... ON
-// CONFLICT on an unlogged table (see sql/postgres/0008_rate_limits.sql).
+// Shared is a Limiter whose counters live in the store, so all replicas on
+// one database draw on one budget: at most Limit attempts per key in any
+// Window. It is the sliding-window counter approximation: the store keeps
+// the hits of the current fixed window (aligned to the Unix epoch, the same
+// on every replica) and of the previous one, and the estimate weights the
+// previous window by how much of it still lies within the last Window.
+// There is no burst at window boundaries, and each check is one INSERT ...
+// ON CONFLICT on an unlogged table (sql/postgres/0008_rate_limits.sql).
+// Refused attempts count too: a client that keeps hammering stays out.
 //
 // When the store cannot be reached the check falls back to an in-memory
 // bucket with the same rate: limits then hold per replica, and the request
@@ -60,16 +63,27 @@ func NewShared(st store.RateLimitStore, cfg SharedConfig) *Shared {
 }
 
 func (l *Shared) windowAt(now time.Time) store.RateWindow {
-	start := now.Truncate(l.window)
-	return store.RateWindow{Start: start, Expires: start.Add(l.window)}
+	return store.RateWindow{Start: now.Truncate(l.window), Length: l.window}
 }
 
-// retryAt is how long until the window after the one starting at start.
-func (l *Shared) retryAt(start, now time.Time) time.Duration {
-	return max(start.Add(l.window).Sub(now), time.Second)
+// estimate is the sliding-window count at now, and how long until one
+// more attempt would fit.
+func (l *Shared) estimate(c store.RateCount, now time.Time) (float64, time.Duration) {
+	elapsed := max(now.Sub(c.WindowStart), 0) // negative: the store's window is ahead of this clock
+	weight := max(1-float64(elapsed)/float64(l.window), 0)
+	est := float64(c.PrevHits)*weight + float64(c.Hits)
+	// One more fits once prev*w + hits + 1 <= limit, i.e. once the weight
+	// is down to (limit-hits-1)/prev; if this window alone leaves no room,
+	// not before the next one.
+	wait := l.window - elapsed
+	if room := float64(l.limit - c.Hits - 1); room >= 0 && c.PrevHits > 0 {
+		need := time.Duration((1 - room/float64(c.PrevHits)) * float64(l.window))
+		wait = need - elapsed + time.Millisecond
+	}
+	return est, max(wait, time.Second)
 }
 
-// Allow charges one attempt to key in the current window.
+// Allow charges one attempt to key.
 func (l *Shared) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	if l.limit <= 0 {
 		return true, 0
@@ -80,26 +94,27 @@ func (l *Shared) Allow(ctx context.Context, key string) (bool, time.Duration) {
 		l.log.WarnContext(ctx, "shared rate limit unavailable; limiting in this replica only", "limiter", l.name, "err", err)
 		return l.local.Allow(ctx, key)
 	}
-	if c.Hits > l.limit {
-		return false, l.retryAt(c.WindowStart, now)
+	// The count includes this attempt: allowed while it fits in the limit.
+	if est, wait := l.estimate(c, now); est > float64(l.limit) {
+		return false, wait
 	}
 	return true, 0
 }
 
-// Over reports whether key has used up the current window, charging nothing.
+// Over reports whether key's budget is used up (the next Allow would fail),
+// charging nothing.
 func (l *Shared) Over(ctx context.Context, key string) (bool, time.Duration) {
 	if l.limit <= 0 {
 		return false, 0
 	}
 	now := l.now()
-	w := l.windowAt(now)
-	hits, err := l.store.RateLimitHits(ctx, l.name+":"+key, w)
+	c, err := l.store.RateLimitHits(ctx, l.name+":"+key, l.windowAt(now))
 	if err != nil {
 		l.log.WarnContext(ctx, "shared rate limit unavailable; limiting in this replica only", "limiter", l.name, "err", err)
 		return l.local.Over(ctx, key)
 	}
-	if hits >= l.limit {
-		return true, l.retryAt(w.Start, now)
+	if est, wait := l.estimate(c, now); est+1 > float64(l.limit) {
+		return true, wait
 	}
 	return false, 0
 }

@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // Two limiters on two handles of one database (two replicas) draw on one
-// budget, and a new window starts a new one.
+// budget, and a window later there is a new one.
 func TestSharedLimitIsOneBudgetAcrossReplicas(t *testing.T) {
 	for _, kind := range storetest.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
@@ -48,9 +49,9 @@ func TestSharedLimitIsOneBudgetAcrossReplicas(t *testing.T) {
 			if ok, _ := other.Allow(ctx, "10.0.0.1"); !ok {
 				t.Fatal("another limiter shares the counter")
 			}
-			clk.Advance(time.Minute)
+			clk.Advance(2 * time.Minute)
 			if ok, _ := a.Allow(ctx, "10.0.0.1"); !ok {
-				t.Fatal("the next window is still refused")
+				t.Fatal("still refused a whole window later")
 			}
 		})
 	}
@@ -70,5 +71,31 @@ func TestSharedFallsBackToMemoryWhenTheStoreIsDown(t *testing.T) {
 	}
 	if allowed != 3 {
 		t.Fatalf("allowed %d of 10 with the store down, want 3", allowed)
+	}
+}
+
+// The budget slides: a burst at the end of one window still counts at the
+// start of the next, and frees up as that window passes.
+func TestSharedWindowSlides(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	clk := clocktest.New(time.Date(2026, 1, 2, 3, 4, 50, 0, time.UTC)) // 10 s before a window ends
+	l := NewShared(st, SharedConfig{Name: "k", Limit: 4, Window: time.Minute, Now: clk.Now})
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		if ok, _ := l.Allow(ctx, "ip"); !ok {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+	}
+	clk.Advance(15 * time.Second) // 5 s into the next window
+	ok, retry := l.Allow(ctx, "ip")
+	if ok {
+		t.Fatal("a fixed window would reset here; the sliding one must not")
+	}
+	if retry <= 0 || retry > time.Minute {
+		t.Fatalf("retry = %v", retry)
+	}
+	clk.Advance(retry)
+	if ok, _ := l.Allow(ctx, "ip"); !ok {
+		t.Fatalf("still refused after the advertised %v", retry)
 	}
 }

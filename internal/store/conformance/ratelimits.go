@@ -9,7 +9,7 @@ import (
 )
 
 func rateWindow(start time.Time) store.RateWindow {
-	return store.RateWindow{Start: start, Expires: start.Add(time.Minute)}
+	return store.RateWindow{Start: start, Length: time.Minute}
 }
 
 func runRateLimits(t *testing.T, newStore NewStore) {
@@ -21,34 +21,42 @@ func runRateLimits(t *testing.T, newStore NewStore) {
 		w := rateWindow(t0)
 		for i := 1; i <= 3; i++ {
 			c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", w, 1)
-			if err != nil || c.Hits != i || !c.WindowStart.Equal(t0) {
+			if err != nil || c.Hits != i || c.PrevHits != 0 || !c.WindowStart.Equal(t0) {
 				t.Fatalf("hit %d = %+v, %v", i, c, err)
 			}
 		}
 		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.2", w, 1); err != nil || c.Hits != 1 {
 			t.Fatalf("another key = %+v, %v", c, err)
 		}
-		if n, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", w); err != nil || n != 3 {
-			t.Fatalf("RateLimitHits = %d, %v", n, err)
+		if c, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", w); err != nil || c.Hits != 3 || c.PrevHits != 0 {
+			t.Fatalf("RateLimitHits = %+v, %v", c, err)
 		}
-		if n, err := s.RateLimitHits(ctx, "login-ip:unknown", w); err != nil || n != 0 {
-			t.Fatalf("RateLimitHits of an unknown key = %d, %v", n, err)
+		if c, err := s.RateLimitHits(ctx, "login-ip:unknown", w); err != nil || c.Hits != 0 || c.PrevHits != 0 {
+			t.Fatalf("RateLimitHits of an unknown key = %+v, %v", c, err)
 		}
-		// A new window starts from the hit.
+		// The next window carries the count over as the previous one.
 		next := rateWindow(t0.Add(time.Minute))
-		if n, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", next); err != nil || n != 0 {
-			t.Fatalf("RateLimitHits in the next window = %d, %v", n, err)
+		if c, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", next); err != nil || c.Hits != 0 || c.PrevHits != 3 {
+			t.Fatalf("RateLimitHits in the next window = %+v, %v", c, err)
 		}
-		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", next, 1); err != nil || c.Hits != 1 || !c.WindowStart.Equal(next.Start) {
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", next, 1); err != nil || c.Hits != 1 || c.PrevHits != 3 || !c.WindowStart.Equal(next.Start) {
 			t.Fatalf("first hit of the next window = %+v, %v", c, err)
 		}
 		// A replica whose clock lags charges the current window, never resets it.
-		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", w, 1); err != nil || c.Hits != 2 || !c.WindowStart.Equal(next.Start) {
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", w, 1); err != nil || c.Hits != 2 || c.PrevHits != 3 || !c.WindowStart.Equal(next.Start) {
 			t.Fatalf("a hit for the previous window = %+v, %v", c, err)
 		}
-		// n = 0 reads.
+		// n = 0 charges nothing.
 		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", next, 0); err != nil || c.Hits != 2 {
 			t.Fatalf("a zero hit = %+v, %v", c, err)
+		}
+		// After a gap both windows start from nothing.
+		later := rateWindow(t0.Add(10 * time.Minute))
+		if c, err := s.RateLimitHits(ctx, "login-ip:10.0.0.1", later); err != nil || c.Hits != 0 || c.PrevHits != 0 {
+			t.Fatalf("RateLimitHits after a gap = %+v, %v", c, err)
+		}
+		if c, err := s.HitRateLimit(ctx, "login-ip:10.0.0.1", later, 1); err != nil || c.Hits != 1 || c.PrevHits != 0 {
+			t.Fatalf("a hit after a gap = %+v, %v", c, err)
 		}
 	})
 	t.Run("Invalid", func(t *testing.T) {
@@ -58,7 +66,7 @@ func runRateLimits(t *testing.T, newStore NewStore) {
 			key string
 			w   store.RateWindow
 			n   int
-		}{{"", rateWindow(t0), 1}, {"k", rateWindow(t0), -1}, {"k", store.RateWindow{Start: t0, Expires: t0}, 1}} {
+		}{{"", rateWindow(t0), 1}, {"k", rateWindow(t0), -1}, {"k", store.RateWindow{Start: t0}, 1}} {
 			if _, err := s.HitRateLimit(t.Context(), tc.key, tc.w, tc.n); err == nil {
 				t.Errorf("HitRateLimit(%q, %+v, %d) accepted", tc.key, tc.w, tc.n)
 			}
@@ -103,15 +111,17 @@ func runRateLimits(t *testing.T, newStore NewStore) {
 		if _, err := s.HitRateLimit(ctx, "old", rateWindow(t0), 1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.HitRateLimit(ctx, "new", rateWindow(t0.Add(5*time.Minute)), 1); err != nil {
+		if _, err := s.HitRateLimit(ctx, "recent", rateWindow(t0.Add(time.Minute)), 1); err != nil {
 			t.Fatal(err)
 		}
+		// At t0+2m "old" no longer matters; "recent" still counts as the
+		// previous window.
 		n, err := s.DeleteExpiredRateLimits(ctx, t0.Add(2*time.Minute))
 		if err != nil || n != 1 {
 			t.Fatalf("DeleteExpiredRateLimits = %d, %v", n, err)
 		}
-		if h, _ := s.RateLimitHits(ctx, "new", rateWindow(t0.Add(5*time.Minute))); h != 1 {
-			t.Fatalf("an unexpired counter was swept")
+		if c, _ := s.RateLimitHits(ctx, "recent", rateWindow(t0.Add(2*time.Minute))); c.PrevHits != 1 {
+			t.Fatalf("a counter still in use was swept: %+v", c)
 		}
 	})
 }
