@@ -164,3 +164,43 @@ test('Chromium: the command the Sign elsewhere tab shows signs correctly', async
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('Chromium: response_mode=form_post posts code, state and iss to the relying party under the page CSP', async () => {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: b.rp.redirectURI, scope: 'openid profile email', response_mode: 'form_post',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce,
+  });
+  const { page, problems } = await openPage();
+  await page.goto(url.href);
+  await page.fill('#address', b.accounts.alice.address);
+  await page.click('#address-submit');
+  await page.waitForSelector('#step-sign:not([hidden])');
+  await page.fill('#private-key', b.accounts.alice.privateKey58);
+  await page.waitForFunction((pub) => document.getElementById('derived-pub').textContent === pub, b.accounts.alice.publicKey58);
+  // The broker's form_post page submits itself (its one script is allowed
+  // by hash) to the redirect URI, which form-action allows.
+  const [posted, formPage] = await Promise.all([
+    page.waitForRequest((r) => r.url() === b.rp.redirectURI && r.method() === 'POST'),
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/authorize/callback'),
+    page.click('#key-sign'),
+  ]);
+  const csp = formPage.headers()['content-security-policy'] || '';
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'sha256-/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  const body = new URLSearchParams(posted.postData());
+  assert.equal(body.get('state'), state);
+  assert.equal(body.get('iss'), b.issuer);
+  assert.ok(body.get('code'));
+  assert.deepEqual(problems, [], 'console errors or CSP violations on the login or form_post page');
+
+  // openid-client takes the posted response as it is and checks iss.
+  const tokens = await client.authorizationCodeGrant(config, new Request(b.rp.redirectURI, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString(),
+  }), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  assert.equal(tokens.claims().sub, 'alice');
+  await page.close();
+});

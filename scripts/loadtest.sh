@@ -55,6 +55,9 @@ port=$(free_port)
 issuer="http://127.0.0.1:$port"
 secret="loadtest-secret-0123456789-0123456789"
 admin="loadtest-admin-token-0123456789-0123456789"
+# A database reused across runs keeps its signing keys: derive the key
+# encryption key from its URL so a later run can decrypt them.
+kek=$(printf '%s' "loadtest:${LOADTEST_DATABASE_URL:-$tmp}" | sha256sum | cut -c1-64)
 cat >"$tmp/config.yaml" <<YAML
 issuer: $issuer
 listen: 127.0.0.1:$port
@@ -64,7 +67,7 @@ admin: {tokens: [{name: loadtest, token: $admin}]}
 nextcloud: {url: $nc_url, user: admin, app_password: app-password}
 oidc:
   signing_alg: $alg
-  key_encryption_key: $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  key_encryption_key: $kek
   allow_insecure_issuer: true
   clients: [{id: loadtest, name: Load test, secret: $secret, redirect_uris: ["https://rp.invalid/callback"]}]
 login:

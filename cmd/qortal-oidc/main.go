@@ -3,6 +3,8 @@
 //	qortal-oidc serve   [--config FILE]   run the broker
 //	qortal-oidc migrate [--config FILE]   apply database migrations and exit
 //	qortal-oidc sign    --key-file F      sign stdin with a Qortal key (prints JSON)
+//	qortal-oidc keygen  --out FILE        make a new Qortal key, print its address
+//	qortal-oidc address FILE|PUBKEY       print the address of a key
 //	qortal-oidc loadtest --issuer URL ... drive complete logins, measure them
 //	qortal-oidc version                   print the version
 //	qortal-oidc clients add|list|remove   manage OIDC relying parties
@@ -38,6 +40,8 @@ Usage:
   qortal-oidc serve   [--config FILE]    run the broker (default config: none, built-in defaults)
   qortal-oidc migrate [--config FILE]    apply database migrations and exit
   qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
+  qortal-oidc keygen  --out FILE         make a new Qortal key (mode 0600); prints its address last
+  qortal-oidc address FILE|PUBKEY        print the Qortal address of a key file or public key
   qortal-oidc loadtest --issuer URL --client ID --key-file F ...
                                          drive complete logins and measure them (see loadtest -h)
   qortal-oidc version                    print the version
@@ -74,6 +78,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "sign":
 		return runSign(rest, stdin, stdout, stderr)
+	case "keygen":
+		return runKeygen(rest, stdout, stderr)
+	case "address":
+		return runAddress(rest, stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, rest, stdout, stderr)
 	case "version", "--version":

@@ -14,14 +14,18 @@ import (
 
 const nextcloudUsage = `usage:
   qortal-oidc nextcloud setup-command --client-id ID [--provider-id qortal] [--display-name NAME] [--client-secret SECRET]
+  qortal-oidc nextcloud external-sites
 `
 
 // runNextcloud prints the occ commands that register the broker in
 // Nextcloud's user_oidc app.
 func runNextcloud(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "external-sites" {
+		return runExternalSites(ctx, cfg, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "setup-command" {
 		fmt.Fprint(stderr, nextcloudUsage)
-		return errors.New("nextcloud: want the setup-command action")
+		return errors.New("nextcloud: want the setup-command or external-sites action")
 	}
 	fs := flag.NewFlagSet("nextcloud setup-command", flag.ContinueOnError)
 	fs.SetOutput(stderr)

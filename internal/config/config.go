@@ -43,9 +43,25 @@ type Config struct {
 
 	Policy     Policy     `yaml:"policy"`
 	Onboarding Onboarding `yaml:"onboarding"`
+	Demo       Demo       `yaml:"demo"`
+	Account    Account    `yaml:"account"`
 	SMTP       SMTP       `yaml:"smtp"`
 
 	Debug Debug `yaml:"debug"`
+}
+
+// Demo is the built-in demo relying party at /demo.
+type Demo struct {
+	// Enabled registers the demo client and serves /demo (dev config: on;
+	// default and production: off).
+	Enabled bool `yaml:"enabled"`
+}
+
+// Account configures the users' self-service page /account.
+type Account struct {
+	// AllowUnlink lets users remove the link between their address and
+	// their Nextcloud account themselves (audited). Default false.
+	AllowUnlink bool `yaml:"allow_unlink"`
 }
 
 // DefaultDatabaseMaxConns suits a broker replica on a few cores: a login

@@ -116,6 +116,8 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_QAPPS_LISTEN", str(func(c *Config) *string { return &c.QApps.Listen })},
 	{"QORTAL_OIDC_QAPPS_CACHE_DIR", str(func(c *Config) *string { return &c.QApps.CacheDir })},
 	{"QORTAL_OIDC_QAPPS_NEXTCLOUD_ORIGIN", str(func(c *Config) *string { return &c.QApps.NextcloudOrigin })},
+	{"QORTAL_OIDC_DEMO_ENABLED", boolean(func(c *Config) *bool { return &c.Demo.Enabled })},
+	{"QORTAL_OIDC_ACCOUNT_ALLOW_UNLINK", boolean(func(c *Config) *bool { return &c.Account.AllowUnlink })},
 	{"QORTAL_OIDC_POLICY_MODE", str(func(c *Config) *string { return &c.Policy.Mode })},
 	{"QORTAL_OIDC_POLICY_GUARD", str(func(c *Config) *string { return &c.Policy.Guard })},
 	{"QORTAL_OIDC_ONBOARDING_PUBLIC_URL", str(func(c *Config) *string { return &c.Onboarding.PublicURL })},

@@ -183,6 +183,15 @@ func (h *Handler) Register(r *mux.Router) {
 	post("/policy", h.admin(h.policySet))
 	post("/policy/reset", h.admin(h.policyReset))
 	get("/audit", h.admin(h.audit))
+	// Last: any other console address is an HTML 404 in the console's look
+	// (the rest of the broker answers JSON 404s).
+	r.PathPrefix(b + "/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(h.notFound)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	v := h.view("Page not found", "")
+	v.Error = "There is no console page at " + r.URL.Path + "."
+	h.render(w, r, http.StatusNotFound, "error.html", v)
 }
 
 // path is an absolute path under /admin.

@@ -71,26 +71,17 @@ func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challe
 	if !expires.After(now) {
 		return challengeResponse{}, errAuthRequestGone("this login request has expired: go back to the app and sign in again")
 	}
-	id, err := randomID()
-	if err != nil {
-		return challengeResponse{}, h.internal(ctx, "challenge id", err)
-	}
 	nonce, err := randomNonce()
 	if err != nil {
 		return challengeResponse{}, h.internal(ctx, "challenge nonce", err)
 	}
-	msg := BuildMessage(MessageParams{
-		Issuer: h.issuer, ClientName: ar.ClientName, ClientID: ar.ClientID, Address: addr,
-		Nonce: nonce, IssuedAt: now, ExpiresAt: expires,
+	// Sealed, not stored (see sealed.go): issuing a challenge writes nothing.
+	id := h.seal(sealedChallenge{
+		AuthRequestID: ar.ID, ClientID: ar.ClientID, ClientName: ar.ClientName, Address: addr,
+		Nonce: nonce, IssuedAt: now.Unix(), ExpiresAt: expires.Unix(),
 	})
-	c := store.Challenge{
-		ID: id, Purpose: PurposeLogin, QortalAddress: addr, Message: msg,
-		AuthRequestID: ar.ID, ClientID: ar.ClientID, CreatedAt: now, ExpiresAt: expires,
-	}
-	if err := h.store.CreateChallenge(ctx, c); err != nil {
-		return challengeResponse{}, h.internal(ctx, "create challenge", err)
-	}
-	return challengeResponse{ChallengeID: id, Message: msg, ExpiresAt: expires.Format(time.RFC3339)}, nil
+	c, _ := h.open(id)
+	return challengeResponse{ChallengeID: id, Message: c.Message, ExpiresAt: expires.Format(time.RFC3339)}, nil
 }
 
 // randomID is 144 random bits, URL-safe.
@@ -120,6 +111,24 @@ func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *a
 // loadChallengeFor is loadChallenge for challenges of the given purposes.
 func (h *Handler) loadChallengeFor(r *http.Request, id string, purposes ...string) (store.Challenge, *apiError) {
 	notFound := newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+	if strings.HasPrefix(id, sealedPrefix) {
+		c, ok := h.open(id)
+		if !ok || !slices.Contains(purposes, c.Purpose) {
+			return store.Challenge{}, notFound
+		}
+		if e := checkUsable(c, h.now()); e != nil {
+			return c, e
+		}
+		// Used already? The record says; recording it again would refuse
+		// too, but only after the signature check and account lookup.
+		switch used, err := h.store.GetChallenge(r.Context(), c.ID); {
+		case err == nil:
+			c.UsedAt = used.UsedAt
+		case !errors.Is(err, store.ErrNotFound):
+			return c, h.internal(r.Context(), "get challenge", err)
+		}
+		return c, checkUsable(c, h.now())
+	}
 	if id == "" || len(id) > maxIDLen {
 		return store.Challenge{}, notFound
 	}

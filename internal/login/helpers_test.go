@@ -34,6 +34,7 @@ type fakeProvider struct {
 	requests  map[string]*oidcprovider.AuthRequestInfo
 	completed map[string]store.Mapping
 	denied    map[string]string
+	store     store.Store // where a completion's LoginRecord goes
 }
 
 func newFakeProvider(clk *clocktest.Clock) *fakeProvider {
@@ -60,12 +61,26 @@ func (p *fakeProvider) AuthRequest(_ context.Context, id string) (oidcprovider.A
 	return *ar, nil
 }
 
-func (p *fakeProvider) CompleteLogin(_ context.Context, id string, m store.Mapping, _ time.Time) (string, error) {
+func (p *fakeProvider) CompleteLogin(ctx context.Context, id string, m store.Mapping, _ time.Time, rec ...oidcprovider.LoginRecord) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ar, ok := p.requests[id]
 	if !ok || ar.Done {
 		return "", store.ErrNotFound
+	}
+	// Like the real provider, the record's writes go with the completion
+	// (here one after the other: the fake has no transaction).
+	for _, r := range rec {
+		if r.Challenge != nil {
+			if err := p.store.UseChallenge(ctx, *r.Challenge, p.clk.Now()); err != nil {
+				return "", err
+			}
+		}
+		for _, a := range r.Audit {
+			if err := p.store.AppendAudit(ctx, a); err != nil {
+				return "", err
+			}
+		}
 	}
 	ar.Done = true
 	p.completed[id] = m
@@ -98,6 +113,9 @@ func testConfig() config.Config {
 	cfg.Issuer = "https://id.example.org"
 	cfg.Login.RateLimit.PerIPPerMinute = 1000
 	cfg.Login.RateLimit.PerAddressPerMinute = 1000
+	// Replicas share the key encryption key, and with it the key that
+	// seals login challenges.
+	cfg.OIDC.KeyEncryptionKey = bytes.Repeat([]byte{7}, 32)
 	return cfg
 }
 
@@ -118,6 +136,7 @@ func baseEnv(t *testing.T, clk *clocktest.Clock) *env {
 	t.Helper()
 	e := &env{t: t, clk: clk, store: storetest.Open(t, storetest.SQLite), prov: newFakeProvider(clk), accts: qortaltest.Accounts(t)}
 	e.prov.add("ar1", "nextcloud", "Example Cloud")
+	e.prov.store = e.store
 	return e
 }
 
@@ -219,10 +238,10 @@ func (p *fakeProvider) SignedIn(*http.Request) (store.BrokerSession, bool) {
 func (p *fakeProvider) SessionSatisfies(oidcprovider.AuthRequestInfo, store.BrokerSession) bool {
 	return false
 }
-func (p *fakeProvider) CompleteBrowserLogin(_ http.ResponseWriter, r *http.Request, id string, m store.Mapping, t time.Time) (string, error) {
-	return p.CompleteLogin(r.Context(), id, m, t)
+func (p *fakeProvider) CompleteBrowserLogin(_ http.ResponseWriter, r *http.Request, id string, m store.Mapping, t time.Time, rec ...oidcprovider.LoginRecord) (string, error) {
+	return p.CompleteLogin(r.Context(), id, m, t, rec...)
 }
-func (p *fakeProvider) CompleteLoginFromSession(context.Context, string, store.Mapping, store.BrokerSession) (string, error) {
+func (p *fakeProvider) CompleteLoginFromSession(context.Context, string, store.Mapping, store.BrokerSession, ...oidcprovider.LoginRecord) (string, error) {
 	return "", errors.New("fake provider: no broker sessions")
 }
 func (p *fakeProvider) FailSilentLogin(_ context.Context, id, description string) (string, error) {

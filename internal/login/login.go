@@ -7,6 +7,8 @@ package login
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"html/template"
@@ -29,7 +31,9 @@ import (
 type Provider interface {
 	// AuthRequest returns store.ErrNotFound when id is unknown or expired.
 	AuthRequest(ctx context.Context, id string) (oidcprovider.AuthRequestInfo, error)
-	CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time) (redirectTo string, err error)
+	// CompleteLogin writes rec (the challenge to record used, audit) in
+	// the completion's transaction.
+	CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, rec ...oidcprovider.LoginRecord) (redirectTo string, err error)
 	// DenyLogin ends the auth request with access_denied to the relying party.
 	DenyLogin(ctx context.Context, authRequestID, description string) (redirectTo string, err error)
 
@@ -42,9 +46,9 @@ type Provider interface {
 	SessionSatisfies(ar oidcprovider.AuthRequestInfo, bs store.BrokerSession) bool
 	// CompleteBrowserLogin is CompleteLogin that also opens the broker
 	// session and sets its cookie.
-	CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, authRequestID string, m store.Mapping, authTime time.Time) (redirectTo string, err error)
+	CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, authRequestID string, m store.Mapping, authTime time.Time, rec ...oidcprovider.LoginRecord) (redirectTo string, err error)
 	// CompleteLoginFromSession completes the request without a signature.
-	CompleteLoginFromSession(ctx context.Context, authRequestID string, m store.Mapping, bs store.BrokerSession) (redirectTo string, err error)
+	CompleteLoginFromSession(ctx context.Context, authRequestID string, m store.Mapping, bs store.BrokerSession, rec ...oidcprovider.LoginRecord) (redirectTo string, err error)
 	// FailSilentLogin ends a prompt=none request with login_required.
 	FailSilentLogin(ctx context.Context, authRequestID, description string) (redirectTo string, err error)
 }
@@ -82,6 +86,8 @@ type Handler struct {
 	admission    Admission
 	nextcloudURL string // where /onboard sends the user once linked
 
+	sealKey []byte // MACs sealed login challenges (sealed.go)
+
 	pages  *template.Template
 	assets *web.Assets
 }
@@ -112,6 +118,13 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 	}
 	if h.ttl <= 0 {
 		h.ttl = 5 * time.Minute
+	}
+	if len(cfg.OIDC.KeyEncryptionKey) > 0 {
+		if h.sealKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc login challenge v1", 32); err != nil {
+			return nil, fmt.Errorf("login: derive challenge key: %w", err)
+		}
+	} else {
+		h.sealKey = newSealKey()
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -20,9 +20,13 @@ func (h *Handler) singleSignOn(w http.ResponseWriter, r *http.Request, ar oidcpr
 	if signedIn && h.provider.SessionSatisfies(ar, bs) {
 		c := store.Challenge{QortalAddress: bs.QortalAddress, ClientID: ar.ClientID, AuthRequestID: ar.ID}
 		if m, e := h.resolve(ctx, c, ""); e == nil {
-			to, err := h.provider.CompleteLoginFromSession(ctx, ar.ID, m, bs)
+			// The audit row goes in the completion's transaction.
+			rec := oidcprovider.LoginRecord{Audit: []store.AuditEntry{{
+				At: h.now(), Actor: "wallet:" + bs.QortalAddress, Action: "login.success", Subject: bs.QortalAddress,
+				Detail: detail("client_id", ar.ClientID, "user_id", m.NextcloudUserID, "method", "session"),
+			}}}
+			to, err := h.provider.CompleteLoginFromSession(ctx, ar.ID, m, bs, rec)
 			if err == nil {
-				h.audit(ctx, "login.success", bs.QortalAddress, detail("client_id", ar.ClientID, "user_id", m.NextcloudUserID, "method", "session"))
 				h.log.InfoContext(ctx, "login from broker session", "address", bs.QortalAddress, "client_id", ar.ClientID, "user_id", m.NextcloudUserID)
 				return to, true
 			}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
@@ -70,28 +71,56 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge was issued for another application: request a new one")
 	}
 
-	if e := h.proveAndConsume(ctx, c, req); e != nil {
+	invite := strings.TrimSpace(req.InviteToken)
+	if e := h.prove(c, req); e != nil {
 		return "", e
 	}
-	return h.finish(w, r, c, strings.TrimSpace(req.InviteToken))
+	if isSealed(c) && invite == "" && h.linked(ctx, c.QortalAddress) {
+		// The usual login: a linked account, nothing to create. Resolving
+		// it only reads, so the challenge can be recorded used in the
+		// transaction that completes the login (one write for the proof,
+		// the session, the code and the audit row). Concurrent verifies of
+		// one proof still pass only once: the second completion fails.
+		return h.finish(w, r, c, invite, &c)
+	}
+	// Admission may create or link an account: consume first, so only one
+	// of concurrent verifies of the same proof gets that far.
+	if e := h.consume(ctx, c); e != nil {
+		return "", e
+	}
+	return h.finish(w, r, c, invite, nil)
+}
+
+// linked reports whether address has a linked mapping now (a read; errors
+// just mean "take the careful path").
+func (h *Handler) linked(ctx context.Context, address string) bool {
+	m, err := h.store.GetMappingByAddress(ctx, address)
+	return err == nil && m.Status == store.StatusLinked
 }
 
 // finish resolves the proven address to its account (see resolve) and
-// completes (or refuses) the auth request.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string) (string, *apiError) {
+// completes (or refuses) the auth request. unconsumed, when set, is the
+// challenge to record used with the completion.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string, unconsumed *store.Challenge) (string, *apiError) {
 	ctx := r.Context()
 	m, e := h.resolve(ctx, c, inviteToken)
 	if e != nil {
 		return "", e
 	}
-	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now())
+	rec := oidcprovider.LoginRecord{Challenge: unconsumed, Audit: []store.AuditEntry{{
+		At: h.now(), Actor: "wallet:" + c.QortalAddress, Action: "login.success", Subject: c.QortalAddress,
+		Detail: detail("client_id", c.ClientID, "user_id", m.NextcloudUserID),
+	}}}
+	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now(), rec)
+	if e := consumeError(err); e != nil {
+		return "", e
+	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
 		return "", errAuthRequestGone("this login request expired or was completed while signing: go back to the app and sign in again")
 	}
 	if err != nil {
 		return "", h.internal(ctx, "complete login", err)
 	}
-	h.audit(ctx, "login.success", c.QortalAddress, detail("client_id", c.ClientID, "user_id", m.NextcloudUserID))
 	h.log.InfoContext(ctx, "login", "address", c.QortalAddress, "client_id", c.ClientID, "user_id", m.NextcloudUserID)
 	return to, nil
 }
@@ -106,6 +135,15 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 // signature always gets through: nobody can lock an owner out by flooding
 // their address with challenges or wrong signatures.
 func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
+	if e := h.prove(c, req); e != nil {
+		return e
+	}
+	return h.consume(ctx, c)
+}
+
+// prove checks the signature (or signed transaction) over c's message. A
+// failed proof spends the address's budget (see proveAndConsume).
+func (h *Handler) prove(c store.Challenge, req verifyRequest) *apiError {
 	var e *apiError
 	if req.SignedTransaction != "" {
 		e = verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
@@ -116,18 +154,42 @@ func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req ve
 		if le := limit(ctx, h.addrLim, c.QortalAddress, "for this address"); le != nil {
 			return le
 		}
+	}
+	return e
+}
+
+// consume marks c used, exactly once across replicas: a sealed challenge is
+// recorded, a stored one updated.
+func (h *Handler) consume(ctx context.Context, c store.Challenge) *apiError {
+	var err error
+	if isSealed(c) {
+		err = h.store.UseChallenge(ctx, c, h.now())
+	} else {
+		_, err = h.store.ConsumeChallenge(ctx, c.ID, h.now())
+	}
+	if e := consumeError(err); e != nil {
 		return e
 	}
-	if _, err := h.store.ConsumeChallenge(ctx, c.ID, h.now()); err != nil {
+	if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+		default:
+			return h.internal(ctx, "consume challenge", err)
+		}
+	}
+	return nil
+}
+
+// consumeError explains a challenge that could not be consumed (nil for
+// other errors).
+func consumeError(err error) *apiError {
+	if err != nil {
 		switch {
 		case errors.Is(err, store.ErrChallengeUsed):
 			return newErr(http.StatusConflict, "challenge_used", "this challenge was already used: request a new one")
 		case errors.Is(err, store.ErrChallengeExpired):
 			return newErr(http.StatusGone, "challenge_expired", "this challenge expired: request a new one")
-		case errors.Is(err, store.ErrNotFound):
-			return newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
-		default:
-			return h.internal(ctx, "consume challenge", err)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"net/http"
@@ -51,17 +52,68 @@ func TestChallengeMessageNamesClientAndAddress(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", want, c.Message)
 		}
 	}
-	stored, err := e.store.GetChallenge(context.Background(), c.ID)
+	// Issuing stored nothing (the id is sealed); using it records exactly
+	// what was signed, for whom.
+	if n := countChallenges(t, e); n != 0 {
+		t.Fatalf("issuing a challenge stored %d rows", n)
+	}
+	expect(t, e.post("/login/verify", e.proof(c, "alice", "alice")), http.StatusOK, "")
+	stored, err := e.store.GetChallenge(context.Background(), "lc_"+nonceOf(t, c.Message))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stored.Purpose != "login" || stored.AuthRequestID != "ar1" || stored.ClientID != "nextcloud" ||
-		stored.QortalAddress != e.accts["alice"].Address || stored.Message != c.Message {
-		t.Fatalf("stored challenge %+v", stored)
+		stored.QortalAddress != e.accts["alice"].Address || stored.Message != c.Message || stored.UsedAt == nil {
+		t.Fatalf("recorded challenge %+v", stored)
 	}
-	if len(c.ID) < 22 {
-		t.Fatalf("challenge id %q is shorter than 128 bits", c.ID)
+	if len(nonceOf(t, c.Message)) < 32 {
+		t.Fatalf("challenge nonce in %q is shorter than 128 bits", c.Message)
 	}
+}
+
+// A sealed id altered in any part does not open.
+func TestSealedChallengeTampering(t *testing.T) {
+	e := newEnv(t, testConfig())
+	c := e.challenge("ar1", "alice")
+	payload, mac, _ := strings.Cut(strings.TrimPrefix(c.ID, "lc1."), ".")
+	for _, id := range []string{
+		"lc1." + payload + "." + mac[:len(mac)-2] + "AA",
+		"lc1." + payload[:len(payload)-2] + "AA." + mac,
+		"lc1." + payload,
+		"lc2." + payload + "." + mac,
+	} {
+		forged := c
+		forged.ID = id
+		expect(t, e.post("/login/verify", e.proof(forged, "alice", "alice")), http.StatusNotFound, "challenge_not_found")
+	}
+	// Another broker (another key) cannot open it either.
+	other := testConfig()
+	other.OIDC.KeyEncryptionKey = bytes.Repeat([]byte{1}, 32)
+	e2 := baseEnv(t, e.clk)
+	e2.serve(other, Deps{})
+	e2.link("alice", "alice", store.StatusLinked)
+	expect(t, e2.post("/login/verify", e2.proof(c, "alice", "alice")), http.StatusNotFound, "challenge_not_found")
+	expect(t, e.post("/login/verify", e.proof(c, "alice", "alice")), http.StatusOK, "")
+}
+
+func nonceOf(t *testing.T, msg string) string {
+	t.Helper()
+	for _, line := range strings.Split(msg, "\n") {
+		if v, ok := strings.CutPrefix(line, "Nonce: "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no nonce in %q", msg)
+	return ""
+}
+
+func countChallenges(t *testing.T, e *env) int {
+	t.Helper()
+	n, err := e.store.DeleteExpiredChallenges(context.Background(), e.clk.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestVerifyReplay(t *testing.T) {
@@ -311,13 +363,10 @@ func TestChallengeForCompletedAuthRequest(t *testing.T) {
 func TestChallengeExpiryCappedByAuthRequest(t *testing.T) {
 	e := newEnv(t, testConfig())
 	e.clk.Advance(8 * time.Minute) // the auth request has 2 minutes left, the TTL is 5
-	c := e.challenge("ar1", "alice")
-	stored, err := e.store.GetChallenge(context.Background(), c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := e.prov.requests["ar1"].ExpiresAt; !stored.ExpiresAt.Equal(want) {
-		t.Fatalf("challenge expires %v, auth request %v", stored.ExpiresAt, want)
+	r := e.post("/login/challenge", map[string]string{"authRequestId": "ar1", "qortalAddress": e.accts["alice"].Address})
+	expect(t, r, http.StatusOK, "")
+	if want := e.prov.requests["ar1"].ExpiresAt.UTC().Format(time.RFC3339); r.body["expiresAt"] != want {
+		t.Fatalf("challenge expires %v, auth request %v", r.body["expiresAt"], want)
 	}
 }
 

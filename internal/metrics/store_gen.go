@@ -233,6 +233,12 @@ func (t *timedStore) EndSessionsFor(a0 context.Context, a1 string, a2 string, a3
 	return t.s.EndSessionsFor(a0, a1, a2, a3)
 }
 
+func (t *timedStore) ExchangeAuthCode(a0 context.Context, a1 store.CodeExchange, a2 time.Time) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("exchange_auth_code", start, err) }()
+	return t.s.ExchangeAuthCode(a0, a1, a2)
+}
+
 func (t *timedStore) FinishTarget(a0 context.Context, a1 string, a2 string, a3 string, a4 store.TargetResult) (r0 store.CampaignTarget, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("finish_target", start, err) }()
@@ -561,4 +567,10 @@ func (t *timedStore) UpsertClient(a0 context.Context, a1 store.OIDCClient) (err 
 	start := time.Now()
 	defer func() { t.m.ObserveStore("upsert_client", start, err) }()
 	return t.s.UpsertClient(a0, a1)
+}
+
+func (t *timedStore) UseChallenge(a0 context.Context, a1 store.Challenge, a2 time.Time) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("use_challenge", start, err) }()
+	return t.s.UseChallenge(a0, a1, a2)
 }

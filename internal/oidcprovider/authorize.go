@@ -117,8 +117,72 @@ func (p *Provider) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	case f.Get("response_type") != string(oidc.ResponseTypeCode):
 		fail(errUnsupportedResponseType, "only response_type=code is supported", true)
 	default:
+		if redirectable && f.Get("response_mode") == string(oidc.ResponseModeFormPost) {
+			fp := &formPostErrors{ResponseWriter: w, redirectURI: f.Get("redirect_uri")}
+			op.Authorize(fp, r, p.authz)
+			return
+		}
 		op.Authorize(w, r, p.authz)
 	}
+}
+
+// formPostErrors turns the error redirects op sends for a form_post
+// request (op always redirects errors in the query) into the form_post
+// page, as OAuth 2.0 Form Post Response Mode asks for every response.
+// Only redirects to the request's own (already validated) redirect URI are
+// turned; the redirect to the login page passes.
+type formPostErrors struct {
+	http.ResponseWriter
+	redirectURI string
+	swallow     bool
+	answered    bool
+}
+
+func (f *formPostErrors) WriteHeader(status int) {
+	if f.answered {
+		return
+	}
+	f.answered = true
+	if status == http.StatusFound {
+		if values, ok := responseParams(f.Header().Get("Location"), f.redirectURI); ok {
+			f.swallow = true
+			f.Header().Del("Location")
+			f.Header().Del("Content-Length")
+			writeFormPost(f.ResponseWriter, f.redirectURI, values)
+			return
+		}
+	}
+	f.ResponseWriter.WriteHeader(status)
+}
+
+func (f *formPostErrors) Write(b []byte) (int, error) {
+	if !f.answered {
+		f.WriteHeader(http.StatusOK)
+	}
+	if f.swallow {
+		return len(b), nil
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+func (f *formPostErrors) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+// responseParams returns the parameters a redirect to redirectURI added to
+// it, or false when location goes elsewhere.
+func responseParams(location, redirectURI string) (url.Values, bool) {
+	loc, err := url.Parse(location)
+	if err != nil {
+		return nil, false
+	}
+	reg, err := url.Parse(redirectURI)
+	if err != nil || loc.Scheme != reg.Scheme || loc.Host != reg.Host || loc.Path != reg.Path {
+		return nil, false
+	}
+	values := loc.Query()
+	for k := range reg.Query() {
+		values.Del(k)
+	}
+	return values, values.Has("error")
 }
 
 // registeredRedirect reports whether uri is exactly one of the client's

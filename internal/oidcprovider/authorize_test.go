@@ -314,3 +314,39 @@ func TestCORSPolicy(t *testing.T) {
 		t.Errorf("default config allows %q at userinfo", r.header.Get("Access-Control-Allow-Origin"))
 	}
 }
+
+// Errors of a form_post request are form-posted too, including those op
+// raises itself (which it would redirect in the query).
+func TestFormPostErrors(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	e := newEnv(t, st, nil)
+	fields := func(body string) map[string]string {
+		out := map[string]string{}
+		for _, f := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(body, -1) {
+			out[f[1]] = f[2]
+		}
+		return out
+	}
+	// Raised in op: a public client without PKCE.
+	spa := url.Values{"client_id": {"spa"}, "redirect_uri": {spaRedir}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"s"}, "response_mode": {"form_post"}}
+	r := e.authorizeRaw(spa.Encode())
+	if f := fields(r.body); r.status != http.StatusOK || r.header.Get("Location") != "" || f["error"] != "invalid_request" ||
+		f["state"] != "s" || f["iss"] != e.issuer || !strings.Contains(r.header.Get("Content-Security-Policy"), "form-action https://app.example") {
+		t.Errorf("op error as form_post: %d %q %v %q", r.status, r.header.Get("Location"), f, r.header.Get("Content-Security-Policy"))
+	}
+	// Raised by the broker's checks.
+	_, challenge := pkce()
+	q := ncAuthorize(challenge)
+	q.Set("response_mode", "form_post")
+	q.Set("request_uri", "urn:x")
+	r = e.authorizeRaw(q.Encode())
+	if f := fields(r.body); r.status != http.StatusOK || f["error"] != "request_uri_not_supported" || f["iss"] != e.issuer || f["state"] != "st4te" {
+		t.Errorf("broker error as form_post: %d %v", r.status, f)
+	}
+	// The login page redirect is left alone.
+	q.Del("request_uri")
+	if r := e.authorizeRaw(q.Encode()); r.status != http.StatusFound || !strings.Contains(r.header.Get("Location"), "/login?") {
+		t.Errorf("form_post login start: %d %q", r.status, r.header.Get("Location"))
+	}
+}

@@ -26,6 +26,13 @@ var errNotLinked = errors.New("qortal address is no longer linked to this user")
 func (p *Provider) linkedMapping(ctx context.Context, subject, address string) (store.Mapping, error) {
 	m, err := p.store.GetMappingByAddress(ctx, address)
 	if errors.Is(err, store.ErrNotFound) {
+		if p.cfg.Nextcloud.URL == "" && subject == address && address != "" {
+			// Standalone (no Nextcloud): the address is its own subject
+			// and needs no mapping. With a Nextcloud configured a missing
+			// mapping always means unlinked, even when the user id
+			// template made the subject equal to the address.
+			return store.Mapping{QortalAddress: address, NextcloudUserID: address, Status: store.StatusLinked}, nil
+		}
 		return m, errNotLinked
 	}
 	if err != nil {

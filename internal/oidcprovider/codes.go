@@ -28,11 +28,10 @@ func replayedRequest(rc store.RedeemedCode) *authRequest {
 
 // codeTokens issues the tokens for a code exchange. It runs after op has
 // checked the client, redirect uri and PKCE, so a failed attempt does not
-// burn the code, but only one exchange can ever succeed. Every token carries a
-// new grant id (its refresh family) and is stored before the code is
-// redeemed: a concurrent redemption that loses revokes the winner's grant,
-// and it must find every token of it. Tokens of an attempt that does not
-// redeem the code are revoked here and never handed out.
+// burn the code, but only one exchange can ever succeed: the store redeems
+// the code, stores the tokens (under a new grant id, their refresh family)
+// and deletes the code and its auth request in one transaction. A replay
+// stores nothing and revokes what the first exchange issued.
 func (s *storage) codeTokens(ctx context.Context, ar *authRequest, withRefresh bool) (access store.AccessToken, refresh string, err error) {
 	if ar.codeHash == "" {
 		// Only the code flow is offered: tokens always redeem a code.
@@ -44,21 +43,30 @@ func (s *storage) codeTokens(ctx context.Context, ar *authRequest, withRefresh b
 	}
 	now := s.p.now()
 	keepUntil := now.Add(s.p.ttl.access)
-	if !ar.replayed {
-		if withRefresh {
-			if refresh, err = s.newRefreshToken(ctx, ar, grant, now); err != nil {
-				return access, "", err
-			}
-			if r := now.Add(s.p.ttl.refresh); r.After(keepUntil) {
-				keepUntil = r
-			}
-		}
-		if access, err = s.newAccessToken(ctx, ar, grant); err != nil {
+	if ar.replayed {
+		return access, "", s.redeemCode(ctx, ar, grant, keepUntil, now)
+	}
+	x := store.CodeExchange{CodeHash: ar.codeHash, GrantID: grant}
+	if withRefresh {
+		t, value, err := s.refreshToken(ar, grant, now)
+		if err != nil {
 			return access, "", err
 		}
+		t.AMR, t.AuthTime = ar.r.AMR, ar.r.AuthTime
+		x.Refresh, refresh = &t, value
+		if r := now.Add(s.p.ttl.refresh); r.After(keepUntil) {
+			keepUntil = r
+		}
 	}
-	if err := s.redeemCode(ctx, ar, grant, keepUntil, now); err != nil {
-		return store.AccessToken{}, "", err
+	if access, err = s.accessToken(ar, grant, now); err != nil {
+		return access, "", err
+	}
+	x.Access, x.KeepUntil = &access, keepUntil
+	if err := s.p.store.ExchangeAuthCode(ctx, x, now); err != nil {
+		return store.AccessToken{}, "", s.redeemError(ctx, ar, err)
+	}
+	if sc := scopeOf(ctx); sc != nil {
+		sc.exchanged = ar.r.ID
 	}
 	return access, refresh, nil
 }
@@ -70,11 +78,11 @@ func (s *storage) redeemCode(ctx context.Context, ar *authRequest, grant string,
 	if err == nil {
 		return nil
 	}
-	if !ar.replayed {
-		if rerr := s.p.store.RevokeRefreshFamily(ctx, grant, now); rerr != nil {
-			s.p.logger.ErrorContext(ctx, "revoke tokens of a failed code exchange", "client_id", ar.r.ClientID, "error", rerr)
-		}
-	}
+	return s.redeemError(ctx, ar, err)
+}
+
+// redeemError answers a code that could not be redeemed.
+func (s *storage) redeemError(ctx context.Context, ar *authRequest, err error) error {
 	switch {
 	case errors.Is(err, store.ErrCodeUsed):
 		// The store has revoked what the first redemption issued.

@@ -101,7 +101,7 @@ func TestCodeReplayRevokesItsTokens(t *testing.T) {
 }
 
 // racingCodeStore forces two exchanges of one code to interleave: during
-// the first RedeemAuthCode it runs a whole second exchange, either before
+// the first ExchangeAuthCode it runs a whole second exchange, either before
 // the first redemption reaches the store (both loaded the code while it was
 // unused) or right after it committed.
 type racingCodeStore struct {
@@ -113,15 +113,15 @@ type racingCodeStore struct {
 	body   map[string]any
 }
 
-func (s *racingCodeStore) RedeemAuthCode(ctx context.Context, codeHash, grantID string, expiresAt, now time.Time) error {
+func (s *racingCodeStore) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now time.Time) error {
 	if !s.staged.CompareAndSwap(false, true) {
-		return s.Store.RedeemAuthCode(ctx, codeHash, grantID, expiresAt, now)
+		return s.Store.ExchangeAuthCode(ctx, x, now)
 	}
 	if !s.after {
 		s.status, s.body = s.second()
-		return s.Store.RedeemAuthCode(ctx, codeHash, grantID, expiresAt, now)
+		return s.Store.ExchangeAuthCode(ctx, x, now)
 	}
-	err := s.Store.RedeemAuthCode(ctx, codeHash, grantID, expiresAt, now)
+	err := s.Store.ExchangeAuthCode(ctx, x, now)
 	s.status, s.body = s.second()
 	return err
 }

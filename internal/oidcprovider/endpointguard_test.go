@@ -76,6 +76,7 @@ func TestUnknownClientIsInvalidClient(t *testing.T) {
 			st := storetest.Open(t, kind)
 			linkAlice(t, st)
 			e := newEnv(t, st, nil)
+			logs := captureDefaultLog(t) // op logs there
 			// A real code, so the request fails on the client alone.
 			verifier, challenge := pkce()
 			id, _ := e.authorize(ncAuthorize(challenge))
@@ -111,6 +112,9 @@ func TestUnknownClientIsInvalidClient(t *testing.T) {
 				if ct := r.header.Get("Content-Type"); ct != "application/json" {
 					t.Errorf("%s: Content-Type = %q", name, ct)
 				}
+			}
+			if strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("a client's mistake was logged at ERROR:\n%s", logs)
 			}
 			// The code survived: the real client still redeems it.
 			if s, b := e.token(exchange, &creds{id: "nc", secret: ncSecret, raw: true}); s != http.StatusOK {

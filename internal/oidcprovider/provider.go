@@ -53,6 +53,8 @@ type Provider struct {
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
+	crypto      codeCrypto     // op's Crypto, with codes derived from auth request ids
+	clients     *clientCache   // clients read in the last clientCacheTTL
 	bg          sync.WaitGroup // back-channel deliveries in flight
 	ttl         struct{ access, id, refresh, authRequest time.Duration }
 }
@@ -135,8 +137,15 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if p.callbackKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc callback binding v1", 32); err != nil {
 		return nil, fmt.Errorf("derive callback key: %w", err)
 	}
+	codeKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc authorization code v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive code key: %w", err)
+	}
+	p.crypto = codeCrypto{Crypto: tokenCrypto, key: codeKey}
+	p.clients = newClientCache(p.now)
 	p.storage = &storage{p: p}
 	opts := []op.Option{
+		op.WithCrypto(p.crypto),
 		op.WithCustomAuthEndpoint(op.NewEndpoint("/authorize")),
 		op.WithCustomTokenEndpoint(op.NewEndpoint("/token")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/introspect")),
@@ -144,7 +153,6 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		op.WithCustomRevocationEndpoint(op.NewEndpoint("/revoke")),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint("/end_session")),
 		op.WithCustomKeysEndpoint(op.NewEndpoint("/jwks")),
-		op.WithCrypto(tokenCrypto),
 		// op's CORS reflects every origin with credentials; cors.go
 		// replaces it per endpoint.
 		op.WithCORSOptions(nil),
@@ -166,9 +174,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	mux.Handle("/jwks", publicCORS(p.op))
 	mux.HandleFunc("GET "+loggedOutPath, loggedOutHandler)
 	mux.Handle("/end_session", p.endSessionHandler(p.op))
-	mux.Handle("/token", allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.rawBasicAuth(p.op))))
+	mux.Handle("/token", withScope(allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.rawBasicAuth(p.op)))))
 	for _, path := range []string{"/revoke", "/introspect"} {
-		mux.Handle(path, p.clientAuthEndpoint(p.rawBasicAuth(p.op)))
+		mux.Handle(path, withScope(p.clientAuthEndpoint(p.rawBasicAuth(p.op))))
 	}
 	mux.Handle("/userinfo", allowlistCORS(origins, "GET, POST")(p.userinfoEndpoint(p.op)))
 	mux.HandleFunc("/authorize", p.authorizeEndpoint)
@@ -268,7 +276,7 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 	}
 	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done,
 		Prompt: ar.Prompt, MaxAge: ar.MaxAge}
-	if c, err := p.store.GetClient(ctx, ar.ClientID); err == nil {
+	if c, err := p.clients.get(ctx, p.store, ar.ClientID); err == nil {
 		info.ClientName = c.Name
 	}
 	if info.ClientName == "" {
@@ -282,13 +290,17 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 // callback, which issues the code to the relying party). Errors:
 // store.ErrNotFound (unknown/expired), store.ErrAuthRequestDone, or a
 // refusal when the mapping is not usable.
-func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time) (string, error) {
-	return p.completeLogin(ctx, authRequestID, m, authTime, nil)
+//
+// The code the callback will hand out is stored in the same transaction,
+// with what rec adds (the challenge the proof used, audit entries): one
+// durable write for the whole proof.
+func (p *Provider) CompleteLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, rec ...LoginRecord) (string, error) {
+	return p.completeLogin(ctx, authRequestID, m, authTime, rec, nil)
 }
 
 // completeLogin is CompleteLogin with a hook that adds the broker session
 // part to the completion (see sso.go).
-func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, withSession func(*store.AuthCompletion)) (string, error) {
+func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m store.Mapping, authTime time.Time, rec []LoginRecord, withSession func(*store.AuthCompletion)) (string, error) {
 	if m.NextcloudUserID == "" || m.QortalAddress == "" {
 		return "", errors.New("complete login: mapping lacks user id or address")
 	}
@@ -302,18 +314,36 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 	if err != nil {
 		return "", err
 	}
+	now := p.now()
 	c := store.AuthCompletion{
 		Subject: m.NextcloudUserID, QortalAddress: m.QortalAddress, AuthTime: authTime,
 		// "hwk": proof of possession of a hardware- or software-held key.
-		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: p.now().Add(max(p.ttl.refresh, p.ttl.id)),
+		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: now.Add(max(p.ttl.refresh, p.ttl.id)),
+		Code: &store.AuthCode{Hash: hashToken(p.crypto.codeFor(authRequestID)), AuthRequestID: authRequestID,
+			CreatedAt: now, ExpiresAt: now.Add(codeTTL)},
+	}
+	for _, r := range rec {
+		if r.Challenge != nil {
+			c.Challenge = r.Challenge
+		}
+		c.Audit = append(c.Audit, r.Audit...)
 	}
 	if withSession != nil {
 		withSession(&c)
 	}
-	if _, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, p.now()); err != nil {
+	if _, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, now); err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	return p.callbackURL(authRequestID), nil
+}
+
+// LoginRecord is what a login adds to its completion's transaction.
+type LoginRecord struct {
+	// Challenge is the sealed login challenge the proof used: recorded
+	// used, and the completion fails with store.ErrChallengeUsed or
+	// store.ErrChallengeExpired when it cannot be.
+	Challenge *store.Challenge
+	Audit     []store.AuditEntry
 }
 
 // DenyLogin ends a pending login with access_denied and returns the relying

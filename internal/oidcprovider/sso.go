@@ -82,9 +82,11 @@ func (p *Provider) ClearSessionCookie(w http.ResponseWriter) {
 // sets its cookie on w. A previous session of this browser is replaced (a
 // new signature gets a new token); its relying party sessions move over
 // when it was the same address's.
-func (p *Provider) CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, authRequestID string, m store.Mapping, authTime time.Time) (string, error) {
+//
+// rec is written in the same transaction (see CompleteLogin).
+func (p *Provider) CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, authRequestID string, m store.Mapping, authTime time.Time, rec ...LoginRecord) (string, error) {
 	if !p.SSOEnabled() {
-		return p.CompleteLogin(r.Context(), authRequestID, m, authTime)
+		return p.CompleteLogin(r.Context(), authRequestID, m, authTime, rec...)
 	}
 	if authTime.IsZero() {
 		authTime = p.now()
@@ -108,7 +110,7 @@ func (p *Provider) CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, 
 	if old, ok := p.SignedIn(r); ok {
 		replaces = old.ID
 	}
-	to, err := p.completeLogin(r.Context(), authRequestID, m, authTime, func(c *store.AuthCompletion) {
+	to, err := p.completeLogin(r.Context(), authRequestID, m, authTime, rec, func(c *store.AuthCompletion) {
 		c.NewBrokerSession, c.ReplacesBrokerSessionID = bs, replaces
 	})
 	if err != nil {
@@ -123,11 +125,11 @@ func (p *Provider) CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, 
 // has decided that the request allows it (see SessionSatisfies) and that
 // m, the account bs's address resolves to now, may log in. store.ErrNotFound
 // when bs was ended or expired meanwhile: then ask for a signature.
-func (p *Provider) CompleteLoginFromSession(ctx context.Context, authRequestID string, m store.Mapping, bs BrokerSession) (string, error) {
+func (p *Provider) CompleteLoginFromSession(ctx context.Context, authRequestID string, m store.Mapping, bs BrokerSession, rec ...LoginRecord) (string, error) {
 	if m.QortalAddress != bs.QortalAddress {
 		return "", errors.New("complete login from session: mapping is for another address")
 	}
-	return p.completeLogin(ctx, authRequestID, m, bs.AuthTime, func(c *store.AuthCompletion) { c.BrokerSessionID = bs.ID })
+	return p.completeLogin(ctx, authRequestID, m, bs.AuthTime, rec, func(c *store.AuthCompletion) { c.BrokerSessionID = bs.ID })
 }
 
 // SessionSatisfies reports whether the broker session may stand in for a

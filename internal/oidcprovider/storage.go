@@ -164,6 +164,14 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	now := s.p.now()
+	// Logins store their code when they complete (CompleteLogin): then this
+	// only checks it is that one and still unused.
+	switch ar, err := s.p.store.AuthRequestByCode(ctx, hashToken(code), now); {
+	case err == nil && ar.ID == id:
+		return nil
+	case errors.Is(err, store.ErrCodeUsed):
+		return oidc.ErrInvalidRequest().WithDescription("this login was already completed")
+	}
 	err := s.p.store.SaveAuthCode(ctx, store.AuthCode{Hash: hashToken(code), AuthRequestID: id, CreatedAt: now, ExpiresAt: now.Add(codeTTL)})
 	if errors.Is(err, store.ErrCodeUsed) {
 		// The callback was replayed: one login yields one code.
@@ -179,6 +187,9 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 }
 
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	if sc := scopeOf(ctx); sc != nil && sc.exchanged == id {
+		return nil // the code exchange deleted it in its transaction
+	}
 	if err := s.p.store.DeleteAuthRequest(ctx, id); err != nil {
 		return fmt.Errorf("delete auth request: %w", err)
 	}
@@ -218,7 +229,7 @@ func (p *Provider) client(ctx context.Context, id string) (*client, error) {
 	if store.ValidateClientID(id) != nil {
 		return nil, notFound{errors.New("unknown client")}
 	}
-	c, err := p.store.GetClient(ctx, id)
+	c, err := p.clients.get(ctx, p.store, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound{errors.New("unknown client")}

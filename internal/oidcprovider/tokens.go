@@ -37,16 +37,9 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 }
 
 func (s *storage) newAccessToken(ctx context.Context, req op.TokenRequest, family string) (store.AccessToken, error) {
-	id, err := randomID(accessPrefix)
+	t, err := s.accessToken(req, family, s.p.now())
 	if err != nil {
-		return store.AccessToken{}, err
-	}
-	sid, address := sessionOf(req)
-	now := s.p.now()
-	t := store.AccessToken{
-		ID: id, ClientID: clientOf(req), Subject: req.GetSubject(), QortalAddress: address,
-		Scopes: req.GetScopes(), Audience: req.GetAudience(), SessionID: sid,
-		RefreshFamilyID: family, CreatedAt: now, ExpiresAt: now.Add(s.p.ttl.access),
+		return t, err
 	}
 	if err := s.p.store.CreateAccessToken(ctx, t); err != nil {
 		return t, fmt.Errorf("store access token: %w", err)
@@ -54,24 +47,25 @@ func (s *storage) newAccessToken(ctx context.Context, req op.TokenRequest, famil
 	return t, nil
 }
 
+// accessToken builds (but does not store) an access token of family.
+func (s *storage) accessToken(req op.TokenRequest, family string, now time.Time) (store.AccessToken, error) {
+	id, err := randomID(accessPrefix)
+	if err != nil {
+		return store.AccessToken{}, err
+	}
+	sid, address := sessionOf(req)
+	return store.AccessToken{
+		ID: id, ClientID: clientOf(req), Subject: req.GetSubject(), QortalAddress: address,
+		Scopes: req.GetScopes(), Audience: req.GetAudience(), SessionID: sid,
+		RefreshFamilyID: family, CreatedAt: now, ExpiresAt: now.Add(s.p.ttl.access),
+	}, nil
+}
+
 func clientOf(req op.TokenRequest) string {
 	if c, ok := req.(interface{ GetClientID() string }); ok {
 		return c.GetClientID()
 	}
 	return ""
-}
-
-// newRefreshToken stores the first refresh token of a grant (family).
-func (s *storage) newRefreshToken(ctx context.Context, ar *authRequest, family string, now time.Time) (string, error) {
-	t, value, err := s.refreshToken(ar, family, now)
-	if err != nil {
-		return "", err
-	}
-	t.AMR, t.AuthTime = ar.r.AMR, ar.r.AuthTime
-	if err := s.p.store.CreateRefreshToken(ctx, t); err != nil {
-		return "", fmt.Errorf("store refresh token: %w", err)
-	}
-	return value, nil
 }
 
 // refreshToken builds (but does not store) a refresh token of family.

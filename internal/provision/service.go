@@ -128,7 +128,7 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 				return Result{}, err
 			}
 			if !mine {
-				return Result{}, userExistsErr(user.ID)
+				return s.linkedMeanwhile(ctx, req.QortalAddress, user.ID)
 			}
 			// A previous call created it and died before the mapping.
 			recovered = true
@@ -169,7 +169,7 @@ func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result
 					return Result{}, err
 				}
 				if !mine {
-					return Result{}, userExistsErr(user.ID)
+					return s.linkedMeanwhile(ctx, req.QortalAddress, user.ID)
 				}
 			}
 			if err := s.addGroups(ctx, user.ID, groups); err != nil {
@@ -217,6 +217,24 @@ func (s *Service) ownIntent(ctx context.Context, address, uid string) (bool, err
 		return false, storeErr(err)
 	}
 	return sameUser(in.NextcloudUserID, uid), nil
+}
+
+// linkedMeanwhile is the answer for an existing account without this
+// address's intent: either another replica created and linked it for this
+// address a moment ago (writing the mapping removes the intent in the same
+// transaction, and the intent is read first, so one of the two is seen), or
+// it is not the broker's and is refused.
+func (s *Service) linkedMeanwhile(ctx context.Context, address, uid string) (Result, error) {
+	m, err := s.store.GetMappingByAddress(ctx, address)
+	switch {
+	case err == nil && sameUser(m.NextcloudUserID, uid):
+		return Result{Mapping: m}, nil
+	case err == nil:
+		return Result{}, addressLinkedErr(m)
+	case !isNotFound(err):
+		return Result{}, storeErr(err)
+	}
+	return Result{}, userExistsErr(uid)
 }
 
 // dropIntent removes the address's intent; failing to is logged, not

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/demo"
+	"github.com/qortal-oidc/qortal-oidc/internal/home"
 	"github.com/qortal-oidc/qortal-oidc/internal/login"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
@@ -53,7 +56,17 @@ func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
 
 // mountOIDC mounts the OpenID Provider and the Qortal login page.
 func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
-	p, err := oidcprovider.New(ctx, s.cfg, oidcprovider.Deps{Store: s.store, Logger: s.log})
+	pcfg := s.cfg
+	if s.cfg.Demo.Enabled {
+		// Registered like a configured client, so disabling the demo
+		// removes it again at the next start.
+		c, err := demo.Client(s.cfg)
+		if err != nil {
+			return err
+		}
+		pcfg.OIDC.Clients = append(slices.Clone(pcfg.OIDC.Clients), c)
+	}
+	p, err := oidcprovider.New(ctx, pcfg, oidcprovider.Deps{Store: s.store, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("openid provider: %w", err)
 	}
@@ -66,6 +79,16 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		return fmt.Errorf("login page: %w", err)
 	}
 	lh.Register(r)
+	if s.cfg.Demo.Enabled {
+		dh, err := demo.New(s.cfg, demo.Transport(func() http.Handler { return s.handler }), lh.AssetURL, s.log)
+		if err != nil {
+			return err
+		}
+		dh.Register(r)
+	}
+	if err := s.mountHome(r, lh.AssetURL); err != nil {
+		return err
+	}
 	browserLimit := s.limitPerIP(s.cfg.Login.RateLimit.AuthorizePerIPPerMinute)
 	for _, path := range oidcPaths {
 		h := p.Handler()
@@ -75,5 +98,15 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		r.Handle(path, h)
 	}
 	s.jobs = append(s.jobs, p.Run)
+	return nil
+}
+
+// mountHome serves the landing page at the issuer's root.
+func (s *Server) mountHome(r *mux.Router, assetURL func(string) (string, error)) error {
+	h, err := home.New(s.cfg, assetURL, s.log)
+	if err != nil {
+		return err
+	}
+	h.Register(r)
 	return nil
 }

@@ -99,3 +99,34 @@ func TestQAppsAdminAPI(t *testing.T) {
 		t.Errorf("audit = %s", got)
 	}
 }
+
+// The gateway answers for its own Host on the main listener, and is a
+// registered confidential client of the broker.
+func TestQAppsGatewayByHost(t *testing.T) {
+	t.Parallel()
+	node := nodefake.New()
+	t.Cleanup(node.Close)
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t), withNode(node))
+	req, _ := http.NewRequest(http.MethodGet, b.http.URL+"/", nil)
+	req.Host = "localhost:1"
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'") {
+		t.Errorf("gateway host / = %d %s", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
+	req, _ = http.NewRequest(http.MethodGet, b.http.URL+"/.well-known/openid-configuration", nil)
+	req.Host = "localhost:1"
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("broker discovery on the gateway host = %v, %v; want 404", res.StatusCode, err)
+	}
+	if r := b.do(http.MethodGet, "/.well-known/openid-configuration", nil); r.Status != http.StatusOK {
+		t.Errorf("broker discovery = %d", r.Status)
+	}
+	c, err := b.store.GetClient(t.Context(), "qortal-oidc-qapps")
+	if err != nil || c.Public || len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "http://localhost:1/auth/callback" {
+		t.Errorf("gateway client = %+v, %v", c, err)
+	}
+}

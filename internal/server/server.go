@@ -41,6 +41,7 @@ type Server struct {
 	admin     adminServices
 	node      *qortalnode.Client
 	catalog   *qapps.Catalog
+	gateway   http.Handler // the Q-Apps origin; nil when not configured
 	handler   http.Handler
 	jobs      []func(context.Context) error
 	// sharedLimits: the store is Postgres, which replicas share, so rate
@@ -139,6 +140,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	counter, _ := st.(store.FaultCounter)
 	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
 	s.handler = httpapi.Observe(log, m, faults)
+	s.handler = s.withGateway(s.handler)
 	s.jobs = append(s.jobs, s.sweepChallenges)
 	if s.sharedLimits {
 		s.jobs = append(s.jobs, s.sweepRateLimits)
@@ -195,6 +197,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	go s.probeNextcloud(jobCtx)
 
+	stopGateway, err := s.serveGateway(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopGateway()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("qortal-oidc listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer, "store", s.storeKind())

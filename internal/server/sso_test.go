@@ -33,11 +33,12 @@ type browser struct {
 	c      *cluster
 	client *http.Client
 	jar    *cookiejar.Jar
+	rp     string // the relying party's redirect URI the callback must lead to
 }
 
 func newBrowser(t *testing.T, c *cluster) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, c: c, jar: jar, client: &http.Client{Jar: jar,
+	return &browser{t: t, c: c, jar: jar, rp: rpRedirect, client: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -113,7 +114,7 @@ func (b *browser) callback(u *url.URL) *url.URL {
 	b.t.Helper()
 	res := b.get(b.c.issuer + u.RequestURI())
 	loc, _ := url.Parse(res.Header.Get("Location"))
-	if loc == nil || !strings.HasPrefix(loc.String(), rpRedirect) {
+	if loc == nil || !strings.HasPrefix(loc.String(), b.rp) {
 		b.t.Fatalf("callback: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
 	return loc

@@ -78,6 +78,21 @@ type AuthCompletion struct {
 	AMR              []string
 	SessionID        string
 	SessionExpiresAt time.Time
+
+	// What else the login writes, in the same transaction, so that one
+	// login costs one durable write here (see README "Performance"):
+	//
+	// Challenge, when set, is the login challenge the proof used; it is
+	// recorded as used (see ChallengeStore.UseChallenge) and the whole
+	// completion fails with ErrChallengeUsed or ErrChallengeExpired when it
+	// cannot be.
+	Challenge *Challenge
+	// Code, when set, is the request's authorization code (AuthRequestID is
+	// filled in), issued with the completion instead of by SaveAuthCode.
+	Code *AuthCode
+	// Audit entries are appended (At defaults to now).
+	Audit []AuditEntry
+
 	// NewBrokerSession, when set, is a broker (SSO) session opened by this
 	// login, inserted in the same transaction. ReplacesBrokerSessionID, if
 	// also set, is the browser's previous broker session: it is deleted and
@@ -90,6 +105,17 @@ type AuthCompletion struct {
 	// exist, belong to QortalAddress and not be expired at now
 	// (ErrNotFound otherwise); its LastSeenAt moves to now.
 	BrokerSessionID string
+}
+
+// CodeExchange is what a successful code exchange writes: the code is
+// redeemed under GrantID (see RedeemAuthCode), the tokens are stored, and
+// the code and its auth request are deleted, all in one transaction.
+type CodeExchange struct {
+	CodeHash  string
+	GrantID   string
+	KeepUntil time.Time     // the redemption record's expiry (see RedeemAuthCode)
+	Access    *AccessToken  // RefreshFamilyID must be GrantID
+	Refresh   *RefreshToken // optional; FamilyID must be GrantID
 }
 
 // AuthCode is an issued authorization code, stored by hash only.
@@ -218,6 +244,12 @@ type OIDCStore interface {
 	// ErrCodeUsed when it was redeemed before, and then the grant recorded
 	// at that redemption has been revoked before returning (RFC 6749 §4.1.2).
 	RedeemAuthCode(ctx context.Context, codeHash, grantID string, expiresAt, now time.Time) error
+	// ExchangeAuthCode redeems the code (exactly once across replicas, as
+	// RedeemAuthCode), stores x's tokens and deletes the code and its auth
+	// request, in one transaction. On ErrNotFound or ErrCodeUsed nothing of
+	// x is stored; ErrCodeUsed means a replay, and the grant of the first
+	// redemption has been revoked before returning.
+	ExchangeAuthCode(ctx context.Context, x CodeExchange, now time.Time) error
 	// GetRedeemedCode returns the record of a redeemed code: ErrNotFound
 	// when there is none or it expired at now.
 	GetRedeemedCode(ctx context.Context, codeHash string, now time.Time) (RedeemedCode, error)

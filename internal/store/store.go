@@ -158,6 +158,11 @@ type ChallengeStore interface {
 	// across all replicas: ErrNotFound, ErrChallengeUsed or ErrChallengeExpired
 	// otherwise.
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) (Challenge, error)
+	// UseChallenge records c, a challenge issued without being stored (the
+	// login page's are sealed, see package login), as used at now: exactly
+	// once across replicas. ErrChallengeUsed when c.ID was recorded before,
+	// ErrChallengeExpired when c has expired at now.
+	UseChallenge(ctx context.Context, c Challenge, now time.Time) error
 	// DeleteExpiredChallenges removes challenges that expired before t.
 	DeleteExpiredChallenges(ctx context.Context, t time.Time) (int, error)
 }

@@ -277,3 +277,37 @@ export async function postJSON(url, body) {
   });
   return { status: res.status, body: await res.json() };
 }
+
+/**
+ * Starts the broker the way the README's quick start does: `qortal-oidc serve
+ * --config configs/dev.yaml` from the repository root. Only what must differ
+ * for a test is overridden, through the environment as any user could: a
+ * free port (listen and issuer) and a fresh data directory. extraEnv adds
+ * more QORTAL_OIDC_* settings. Returns { issuer, binDir, logs, stop }.
+ */
+export async function startDevBroker(extraEnv = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-dev-'));
+  const bins = buildBinaries();
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const broker = spawn(bins.broker, ['serve', '--config', 'configs/dev.yaml'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env, QORTAL_OIDC_LISTEN: `127.0.0.1:${port}`, QORTAL_OIDC_ISSUER: issuer,
+      QORTAL_OIDC_DATA_DIR: path.join(dir, 'data'), ...extraEnv,
+    },
+  });
+  const logs = collect(broker, 'broker');
+  const stop = async () => {
+    await stopChild(broker);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(`${issuer}/.well-known/openid-configuration`, broker, logs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { issuer, binDir: path.dirname(bins.broker), logs, stop, dir };
+}

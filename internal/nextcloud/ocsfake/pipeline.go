@@ -42,6 +42,9 @@ func match(method string, segs []string) (r route, ok, methodMismatch bool) {
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "users" && segs[3] == "disable":
 		return want(http.MethodPut, route{name: RouteDisableUser, id: segs[2]})
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "users" && segs[3] == "groups":
+		if method == http.MethodGet {
+			return route{name: RouteUserGroups, id: segs[2]}, true, false
+		}
 		return want(http.MethodPost, route{name: RouteAddToGroup, id: segs[2]})
 	case len(segs) == 4 && segs[0] == "cloud" && segs[1] == "groups" && segs[3] == "users":
 		return want(http.MethodGet, route{name: RouteGroupUsers, id: segs[2]})
@@ -215,6 +218,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.addGroup(r.Form.Get("groupid"))
 	case RouteGroupUsers:
 		rep = s.getGroupUsers(uid, rt.id)
+	case RouteUserGroups:
+		rep = s.getUserGroups(uid, rt.id)
 	case RouteAdminNotification:
 		rep = s.generateNotification(rt.id, r.Form.Get("shortMessage"), r.Form.Get("longMessage"))
 	}

@@ -23,6 +23,10 @@ func runOIDC(t *testing.T, newStore NewStore) {
 	t.Run("SigningKeys", func(t *testing.T) { t.Parallel(); oidcKeys(t, newStore(t)) })
 	t.Run("ConcurrentBootstrap", func(t *testing.T) { t.Parallel(); oidcConcurrentBootstrap(t, newStore(t), nil) })
 	t.Run("Purge", func(t *testing.T) { t.Parallel(); oidcPurge(t, newStore(t)) })
+	t.Run("CompletionWrites", func(t *testing.T) { t.Parallel(); oidcCompletionWrites(t, newStore(t)) })
+	t.Run("UseChallenge", func(t *testing.T) { t.Parallel(); oidcUseChallenge(t, newStore(t), nil) })
+	t.Run("ExchangeCode", func(t *testing.T) { t.Parallel(); oidcExchangeCode(t, newStore(t), nil) })
+	t.Run("ConcurrentExchange", func(t *testing.T) { t.Parallel(); oidcConcurrentExchange(t, newStore(t), nil) })
 }
 
 // OpenPair returns two independent handles on one fresh database, as two
@@ -35,6 +39,18 @@ func RunOIDCShared(t *testing.T, open OpenPair) {
 	t.Run("CodeRedeemedOnceAcrossHandles", func(t *testing.T) {
 		a, b := open(t)
 		oidcConcurrentRedeem(t, a, b)
+	})
+	t.Run("ExchangeOnceAcrossHandles", func(t *testing.T) {
+		a, b := open(t)
+		oidcConcurrentExchange(t, a, b)
+	})
+	t.Run("ExchangeReplayAcrossHandles", func(t *testing.T) {
+		a, b := open(t)
+		oidcExchangeCode(t, a, b)
+	})
+	t.Run("UseChallengeAcrossHandles", func(t *testing.T) {
+		a, b := open(t)
+		oidcUseChallenge(t, a, b)
 	})
 	t.Run("CodeReuseRevokesAcrossHandles", func(t *testing.T) {
 		a, b := open(t)

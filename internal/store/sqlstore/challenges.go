@@ -117,3 +117,39 @@ func (s *Store) DeleteExpiredChallenges(ctx context.Context, t time.Time) (int, 
 	}
 	return int(n), nil
 }
+
+// useChallenge inserts c as used at now inside q's transaction: the primary
+// key makes it once-only (a concurrent second insert waits for the first
+// and then violates it).
+func (s *Store) useChallenge(ctx context.Context, q queryer, c store.Challenge, now time.Time) error {
+	if !backend.Time(now).Before(c.ExpiresAt) {
+		return store.ErrChallengeExpired
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.ID, c.Purpose, c.QortalAddress, c.Message, c.AuthRequestID, c.ClientID, s.ts(c.CreatedAt), s.ts(c.ExpiresAt), s.ts(now))
+	if s.unique(err, "challenges", "id") {
+		return store.ErrChallengeUsed
+	}
+	return err
+}
+
+// UseChallenge records a challenge that was issued without being stored as
+// used, exactly once.
+func (s *Store) UseChallenge(ctx context.Context, c store.Challenge, now time.Time) error {
+	if now.IsZero() {
+		now = backend.Now()
+	}
+	c.UsedAt = nil
+	c, err := backend.Challenge(c, backend.Now())
+	if err != nil {
+		return fmt.Errorf("use challenge: %w", err)
+	}
+	err = s.oneStatement(ctx, func(q queryer) error { return s.useChallenge(ctx, q, c, now) })
+	if errors.Is(err, store.ErrChallengeUsed) || errors.Is(err, store.ErrChallengeExpired) {
+		return fmt.Errorf("use challenge: %w", err)
+	}
+	if err != nil {
+		return s.fail("use challenge", err)
+	}
+	return nil
+}

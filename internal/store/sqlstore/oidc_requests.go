@@ -98,8 +98,34 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 	if err := c.Validate(); err != nil {
 		return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
 	}
+	var ch store.Challenge
+	if c.Challenge != nil {
+		var err error
+		ch = *c.Challenge
+		ch.UsedAt = nil
+		if ch, err = backend.Challenge(ch, backend.Now()); err != nil {
+			return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
+		}
+	}
+	if c.Code != nil && c.Code.Hash == "" {
+		return store.AuthRequest{}, errors.New("complete auth request: code hash is required")
+	}
+	audit := make([]store.AuditEntry, len(c.Audit))
+	for i, e := range c.Audit {
+		var err error
+		if audit[i], err = backend.Audit(e, backend.Now(), "", ""); err != nil {
+			return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
+		}
+	}
 	var ar store.AuthRequest
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The challenge first: a replayed proof is "challenge used" even
+		// when its request is done by now.
+		if c.Challenge != nil {
+			if err := s.useChallenge(ctx, tx, ch, now); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE oidc_auth_requests SET done = true, subject = $1, qortal_address = $2,
 			auth_time = $3, amr = $4, session_id = $5 WHERE id = $6 AND NOT done AND expires_at > $7`,
 			c.Subject, c.QortalAddress, s.ts(c.AuthTime), encList(c.AMR), c.SessionID, id, s.ts(now))
@@ -126,9 +152,23 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at, broker_session_id)
 			VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt), brokerID)
-		return err
+		if err != nil {
+			return err
+		}
+		if c.Code != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
+				c.Code.Hash, id, s.ts(c.Code.CreatedAt), s.ts(c.Code.ExpiresAt)); err != nil {
+				return err
+			}
+		}
+		for _, e := range audit {
+			if err := s.insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if errors.Is(err, store.ErrAuthRequestDone) {
+	if errors.Is(err, store.ErrAuthRequestDone) || errors.Is(err, store.ErrChallengeUsed) || errors.Is(err, store.ErrChallengeExpired) {
 		return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
 	}
 	if err != nil {

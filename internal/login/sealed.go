@@ -1,0 +1,97 @@
+package login
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+)
+
+// Login challenges are sealed rather than stored: the challenge id carries
+// what the message was built from, under a MAC every replica can check
+// (the key derives from the key encryption key, which replicas share).
+// Issuing one costs no store write; it is recorded once, as used, in the
+// transaction that completes the login (store.AuthCompletion.Challenge), or
+// alone (store.UseChallenge) when the login takes the slower path. The
+// record's id is "lc_" + the challenge's random nonce, so "used" is as
+// exactly-once across replicas as a stored challenge was.
+
+const (
+	sealedPrefix = "lc1."
+	recordPrefix = "lc_"
+	macLen       = 32
+	// maxIDLen bounds challenge ids the API accepts: a sealed id is about
+	// 300 bytes with the longest client name and address.
+	maxSealedLen = 2048
+)
+
+// sealedChallenge is what a sealed id carries.
+type sealedChallenge struct {
+	AuthRequestID string `json:"a"`
+	ClientID      string `json:"c"`
+	ClientName    string `json:"n"`
+	Address       string `json:"q"`
+	Nonce         string `json:"r"`
+	IssuedAt      int64  `json:"i"`
+	ExpiresAt     int64  `json:"e"`
+}
+
+func (h *Handler) sealMAC(payload string) []byte {
+	m := hmac.New(sha256.New, h.sealKey)
+	m.Write([]byte("login challenge\x00" + h.issuer + "\x00" + payload))
+	return m.Sum(nil)
+}
+
+// seal returns the id of a new challenge.
+func (h *Handler) seal(sc sealedChallenge) string {
+	raw, _ := json.Marshal(sc) // plain strings and numbers cannot fail
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return sealedPrefix + payload + "." + base64.RawURLEncoding.EncodeToString(h.sealMAC(payload))
+}
+
+// open checks a sealed id and returns the challenge it stands for, with
+// the record id as ID; ok is false for anything this broker did not seal.
+func (h *Handler) open(id string) (store.Challenge, bool) {
+	rest, ok := strings.CutPrefix(id, sealedPrefix)
+	if !ok || len(id) > maxSealedLen {
+		return store.Challenge{}, false
+	}
+	payload, mac64, ok := strings.Cut(rest, ".")
+	if !ok {
+		return store.Challenge{}, false
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(mac64)
+	if err != nil || len(mac) != macLen || !hmac.Equal(mac, h.sealMAC(payload)) {
+		return store.Challenge{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	var sc sealedChallenge
+	if err != nil || json.Unmarshal(raw, &sc) != nil || sc.Nonce == "" {
+		return store.Challenge{}, false
+	}
+	issued, expires := time.Unix(sc.IssuedAt, 0).UTC(), time.Unix(sc.ExpiresAt, 0).UTC()
+	return store.Challenge{
+		ID: recordPrefix + sc.Nonce, Purpose: PurposeLogin, QortalAddress: sc.Address,
+		Message: BuildMessage(MessageParams{
+			Issuer: h.issuer, ClientName: sc.ClientName, ClientID: sc.ClientID, Address: sc.Address,
+			Nonce: sc.Nonce, IssuedAt: issued, ExpiresAt: expires,
+		}),
+		AuthRequestID: sc.AuthRequestID, ClientID: sc.ClientID, CreatedAt: issued, ExpiresAt: expires,
+	}, true
+}
+
+// isSealed reports a challenge obtained from open (rather than the store).
+func isSealed(c store.Challenge) bool { return strings.HasPrefix(c.ID, recordPrefix) }
+
+// newSealKey is the key of a handler without a key encryption key (tests,
+// a single process): challenges then only open in this process.
+func newSealKey() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}

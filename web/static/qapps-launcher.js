@@ -1,0 +1,140 @@
+// The Q-Apps gateway's launcher: hosts one app in a sandboxed frame and
+// answers its qortalRequest calls (see qapps-shim.js). Every request goes to
+// the gateway, which applies the admin's policy; the launcher only adds
+// what needs the user: agreeing to share the account once per app, and
+// signing a transaction with a key that never leaves this page.
+'use strict';
+(function () {
+  // ---- the sign-in page: inside Nextcloud's frame, sign in in a popup -------
+  const signin = document.getElementById('signin');
+  if (signin) {
+    if (window.top !== window) {
+      signin.addEventListener('click', function (e) {
+        e.preventDefault();
+        const w = window.open(signin.href + '&popup=1', 'qapps-signin', 'width=560,height=760');
+        if (!w) { window.top.location.href = signin.href; return; }
+        document.getElementById('signin-note').hidden = false;
+      });
+      window.addEventListener('message', function (e) {
+        if (e.origin === location.origin && e.data && e.data.qappsSignedIn) location.reload();
+      });
+    }
+    return;
+  }
+  if (!document.body.classList.contains('launcher')) return;
+
+  const appID = document.body.dataset.appId;
+  const appTitle = document.body.dataset.appTitle;
+  const frame = document.getElementById('app');
+  const dlg = {
+    root: document.getElementById('dialog'), title: document.getElementById('dialog-title'),
+    text: document.getElementById('dialog-text'), tx: document.getElementById('dialog-tx'),
+    keyBox: document.getElementById('dialog-key'), key: document.getElementById('key'),
+    keyError: document.getElementById('key-error'), yes: document.getElementById('dialog-yes'), no: document.getElementById('dialog-no'),
+  };
+
+  async function post(path, body) {
+    const res = await fetch(path, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-Qapps-Bridge': '1' },
+      body: JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* not JSON */ }
+    if (!res.ok) {
+      const msg = data && data.error && data.error.message || ('The gateway answered HTTP ' + res.status);
+      return { error: { error: msg, code: data && data.error && data.error.code || 'gateway_error' } };
+    }
+    return data || {};
+  }
+
+  // One dialog at a time: requests needing the user wait in line.
+  let line = Promise.resolve();
+  function ask(opts) {
+    const turn = line.then(function () {
+      return new Promise(function (resolve) {
+        dlg.title.textContent = opts.title;
+        dlg.text.textContent = opts.text;
+        dlg.tx.hidden = !opts.tx;
+        dlg.tx.textContent = opts.tx || '';
+        dlg.keyBox.hidden = !opts.key;
+        dlg.key.value = '';
+        dlg.keyError.hidden = true;
+        dlg.yes.textContent = opts.yes;
+        dlg.root.hidden = false;
+        (opts.key ? dlg.key : dlg.yes).focus();
+        function finish(v) {
+          dlg.yes.onclick = dlg.no.onclick = null;
+          dlg.root.hidden = true;
+          dlg.key.value = '';
+          resolve(v);
+        }
+        dlg.no.onclick = function () { finish(null); };
+        dlg.yes.onclick = async function () {
+          if (!opts.key) { finish(true); return; }
+          try {
+            finish(await opts.key(dlg.key.value));
+          } catch (e) {
+            dlg.keyError.textContent = e.message || String(e);
+            dlg.keyError.hidden = false;
+          }
+        };
+      });
+    });
+    line = turn.catch(function () {});
+    return turn;
+  }
+
+  function declined() { return { error: { error: 'User declined the request', code: 'user_declined' } }; }
+
+  async function signWith(prompt, keyText) {
+    const S = window.QortalSign;
+    const { seed } = S.decodeKey(keyText);
+    let imported;
+    try { imported = await S.importSeed(seed); } finally { seed.fill(0); }
+    const bytes = S.b58decode(prompt.unsignedBytes);
+    const sig = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, imported.key, bytes));
+    return { publicKey: S.b58encode(imported.pub), signature: S.b58encode(sig) };
+  }
+
+  async function handle(request) {
+    const answer = await post('/bridge/' + encodeURIComponent(appID), { request: request });
+    if (answer.error && answer.error.code === 'consent_required') {
+      const ok = await ask({
+        title: appTitle + ' wants your Qortal account',
+        text: 'Share your Qortal address and public key with this app? You are asked once per app.',
+        yes: 'Share',
+      });
+      if (!ok) return declined();
+      return post('/bridge/' + encodeURIComponent(appID) + '/consent', {});
+    }
+    if (answer.sign) {
+      const p = answer.sign;
+      const signed = await ask({
+        title: appTitle + ' asks you to sign a transaction',
+        text: p.process ? 'The signed transaction will be broadcast to the Qortal network.' : 'The app receives the signed transaction; nothing is broadcast.',
+        tx: JSON.stringify(p.decoded, null, 2),
+        yes: 'Sign',
+        key: function (keyText) { return signWith(p, keyText); },
+      });
+      if (!signed) return declined();
+      return post('/bridge/' + encodeURIComponent(appID) + '/signed', {
+        action: p.action, unsignedBytes: p.unsignedBytes, publicKey: signed.publicKey, signature: signed.signature, process: p.process,
+      });
+    }
+    return answer;
+  }
+
+  window.addEventListener('message', function (e) {
+    // Only the app's own frame, which is sandboxed: its origin is opaque.
+    if (e.source !== frame.contentWindow || e.origin !== 'null') return;
+    const port = e.ports && e.ports[0];
+    const request = e.data && e.data.qappsRequest;
+    if (!port || !request || typeof request !== 'object') return;
+    handle(request).then(function (a) {
+      port.postMessage(a.error ? { result: null, error: a.error } : { result: a.result === undefined ? null : a.result, error: null });
+    }, function (err) {
+      port.postMessage({ result: null, error: { error: String(err && err.message || err), code: 'launcher_error' } });
+    });
+  });
+})();
