@@ -128,6 +128,10 @@ type Provision struct {
 	DefaultGroups  []string      `yaml:"default_groups"`
 	DefaultQuota   string        `yaml:"default_quota"`
 	ChallengeTTL   time.Duration `yaml:"challenge_ttl"`
+	// DisableBlockedUsers disables the Nextcloud account when its address
+	// is blocked (and enables it on unblock): app passwords from Login Flow
+	// v2 keep WebDAV working after the broker's tokens end.
+	DisableBlockedUsers bool `yaml:"disable_blocked_users"`
 }
 
 // OIDC configures the OpenID Provider.
@@ -242,7 +246,7 @@ func Default() Config {
 		Log:             Log{Level: "info", Format: "json"},
 		Admin:           Admin{SessionTTL: 8 * time.Hour},
 		Nextcloud:       Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2},
-		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute},
+		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute, DisableBlockedUsers: true},
 		OIDC: OIDC{
 			SigningAlg:      "RS256",
 			KeyPublishLead:  2 * time.Hour,

@@ -96,6 +96,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_PROVISION_DEFAULT_GROUPS", list(func(c *Config) *[]string { return &c.Provision.DefaultGroups })},
 	{"QORTAL_OIDC_PROVISION_DEFAULT_QUOTA", str(func(c *Config) *string { return &c.Provision.DefaultQuota })},
 	{"QORTAL_OIDC_PROVISION_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Provision.ChallengeTTL })},
+	{"QORTAL_OIDC_PROVISION_DISABLE_BLOCKED_USERS", boolean(func(c *Config) *bool { return &c.Provision.DisableBlockedUsers })},
 	{"QORTAL_OIDC_SIGNING_ALG", str(func(c *Config) *string { return &c.OIDC.SigningAlg })},
 	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyRaw })},
 	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY_FILE", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyFile })},

@@ -152,6 +152,11 @@ func TestAuthorizationRequestChecks(t *testing.T) {
 	if q.Get("error") != "invalid_request" || q.Get("state") != "s" || !strings.Contains(q.Get("error_description"), "scope") {
 		t.Errorf("repeated scope: %v", q)
 	}
+	// RFC 8707 lets resource repeat.
+	if r := e.authorizeRaw(enc + "&state=s&resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example"); r.status != http.StatusFound ||
+		!strings.Contains(r.header.Get("Location"), "/login?") {
+		t.Errorf("repeated resource refused: %d %q", r.status, r.header.Get("Location"))
+	}
 	// A repeated client_id or redirect_uri cannot be trusted for a redirect.
 	for _, extra := range []string{"&client_id=spa", "&redirect_uri=" + url.QueryEscape(ncRedirect)} {
 		if r := e.authorizeRaw(enc + extra); r.status != http.StatusBadRequest || r.header.Get("Location") != "" {

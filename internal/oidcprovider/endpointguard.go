@@ -40,11 +40,12 @@ func noStore(h http.Header) {
 
 // repeatedParam names the first parameter sent more than once, if any.
 // RFC 6749 section 3.1 and 3.2: parameters MUST NOT be included more than
-// once; op would silently take the first.
+// once; op would silently take the first. resource is the one parameter a
+// later RFC (8707) lets a client repeat; the broker ignores it.
 func repeatedParam(v url.Values) string {
 	keys := make([]string, 0, len(v))
 	for k, vs := range v {
-		if len(vs) > 1 {
+		if len(vs) > 1 && k != "resource" {
 			keys = append(keys, k)
 		}
 	}

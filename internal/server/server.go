@@ -110,7 +110,8 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if len(cfg.Admin.Tokens) == 0 {
 		log.Warn("no admin tokens configured: the admin API will refuse every request")
 	}
-	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log})
+	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log,
+		Sessions: sessionEnder{s}})
 
 	r := mux.NewRouter()
 	r.Use(httpapi.CaptureRoute)
@@ -259,4 +260,15 @@ func (s *Server) sweepChallenges(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// sessionEnder lets provisioning end an address's sessions through the
+// OpenID Provider, which is built after the provisioning service.
+type sessionEnder struct{ s *Server }
+
+func (e sessionEnder) EndSessionsForAddress(ctx context.Context, address, reason string) (int, error) {
+	if e.s.oidc == nil {
+		return 0, nil
+	}
+	return e.s.oidc.EndSessionsForAddress(ctx, address, reason)
 }
