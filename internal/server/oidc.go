@@ -22,7 +22,7 @@ import (
 // a bounded route label.
 var oidcPaths = []string{
 	"/.well-known/openid-configuration",
-	"/authorize", "/authorize/callback",
+	"/authorize", "/authorize/callback", "/authorize/form_post",
 	"/token", "/userinfo", "/jwks", "/revoke", "/introspect",
 	"/end_session", "/end_session/done",
 }
