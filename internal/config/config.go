@@ -159,7 +159,12 @@ type OIDC struct {
 	// CORSAllowedOrigins may call /token and /userinfo from a browser.
 	CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
 	GroupsClaim        []string `yaml:"groups_claim"`
-	Clients            []Client `yaml:"clients"`
+	// EmailsVerified asserts email_verified=true for the emails admins put
+	// on mappings (provisioning API, console, onboarding). The broker never
+	// verifies an address itself, so it is off unless the operator vouches
+	// for how those emails were obtained.
+	EmailsVerified bool     `yaml:"emails_verified"`
+	Clients        []Client `yaml:"clients"`
 }
 
 // Access token formats (oidc.access_token_format).
