@@ -141,18 +141,19 @@ func EnvNames() []string {
 	return out
 }
 
-func applyEnv(c *Config, getenv func(string) string) error {
+func applyEnv(c *Config, getenv func(string) string) []error {
 	if getenv == nil {
 		return nil
 	}
+	var errs []error
 	for _, b := range envBindings {
 		v := getenv(b.name)
 		if v == "" {
 			continue
 		}
 		if err := b.set(c, v); err != nil {
-			return fmt.Errorf("environment %s: %w", b.name, err)
+			errs = append(errs, fmt.Errorf("environment %s=%q: %w", b.name, v, err))
 		}
 	}
-	return nil
+	return errs
 }
