@@ -86,7 +86,7 @@ func (a *AdminAuth) Middleware(next http.Handler) http.Handler {
 func (a *AdminAuth) Guard(prefix string, next http.Handler) http.Handler {
 	authed := a.Middleware(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path+"/" == prefix {
+		if r.URL.Path != OpenAPIPath && (strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path+"/" == prefix) {
 			authed.ServeHTTP(w, r)
 			return
 		}

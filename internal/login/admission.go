@@ -36,7 +36,7 @@ func (h *Handler) resolve(ctx context.Context, c store.Challenge, inviteToken st
 func (h *Handler) admissionError(ctx context.Context, c store.Challenge, err error) *apiError {
 	var d *policy.Denial
 	if errors.As(err, &d) {
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", d.Code))
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("clientId", c.ClientID, "reason", d.Code))
 		e := newErr(http.StatusForbidden, d.Code, d.Description)
 		if _, known := denyReasons[d.Code]; known && c.AuthRequestID != "" {
 			e.RedirectTo = h.deniedURL(c.AuthRequestID, d.Code)
@@ -58,14 +58,14 @@ func (h *Handler) resolveLinked(ctx context.Context, c store.Challenge) (store.M
 	m, err := h.store.GetMappingByAddress(ctx, c.QortalAddress)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && m.Status == store.StatusInvited):
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "not_linked"))
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("clientId", c.ClientID, "reason", "not_linked"))
 		e := newErr(http.StatusForbidden, "not_linked", "this Qortal address is not linked to an account here")
 		e.RedirectTo = h.deniedURL(c.AuthRequestID, "not_linked")
 		return m, e
 	case err != nil:
 		return m, h.internal(ctx, "get mapping", err)
 	case m.Status == store.StatusBlocked:
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "blocked"))
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("clientId", c.ClientID, "reason", "blocked"))
 		e := newErr(http.StatusForbidden, "blocked", "this Qortal address is blocked from signing in")
 		e.RedirectTo = h.deniedURL(c.AuthRequestID, "blocked")
 		return m, e

@@ -151,8 +151,8 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.admissionError(ctx, c, err))
 		return
 	}
-	h.audit(ctx, "onboard.linked", c.QortalAddress, detail("user_id", m.NextcloudUserID))
-	h.log.InfoContext(ctx, "onboarded", "address", c.QortalAddress, "user_id", m.NextcloudUserID)
+	h.audit(ctx, "onboard.linked", c.QortalAddress, detail("nextcloudUserId", m.NextcloudUserID))
+	h.log.InfoContext(ctx, "onboarded", "address", c.QortalAddress, "nextcloudUserId", m.NextcloudUserID)
 	to := h.nextcloudURL
 	if to == "" {
 		to = h.issuer

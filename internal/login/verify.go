@@ -109,7 +109,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 	}
 	rec := oidcprovider.LoginRecord{Challenge: unconsumed, Audit: []store.AuditEntry{{
 		At: h.now(), Actor: "wallet:" + c.QortalAddress, Action: "login.success", Subject: c.QortalAddress,
-		Detail: detail("client_id", c.ClientID, "user_id", m.NextcloudUserID),
+		Detail: detail("clientId", c.ClientID, "nextcloudUserId", m.NextcloudUserID),
 	}}}
 	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now(), rec)
 	if e := consumeError(err); e != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/api"
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
@@ -43,6 +44,7 @@ type Server struct {
 	catalog   *qapps.Catalog
 	gateway   http.Handler // the Q-Apps origin; nil when not configured
 	handler   http.Handler
+	router    *mux.Router // the routes, for the OpenAPI contract test
 	jobs      []func(context.Context) error
 }
 
@@ -112,6 +114,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r := mux.NewRouter()
 	r.Use(httpapi.CaptureRoute)
 	httpapi.RegisterHealth(r, s.store)
+	httpapi.RegisterOpenAPI(r, api.OpenAPI)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
 	auth := httpapi.NewAdminAuth(cfg)
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
@@ -133,6 +136,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
+	s.router = r
 	counter, _ := st.(store.FaultCounter)
 	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
 	s.handler = httpapi.Observe(log, m, faults)
