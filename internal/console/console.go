@@ -62,8 +62,8 @@ type Deps struct {
 	IdleTimeout time.Duration
 	// IPLimiter and AddressLimiter bound sign-in attempts; they default to
 	// limiters built from cfg.Login.RateLimit.
-	IPLimiter      *ratelimit.Limiter
-	AddressLimiter *ratelimit.Limiter
+	IPLimiter      ratelimit.Limiter
+	AddressLimiter ratelimit.Limiter
 }
 
 // Handler serves the console.

@@ -62,8 +62,8 @@ type Deps struct {
 	Now func() time.Time
 	// IPLimiter and AddressLimiter default to in-memory limiters built from
 	// cfg.Login.RateLimit (per replica: see package ratelimit).
-	IPLimiter      *ratelimit.Limiter
-	AddressLimiter *ratelimit.Limiter
+	IPLimiter      ratelimit.Limiter
+	AddressLimiter ratelimit.Limiter
 	// Admission applies the login policy (policy.Service). Nil keeps the
 	// strict rule: only linked mappings log in, and /onboard is not served.
 	Admission Admission
@@ -80,8 +80,8 @@ type Handler struct {
 	provider Provider
 	log      *slog.Logger
 	now      func() time.Time
-	ipLim    *ratelimit.Limiter
-	addrLim  *ratelimit.Limiter
+	ipLim    ratelimit.Limiter
+	addrLim  ratelimit.Limiter
 
 	admission    Admission
 	nextcloudURL string // where /onboard sends the user once linked

@@ -79,7 +79,7 @@ type onboardChallengeRequest struct {
 
 func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -120,7 +120,7 @@ func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -52,6 +53,7 @@ func (s *Server) mountAdmin(r *mux.Router, auth *httpapi.AdminAuth) error {
 	(&httpapi.InviteAPI{Service: a.invites, Auth: auth}).Register(r)
 	(&httpapi.OnboardingAPI{Service: a.onboarding, Auth: auth}).Register(r)
 	(&httpapi.AuditAPI{Store: s.store, Auth: auth}).Register(r)
-	s.jobs = append(s.jobs, a.onboarding.Worker(onboarding.WorkerOptions{}).Run)
+	pace := s.limiter(limitOnboarding, cfg.Onboarding.RatePerMinute, time.Minute, 1)
+	s.jobs = append(s.jobs, a.onboarding.Worker(onboarding.WorkerOptions{Pace: pace}).Run)
 	return nil
 }

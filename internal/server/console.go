@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -14,6 +15,8 @@ func (s *Server) mountConsole(r *mux.Router) error {
 	d := console.Deps{
 		Store: s.store, Provision: s.provision, Policy: s.admin.policy,
 		Invites: s.admin.invites, Onboarding: s.admin.onboarding, Logger: s.log,
+		IPLimiter:      s.limiter(limitConsoleIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
+		AddressLimiter: s.limiter(limitConsoleAddr, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
 	}
 	if s.nextcloud != nil {
 		d.Nextcloud = s.nextcloud // a plain nil interface otherwise

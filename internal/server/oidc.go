@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -40,10 +41,10 @@ var browserFacing = map[string]bool{"/authorize": true, "/end_session": true}
 
 // limitPerIP answers 429 with Retry-After once an IP exceeds perMinute.
 func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
-	lim := ratelimit.New(ratelimit.Config{PerMinute: perMinute})
+	lim := s.limiter(limitAuthorizeIP, perMinute, time.Minute, perMinute)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if ok, retry := lim.Allow(ratelimit.ClientKey(r, s.cfg.Login.TrustProxyHeaders)); !ok {
+			if ok, retry := lim.Allow(r.Context(), ratelimit.ClientKey(r, s.cfg.Login.TrustProxyHeaders)); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
 				http.Error(w, "Too many sign-in attempts from your network. Wait a minute and try again.", http.StatusTooManyRequests)
 				return
@@ -70,7 +71,10 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		return fmt.Errorf("openid provider: %w", err)
 	}
 	s.oidc = p
-	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy})
+	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy,
+		IPLimiter:      s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
+		AddressLimiter: s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
+	})
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)
 	}

@@ -46,6 +46,9 @@ type Server struct {
 	handler   http.Handler
 	router    *mux.Router // the routes, for the OpenAPI contract test
 	jobs      []func(context.Context) error
+	// sharedLimits: the store is Postgres, which replicas share, so rate
+	// limits count there (see limiter).
+	sharedLimits bool
 }
 
 // OpenStore opens the configured store: Postgres when database_url is set,
@@ -88,6 +91,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store) (*Server, error) {
 	m := metrics.New()
 	s := &Server{cfg: cfg, log: log, metrics: m, store: m.InstrumentStore(st)}
+	_, s.sharedLimits = st.(*postgres.Store)
 	if cfg.Nextcloud.URL != "" {
 		retries := cfg.Nextcloud.MaxRetries
 		if retries == 0 {
@@ -116,7 +120,8 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	httpapi.RegisterHealth(r, s.store)
 	httpapi.RegisterOpenAPI(r, api.OpenAPI)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
-	auth := httpapi.NewAdminAuth(cfg)
+	// Failed admin credentials: 20 per 2 minutes per IP (10/min, burst 20).
+	auth := httpapi.NewAdminAuth(cfg).LimitFailures(s.limiter(limitAdminFailures, 20, 2*time.Minute, 20))
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
 	if err := s.mountAdmin(r, auth); err != nil {
 		return nil, err
@@ -142,6 +147,9 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	s.handler = httpapi.Observe(log, m, faults)
 	s.handler = s.withGateway(s.handler)
 	s.jobs = append(s.jobs, s.sweepChallenges)
+	if s.sharedLimits {
+		s.jobs = append(s.jobs, s.sweepRateLimits)
+	}
 	return s, nil
 }
 
