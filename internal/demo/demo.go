@@ -111,7 +111,8 @@ func New(cfg config.Config, transport http.RoundTripper, assetURL func(string) (
 	}
 	h := &Handler{alg: alg, issuer: iss, base: strings.TrimSuffix(u.Path, "/") + "/demo", secret: s, secure: u.Scheme == "https", key: key,
 		httpClient: &http.Client{Transport: transport, Timeout: 15 * time.Second}, log: log, assetURL: assetURL}
-	h.pages, err = template.New("demo").Funcs(template.FuncMap{"asset": assetURL}).ParseFS(web.Templates(), "base.html", "demo.html")
+	h.pages, err = template.New("demo").Funcs(template.FuncMap{"asset": assetURL,
+		"trimDemo": func(base string) string { return strings.TrimSuffix(base, "/demo") }}).ParseFS(web.Templates(), "base.html", "demo.html")
 	if err != nil {
 		return nil, fmt.Errorf("demo: templates: %w", err)
 	}
