@@ -111,8 +111,7 @@ func New(cfg config.Config, transport http.RoundTripper, assetURL func(string) (
 	}
 	h := &Handler{alg: alg, issuer: iss, base: strings.TrimSuffix(u.Path, "/") + "/demo", secret: s, secure: u.Scheme == "https", key: key,
 		httpClient: &http.Client{Transport: transport, Timeout: 15 * time.Second}, log: log, assetURL: assetURL}
-	h.pages, err = template.New("demo").Funcs(template.FuncMap{"asset": assetURL,
-		"trimDemo": func(base string) string { return strings.TrimSuffix(base, "/demo") }}).ParseFS(web.Templates(), "base.html", "demo.html")
+	h.pages, err = template.New("demo").Funcs(template.FuncMap{"asset": assetURL}).ParseFS(web.Templates(), "base.html", "demo.html")
 	if err != nil {
 		return nil, fmt.Errorf("demo: templates: %w", err)
 	}
@@ -163,12 +162,14 @@ type signedIn struct {
 
 type pageData struct {
 	Title, IssuerHost, Base, Issuer string
+	Account                         string // the /account page
 	Claims, Userinfo                string
 	Error, Notice                   string
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: "qortal-oidc demo app", IssuerHost: hostOf(h.issuer), Base: h.base, Issuer: h.issuer}
+	d := pageData{Title: "qortal-oidc demo app", IssuerHost: hostOf(h.issuer), Base: h.base, Issuer: h.issuer,
+		Account: strings.TrimSuffix(h.base, "/demo") + "/account"}
 	var s signedIn
 	if h.readCookie(r, sessionCookie, &s) && time.Now().Unix() < s.Exp {
 		d.Claims, d.Userinfo = indent(s.Claims), indent(s.Userinfo)
