@@ -23,6 +23,11 @@ type Config struct {
 	// DatabaseURL selects Postgres when set (postgres://...); empty selects
 	// the embedded store in DataDir.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabasePasswordFile holds the Postgres password, put into
+	// DatabaseURL at load: the URL can then live in plain configuration
+	// and the password in a secret file (the one the Postgres container
+	// reads too, in docker-compose.yml).
+	DatabasePasswordFile string `yaml:"database_password_file"`
 	// DatabaseMaxConns is the Postgres connection pool size per replica.
 	// 0 means pool_max_conns from DatabaseURL when given, else
 	// DefaultDatabaseMaxConns.
