@@ -325,7 +325,7 @@ type tokens struct {
 type trace struct {
 	tokens
 	code, challengeID, publicKey, signature string
-	start, end                               time.Time
+	start, end                              time.Time
 }
 
 // loginAccount is a Qortal identity generated for the test.
