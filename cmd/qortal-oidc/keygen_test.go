@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"strings"

@@ -12,10 +12,37 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
-const nextcloudUsage = `usage:
-  qortal-oidc nextcloud setup-command --client-id ID [--provider-id qortal] [--display-name NAME] [--client-secret SECRET]
-  qortal-oidc nextcloud external-sites
+const nextcloudUsage = `Usage:
+  qortal-oidc nextcloud setup-command --client-id ID [--provider-id qortal] [--display-name NAME]
+                                      [--client-secret SECRET] [--config FILE]
+  qortal-oidc nextcloud external-sites [--config FILE]
+
+Prints the occ commands that register the broker in Nextcloud's user_oidc app
+(setup-command), or give every approved Q-App a menu entry (external-sites).
+"qortal-oidc nextcloud ACTION --help" shows an action's flags.
 `
+
+type setupFlags struct {
+	fs                                        *flag.FlagSet
+	clientID, providerID, displayName, secret *string
+}
+
+func setupCommandFlags(output io.Writer) *setupFlags {
+	fs := flag.NewFlagSet("nextcloud setup-command", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.String("config", "", configFlagHelp)
+	f := &setupFlags{fs: fs,
+		clientID:    fs.String("client-id", "", "client id registered with `qortal-oidc clients add` or in the config"),
+		providerID:  fs.String("provider-id", "qortal", "user_oidc provider identifier"),
+		displayName: fs.String("display-name", "", "button label; user_oidc shows the identifier, so this replaces --provider-id"),
+		secret:      fs.String("client-secret", "", "the client secret (default: a $CLIENT_SECRET placeholder)"),
+	}
+	fs.Usage = func() {
+		_, _ = io.WriteString(fs.Output(), "Usage: qortal-oidc nextcloud setup-command --client-id ID [flags]\n\nPrints the exact occ user_oidc:provider command for a registered client.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return f
+}
 
 // runNextcloud prints the occ commands that register the broker in
 // Nextcloud's user_oidc app.
@@ -27,15 +54,11 @@ func runNextcloud(ctx context.Context, cfg config.Config, args []string, stdout,
 		fmt.Fprint(stderr, nextcloudUsage)
 		return errors.New("nextcloud: want the setup-command or external-sites action")
 	}
-	fs := flag.NewFlagSet("nextcloud setup-command", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	clientID := fs.String("client-id", "", "client id registered with `qortal-oidc clients add` or in the config")
-	providerID := fs.String("provider-id", "qortal", "user_oidc provider identifier")
-	displayName := fs.String("display-name", "", "button label; user_oidc shows the identifier, so this replaces --provider-id")
-	secret := fs.String("client-secret", "", "the client secret (default: a $CLIENT_SECRET placeholder)")
-	if err := fs.Parse(args[1:]); err != nil {
+	f := setupCommandFlags(stderr)
+	if err := f.fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	clientID, providerID, displayName, secret := f.clientID, f.providerID, f.displayName, f.secret
 	if *clientID == "" {
 		return errors.New("nextcloud setup-command: --client-id is required")
 	}

@@ -4,14 +4,12 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole broker configuration.
@@ -159,7 +157,12 @@ type OIDC struct {
 	// CORSAllowedOrigins may call /token and /userinfo from a browser.
 	CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
 	GroupsClaim        []string `yaml:"groups_claim"`
-	Clients            []Client `yaml:"clients"`
+	// EmailsVerified asserts email_verified=true for the emails admins put
+	// on mappings (provisioning API, console, onboarding). The broker never
+	// verifies an address itself, so it is off unless the operator vouches
+	// for how those emails were obtained.
+	EmailsVerified bool     `yaml:"emails_verified"`
+	Clients        []Client `yaml:"clients"`
 }
 
 // Access token formats (oidc.access_token_format).
@@ -274,24 +277,35 @@ func Default() Config {
 // overrides from getenv, resolves secret files and validates the result.
 func Load(path string, getenv func(string) string) (Config, error) {
 	cfg := Default()
+	// Every problem is collected and reported at once, each naming its key:
+	// the file's, then the environment's, then the secret files', then the
+	// values'. Fixing them one start at a time is the experience to avoid.
+	var errs []error
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return Config{}, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)                                               // a misspelt key is an error, not a silent default
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // empty file: all defaults
+		var root yaml.Node
+		if err := yaml.Unmarshal(raw, &root); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
+		if root.Kind != 0 { // an empty file: all defaults
+			if problems := checkYAML(&root); len(problems) > 0 {
+				for _, p := range problems {
+					errs = append(errs, fmt.Errorf("config %s: %w", path, p))
+				}
+			} else if err := root.Decode(&cfg); err != nil {
+				errs = append(errs, fmt.Errorf("config %s: %w", path, err))
+			}
+		}
 	}
-	if err := applyEnv(&cfg, getenv); err != nil {
-		return Config{}, err
-	}
-	if err := resolveSecrets(&cfg); err != nil {
-		return Config{}, err
-	}
+	errs = append(errs, applyEnv(&cfg, getenv)...)
+	errs = append(errs, resolveSecrets(&cfg)...)
 	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

@@ -105,6 +105,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_ACCESS_TOKEN_FORMAT", str(func(c *Config) *string { return &c.OIDC.AccessTokenFormat })},
 	{"QORTAL_OIDC_CORS_ALLOWED_ORIGINS", list(func(c *Config) *[]string { return &c.OIDC.CORSAllowedOrigins })},
 	{"QORTAL_OIDC_GROUPS_CLAIM", list(func(c *Config) *[]string { return &c.OIDC.GroupsClaim })},
+	{"QORTAL_OIDC_EMAILS_VERIFIED", boolean(func(c *Config) *bool { return &c.OIDC.EmailsVerified })},
 	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
 	{"QORTAL_OIDC_LOGIN_SESSION_TTL", dur(func(c *Config) *time.Duration { return &c.Login.SessionTTL })},
 	{"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", integer(func(c *Config) *int { return &c.Login.RateLimit.PerIPPerMinute })},
@@ -140,18 +141,19 @@ func EnvNames() []string {
 	return out
 }
 
-func applyEnv(c *Config, getenv func(string) string) error {
+func applyEnv(c *Config, getenv func(string) string) []error {
 	if getenv == nil {
 		return nil
 	}
+	var errs []error
 	for _, b := range envBindings {
 		v := getenv(b.name)
 		if v == "" {
 			continue
 		}
 		if err := b.set(c, v); err != nil {
-			return fmt.Errorf("environment %s: %w", b.name, err)
+			errs = append(errs, fmt.Errorf("environment %s=%q: %w", b.name, v, err))
 		}
 	}
-	return nil
+	return errs
 }

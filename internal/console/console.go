@@ -26,6 +26,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/onboarding"
 	"github.com/qortal-oidc/qortal-oidc/internal/policy"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/web"
@@ -50,6 +51,10 @@ type Deps struct {
 	Policy     *policy.Service
 	Invites    *invite.Service
 	Onboarding *onboarding.Service
+	// QApps is the Q-Apps catalog; nil when the gateway is off.
+	QApps *qapps.Catalog
+	// QAppsOrigin is the gateway's origin, for launch URLs.
+	QAppsOrigin string
 	// Nextcloud is probed by the dashboard; nil when not configured.
 	Nextcloud Prober
 	// HTTPClient reaches the Qortal node for the dashboard; nil means a
@@ -183,9 +188,14 @@ func (h *Handler) Register(r *mux.Router) {
 	post("/policy", h.admin(h.policySet))
 	post("/policy/reset", h.admin(h.policyReset))
 	get("/audit", h.admin(h.audit))
+	get("/qapps", h.admin(h.qappsPage))
+	post("/qapps", h.admin(h.qappApprove))
+	post("/qapps/{id}", h.admin(h.qappEdit))
+	post("/qapps/{id}/pin", h.admin(h.qappPin))
+	post("/qapps/{id}/delete", h.admin(h.qappDelete))
 	// Last: any other console address is an HTML 404 in the console's look
 	// (the rest of the broker answers JSON 404s).
-	r.PathPrefix(b + "/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(h.notFound)
+	r.PathPrefix(b+"/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(h.notFound)
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

@@ -47,9 +47,9 @@ func (p *Provider) linkedMapping(ctx context.Context, subject, address string) (
 // setUserinfo fills the claims for subject under scopes. Every mapped claim
 // is a JSON string (user_oidc requires it); groups is an array of strings.
 //
-// email_verified is the standard boolean, true only when an email is
-// present: emails are set by admins over the provisioning API, never by the
-// user, so the broker vouches for them. It is omitted otherwise.
+// email_verified is true only when the operator vouches for admin-entered
+// emails (oidc.emails_verified): the broker itself never verifies one, and a
+// relying party may trust a verified email for account matching.
 func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, subject, address string, scopes []string) error {
 	m, err := p.linkedMapping(ctx, subject, address)
 	if err != nil {
@@ -63,7 +63,7 @@ func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, subject
 	}
 	if slices.Contains(scopes, oidc.ScopeEmail) && m.Email != "" {
 		info.Email = m.Email
-		info.EmailVerified = true
+		info.EmailVerified = oidc.Bool(p.cfg.OIDC.EmailsVerified)
 	}
 	if len(p.cfg.OIDC.GroupsClaim) > 0 && (slices.Contains(scopes, oidc.ScopeProfile) || slices.Contains(scopes, ScopeGroups)) {
 		info.AppendClaims(ClaimGroups, slices.Clone(p.cfg.OIDC.GroupsClaim))

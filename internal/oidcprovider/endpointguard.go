@@ -53,7 +53,27 @@ func repeatedParam(v url.Values) string {
 		return ""
 	}
 	slices.Sort(keys)
-	return keys[0]
+	return printableName(keys[0])
+}
+
+// printableName makes a parameter name (the client's choice) safe to name
+// in an error_description: RFC 6749 allows only printable ASCII without
+// '"' and '\' there, and an error should not carry kilobytes of it.
+func printableName(name string) string {
+	const limit = 40
+	var b strings.Builder
+	for i, c := range name {
+		if i >= limit {
+			b.WriteString("...")
+			break
+		}
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_.-[]", c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // clientAuthEndpoint guards /token, /introspect and /revoke: POST only,

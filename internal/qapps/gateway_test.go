@@ -24,7 +24,7 @@ import (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	node   *nodefake.Node
 	nc     *ocsfake.Server
 	ncc    *nextcloud.Client
@@ -40,7 +40,7 @@ type env struct {
 
 const ncOrigin = "https://cloud.example.org"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, node: nodefake.New(), nc: ocsfake.New(), st: storetest.Open(t, storetest.SQLite)}
 	t.Cleanup(e.node.Close)
@@ -171,7 +171,7 @@ func TestLauncherAndAppFiles(t *testing.T) {
 		t.Errorf("index = %d\n%s", index.status, index.body)
 	}
 	appCSP := index.header.Get("Content-Security-Policy")
-	for _, want := range []string{"sandbox allow-scripts", "frame-ancestors 'self' " + ncOrigin, "connect-src " + e.srv.URL + ";"} {
+	for _, want := range []string{"sandbox allow-scripts", "frame-ancestors " + e.srv.URL + " " + ncOrigin, "connect-src " + e.srv.URL + ";"} {
 		if !strings.Contains(appCSP, want) {
 			t.Errorf("app CSP lacks %q: %s", want, appCSP)
 		}
@@ -437,5 +437,22 @@ func TestNodeProxyAllowlist(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(e.gw.requests.WithLabelValues("node", "refused")); got != 4 {
 		t.Errorf("refused node requests = %v", got)
+	}
+}
+
+func TestStandaloneBroker(t *testing.T) {
+	e := newEnv(t)
+	e.gw.opt.Standalone = true
+	u := claims{Kind: "s", User: "QsomeAddress", Address: "QsomeAddress", Expires: time.Now().Add(time.Hour).Unix()}
+	e.cookie = sessionCookie + "=" + e.gw.sessions.make(u)
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 200 {
+		t.Errorf("standalone user, app without groups = %d", a.status)
+	}
+	e.app.Groups = []string{"staff"}
+	if _, err := e.st.UpdateQApp(t.Context(), e.app, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 403 {
+		t.Errorf("standalone user, app with groups = %d, want 403", a.status)
 	}
 }

@@ -21,6 +21,9 @@ func (s *Server) mountConsole(r *mux.Router) error {
 	if s.nextcloud != nil {
 		d.Nextcloud = s.nextcloud // a plain nil interface otherwise
 	}
+	if s.catalog != nil {
+		d.QApps, d.QAppsOrigin = s.catalog, s.cfg.QApps.Origin
+	}
 	h, err := console.New(s.cfg, d)
 	if err != nil {
 		return fmt.Errorf("admin console: %w", err)

@@ -24,9 +24,11 @@ function buildBinaries() {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const broker = path.join(dir, 'qortal-oidc');
   const fake = path.join(dir, 'fakenextcloud');
+  const node = path.join(dir, 'fakenode');
   execFileSync('go', ['build', '-o', broker, './cmd/qortal-oidc'], { cwd: repoRoot, stdio: 'inherit' });
   execFileSync('go', ['build', '-o', fake, './interop/fakenextcloud'], { cwd: repoRoot, stdio: 'inherit' });
-  built = { broker, fake };
+  execFileSync('go', ['build', '-o', node, './interop/fakenode'], { cwd: repoRoot, stdio: 'inherit' });
+  built = { broker, fake, node };
   return built;
 }
 
@@ -90,6 +92,20 @@ async function waitReady(url, child, logs, timeoutMs = 30000) {
   throw new Error(`broker not ready at ${url} after ${timeoutMs} ms:\n${logs.join('\n')}`);
 }
 
+/**
+ * Starts the fake Qortal node (interop/fakenode) with the fixture apps;
+ * args are its flags. Returns { url, proc, stop }.
+ */
+export async function startFakeNode(args) {
+  const proc = spawn(buildBinaries().node, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const [line] = await once(readline.createInterface({ input: proc.stdout }), 'line');
+  const stop = async () => {
+    proc.stdin.end();
+    if (proc.exitCode === null) await once(proc, 'exit');
+  };
+  return { url: JSON.parse(line).url, proc, stop };
+}
+
 /** Starts the fake Nextcloud; returns { url, user, appPassword, proc }. */
 async function startFake(bin) {
   const appPassword = randomBytes(16).toString('hex');
@@ -116,6 +132,7 @@ function writeConfig(cfgPath, c) {
     '      name: Interop RP',
     `      secret: ${JSON.stringify(c.clientSecret)}`,
     `      redirect_uris: [${JSON.stringify(c.redirectURI)}]`,
+    ...(c.extraConfig ? [c.extraConfig] : []),
     '',
   ].join('\n'));
 }
@@ -168,7 +185,7 @@ export async function startBroker(opts = {}) {
   writeConfig(cfgPath, {
     issuer, listen: `127.0.0.1:${port}`, dataDir: path.join(dir, 'data'), adminToken,
     adminAddresses: opts.adminAddresses, nc: fake, signingAlg: opts.signingAlg,
-    clientId, clientSecret, redirectURI: rp.redirectURI,
+    clientId, clientSecret, redirectURI: rp.redirectURI, extraConfig: opts.extraConfig,
   });
 
   const broker = spawn(bins.broker, ['serve', '--config', cfgPath], {
