@@ -73,6 +73,8 @@ oidc:
 login:
   rate_limit: {per_ip_per_minute: 100000000, per_address_per_minute: 100000000, authorize_per_ip_per_minute: 100000000}
 YAML
+# LOADTEST_PPROF=127.0.0.1:6061 serves the broker's profiles during the run.
+[[ -n "${LOADTEST_PPROF:-}" ]] && echo "debug: {pprof_listen: \"$LOADTEST_PPROF\"}" >>"$tmp/config.yaml"
 if [[ "$store" == postgres ]]; then
 	[[ -n "${LOADTEST_DATABASE_URL:-}" ]] || { echo "set LOADTEST_DATABASE_URL for --store postgres" >&2; exit 2; }
 	echo "database_url: $LOADTEST_DATABASE_URL" >>"$tmp/config.yaml"
