@@ -38,7 +38,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && go build -o "$tmp/qortal-oidc" ./cmd/qortal-oidc && go build -o "$tmp/fakenextcloud" ./interop/fakenextcloud)
+# LOADTEST_BIN_DIR: take qortal-oidc and fakenextcloud from there instead of building.
+if [[ -n "${LOADTEST_BIN_DIR:-}" ]]; then
+	cp "$LOADTEST_BIN_DIR/qortal-oidc" "$LOADTEST_BIN_DIR/fakenextcloud" "$tmp/"
+else
+	(cd "$root" && go build -o "$tmp/qortal-oidc" ./cmd/qortal-oidc && go build -o "$tmp/fakenextcloud" ./interop/fakenextcloud)
+fi
 [[ -z "$server_bin" ]] && server_bin="$tmp/qortal-oidc"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }

@@ -86,7 +86,7 @@ func getAuthRequest(ctx context.Context, q queryer, id string) (store.AuthReques
 
 // GetAuthRequest returns the request whatever its state.
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
-	ar, err := getAuthRequest(ctx, s.read, id)
+	ar, err := getAuthRequest(ctx, s.reader(), id)
 	if err != nil {
 		return ar, s.fail("get auth request", err)
 	}

@@ -82,7 +82,7 @@ func (s *Store) insertRefresh(ctx context.Context, q queryer, t store.RefreshTok
 
 // CreateRefreshToken stores the first token of a family.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := s.insertRefresh(ctx, s.write, t); err != nil {
+	if err := s.oneStatement(ctx, func(q queryer) error { return s.insertRefresh(ctx, q, t) }); err != nil {
 		return s.fail("create refresh token", err)
 	}
 	return nil
@@ -127,7 +127,7 @@ func getRefresh(ctx context.Context, q queryer, hash, lock string) (store.Refres
 
 // GetRefreshToken returns the token whatever its state.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
-	t, err := getRefresh(ctx, s.read, hash, "")
+	t, err := getRefresh(ctx, s.reader(), hash, "")
 	if err != nil {
 		return t, s.fail("get refresh token", err)
 	}
