@@ -204,3 +204,31 @@ test('Chromium: response_mode=form_post posts code, state and iss to the relying
   assert.equal(tokens.claims().sub, 'alice');
   await page.close();
 });
+
+test('Chromium: with form_post, an unlinked address returns to the relying party by a posted access_denied', async () => {
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: b.rp.redirectURI, scope: 'openid', response_mode: 'form_post', state,
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  const { page, problems } = await openPage();
+  await page.goto(url.href);
+  await page.fill('#address', b.accounts.bob.address);
+  await page.click('#address-submit');
+  await page.waitForSelector('#step-sign:not([hidden])');
+  await page.fill('#private-key', b.accounts.bob.privateKey58);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/login/denied'),
+    page.click('#key-sign'),
+  ]);
+  const [posted] = await Promise.all([
+    page.waitForRequest((r) => r.url() === b.rp.redirectURI && r.method() === 'POST'),
+    page.getByRole('button', { name: 'Return to Interop RP' }).click(),
+  ]);
+  const body = new URLSearchParams(posted.postData());
+  assert.equal(body.get('error'), 'access_denied');
+  assert.equal(body.get('state'), state);
+  assert.equal(body.get('iss'), b.issuer);
+  assert.deepEqual(problems, [], 'console errors or CSP violations');
+  await page.close();
+});

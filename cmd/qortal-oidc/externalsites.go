@@ -14,8 +14,7 @@ import (
 // runExternalSites prints the occ commands that give every approved Q-App
 // a menu entry in Nextcloud's External sites app.
 func runExternalSites(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("nextcloud external-sites", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := externalSitesFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,4 +32,15 @@ func runExternalSites(ctx context.Context, cfg config.Config, args []string, std
 	}
 	fmt.Fprint(stdout, qapps.ExternalSitesScript(cfg.QApps.Origin, apps))
 	return nil
+}
+
+func externalSitesFlags(output io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("nextcloud external-sites", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.String("config", "", configFlagHelp)
+	fs.Usage = func() {
+		_, _ = io.WriteString(fs.Output(), "Usage: qortal-oidc nextcloud external-sites [--config FILE]\n\nPrints the occ commands that give every approved Q-App a menu entry in Nextcloud's External sites app.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
 }

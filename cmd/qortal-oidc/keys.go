@@ -11,9 +11,13 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 )
 
-const keysUsage = `usage:
-  qortal-oidc keys list     show the signing keys and their state
-  qortal-oidc keys rotate   publish a new key now; it signs after oidc.key_publish_lead
+const keysUsage = `Usage:
+  qortal-oidc keys list   [--config FILE]   show the signing keys and their state
+  qortal-oidc keys rotate [--config FILE]   publish a new key now; it signs after oidc.key_publish_lead
+
+Flags:
+  -config string
+    	` + configFlagHelp + `
 `
 
 // runKeys lists or rotates the token signing keys in the store.

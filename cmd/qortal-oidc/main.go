@@ -3,7 +3,10 @@
 //	qortal-oidc serve   [--config FILE]   run the broker
 //	qortal-oidc migrate [--config FILE]   apply database migrations and exit
 //	qortal-oidc sign    --key-file F      sign stdin with a Qortal key (prints JSON)
+//	qortal-oidc keygen  --out FILE        make a new Qortal key, print its address
+//	qortal-oidc address FILE|PUBKEY       print the address of a key
 //	qortal-oidc loadtest --issuer URL ... drive complete logins, measure them
+//	qortal-oidc healthcheck [--config F]  exit 0 when the local broker is ready (for HEALTHCHECK)
 //	qortal-oidc version                   print the version
 //	qortal-oidc clients add|list|remove   manage OIDC relying parties
 //	qortal-oidc keys rotate|list          manage token signing keys
@@ -38,8 +41,12 @@ Usage:
   qortal-oidc serve   [--config FILE]    run the broker (default config: none, built-in defaults)
   qortal-oidc migrate [--config FILE]    apply database migrations and exit
   qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
+  qortal-oidc keygen  --out FILE         make a new Qortal key (mode 0600); prints its address last
+  qortal-oidc address FILE|PUBKEY        print the Qortal address of a key file or public key
   qortal-oidc loadtest --issuer URL --client ID --key-file F ...
                                          drive complete logins and measure them (see loadtest -h)
+  qortal-oidc healthcheck [--config FILE] [--url URL]
+                                         exit 0 when the broker on this host is ready (container HEALTHCHECK)
   qortal-oidc version                    print the version
   qortal-oidc clients add|list|remove ... [--config FILE]    manage OIDC relying parties
   qortal-oidc keys rotate|list [--config FILE]               manage token signing keys
@@ -47,6 +54,7 @@ Usage:
                                          print the exact occ user_oidc:provider command
 
 Every setting can also come from QORTAL_OIDC_* environment variables; see README.md.
+"qortal-oidc COMMAND --help" shows a command's flags.
 `
 
 func main() {
@@ -54,11 +62,29 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "qortal-oidc:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // help was asked for and printed
+		}
+		fmt.Fprintln(os.Stderr, "qortal-oidc:", err)
+		var u unhealthyError
+		if errors.As(err, &u) {
+			os.Exit(1) // what container HEALTHCHECKs read as "unhealthy"
 		}
 		os.Exit(2)
 	}
+}
+
+// wantsHelp reports a -h/--help among args (before a "--").
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -67,6 +93,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errors.New("missing subcommand")
 	}
 	cmd, rest := args[0], args[1:]
+	if wantsHelp(rest) {
+		// Usage goes to stdout and the command exits 0, for every command
+		// and action; nothing is loaded or opened to print it.
+		return helpFor(ctx, cmd, rest, stdout)
+	}
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, stderr)
@@ -74,8 +105,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "sign":
 		return runSign(rest, stdin, stdout, stderr)
+	case "keygen":
+		return runKeygen(rest, stdout, stderr)
+	case "address":
+		return runAddress(rest, stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "qortal-oidc", buildVersion())
 		return nil
@@ -146,10 +183,29 @@ func loadConfig(path string) (config.Config, error) {
 	return cfg, nil
 }
 
+const configFlagHelp = "YAML config file (optional; QORTAL_OIDC_* variables override it)"
+
+var commandUsage = map[string]string{
+	"serve": `Usage: qortal-oidc serve [--config FILE]
+
+Runs the broker: the OpenID Provider, the login pages, the admin API and
+console. Without --config it runs on built-in defaults (embedded store in
+./data). Every setting can also come from QORTAL_OIDC_* environment variables.
+`,
+	"migrate": `Usage: qortal-oidc migrate [--config FILE]
+
+Applies the database migrations of the configured store and exits.
+`,
+}
+
 func parseConfigFlag(name string, args []string, stderr io.Writer) (config.Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "YAML config file (optional; QORTAL_OIDC_* variables override it)")
+	path := fs.String("config", "", configFlagHelp)
+	fs.Usage = func() {
+		_, _ = io.WriteString(fs.Output(), commandUsage[name]+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return config.Config{}, err
 	}
@@ -157,6 +213,56 @@ func parseConfigFlag(name string, args []string, stderr io.Writer) (config.Confi
 		return config.Config{}, fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
 	}
 	return loadConfig(*path)
+}
+
+// helpFor prints the usage of cmd (and of its action, for commands that
+// have actions) to w, and returns flag.ErrHelp so the process exits 0.
+func helpFor(ctx context.Context, cmd string, args []string, w io.Writer) error {
+	var action string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action = args[0]
+	}
+	switch cmd {
+	case "serve", "migrate":
+		_, err := parseConfigFlag(cmd, []string{"-h"}, w)
+		return err
+	case "sign":
+		return runSign([]string{"-h"}, strings.NewReader(""), w, w)
+	case "keygen":
+		return runKeygen([]string{"-h"}, w, w)
+	case "address":
+		_, _ = io.WriteString(w, addressUsage)
+		return flag.ErrHelp
+	case "loadtest":
+		return runLoadtest(ctx, []string{"-h"}, w, w)
+	case "healthcheck":
+		return runHealthcheck(ctx, []string{"-h"}, w, w)
+	case "clients":
+		if clientsFlags(action, w) == nil {
+			_, _ = io.WriteString(w, clientsUsage)
+			return flag.ErrHelp
+		}
+		clientsFlags(action, w).fs.Usage()
+		return flag.ErrHelp
+	case "keys":
+		_, _ = io.WriteString(w, keysUsage)
+		return flag.ErrHelp
+	case "nextcloud":
+		switch action {
+		case "setup-command":
+			setupCommandFlags(w).fs.Usage()
+		case "external-sites":
+			externalSitesFlags(w).Usage()
+		default:
+			_, _ = io.WriteString(w, nextcloudUsage)
+		}
+		return flag.ErrHelp
+	case "version", "help":
+		_, _ = io.WriteString(w, usage)
+		return flag.ErrHelp
+	}
+	_, _ = io.WriteString(w, usage)
+	return flag.ErrHelp
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -12,10 +12,37 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
-const nextcloudUsage = `usage:
-  qortal-oidc nextcloud setup-command --client-id ID [--provider-id qortal] [--display-name NAME] [--client-secret SECRET]
-  qortal-oidc nextcloud external-sites
+const nextcloudUsage = `Usage:
+  qortal-oidc nextcloud setup-command --client-id ID [--provider-id qortal] [--display-name NAME]
+                                      [--client-secret SECRET] [--config FILE]
+  qortal-oidc nextcloud external-sites [--config FILE]
+
+Prints the occ commands that register the broker in Nextcloud's user_oidc app
+(setup-command), or give every approved Q-App a menu entry (external-sites).
+"qortal-oidc nextcloud ACTION --help" shows an action's flags.
 `
+
+type setupFlags struct {
+	fs                                        *flag.FlagSet
+	clientID, providerID, displayName, secret *string
+}
+
+func setupCommandFlags(output io.Writer) *setupFlags {
+	fs := flag.NewFlagSet("nextcloud setup-command", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.String("config", "", configFlagHelp)
+	f := &setupFlags{fs: fs,
+		clientID:    fs.String("client-id", "", "client id registered with `qortal-oidc clients add` or in the config"),
+		providerID:  fs.String("provider-id", "qortal", "user_oidc provider identifier"),
+		displayName: fs.String("display-name", "", "button label; user_oidc shows the identifier, so this replaces --provider-id"),
+		secret:      fs.String("client-secret", "", "the client secret (default: a $CLIENT_SECRET placeholder)"),
+	}
+	fs.Usage = func() {
+		_, _ = io.WriteString(fs.Output(), "Usage: qortal-oidc nextcloud setup-command --client-id ID [flags]\n\nPrints the exact occ user_oidc:provider command for a registered client.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return f
+}
 
 // runNextcloud prints the occ commands that register the broker in
 // Nextcloud's user_oidc app.
@@ -27,15 +54,11 @@ func runNextcloud(ctx context.Context, cfg config.Config, args []string, stdout,
 		fmt.Fprint(stderr, nextcloudUsage)
 		return errors.New("nextcloud: want the setup-command or external-sites action")
 	}
-	fs := flag.NewFlagSet("nextcloud setup-command", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	clientID := fs.String("client-id", "", "client id registered with `qortal-oidc clients add` or in the config")
-	providerID := fs.String("provider-id", "qortal", "user_oidc provider identifier")
-	displayName := fs.String("display-name", "", "button label; user_oidc shows the identifier, so this replaces --provider-id")
-	secret := fs.String("client-secret", "", "the client secret (default: a $CLIENT_SECRET placeholder)")
-	if err := fs.Parse(args[1:]); err != nil {
+	f := setupCommandFlags(stderr)
+	if err := f.fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	clientID, providerID, displayName, secret := f.clientID, f.providerID, f.displayName, f.secret
 	if *clientID == "" {
 		return errors.New("nextcloud setup-command: --client-id is required")
 	}
@@ -52,15 +75,19 @@ func runNextcloud(ctx context.Context, cfg config.Config, args []string, stdout,
 	if *displayName != "" {
 		ident = *displayName
 	}
-	writeSetup(stdout, strings.TrimSuffix(cfg.Issuer, "/"), ident, c, *secret)
+	writeSetup(stdout, strings.TrimSuffix(cfg.Issuer, "/"), ident, c, *secret, cfg.OIDC.AccessTokenFormat)
 	return nil
 }
 
 // shq quotes s for a POSIX shell.
 func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-func writeSetup(w io.Writer, issuer, ident string, c store.OIDCClient, secret string) {
-	secretArg := `"$CLIENT_SECRET"`
+// clientSecretArg makes the shell refuse to run the command when
+// CLIENT_SECRET is unset or empty, instead of registering an empty secret.
+const clientSecretArg = `"${CLIENT_SECRET:?set CLIENT_SECRET first}"`
+
+func writeSetup(w io.Writer, issuer, ident string, c store.OIDCClient, secret, accessTokenFormat string) {
+	secretArg := clientSecretArg
 	if secret != "" {
 		secretArg = shq(secret)
 	}
@@ -82,4 +109,24 @@ func writeSetup(w io.Writer, issuer, ident string, c store.OIDCClient, secret st
 	}
 	fmt.Fprintf(w, "# Typical value: <nextcloud>/index.php/apps/user_oidc/code (without /index.php with pretty URLs).\n")
 	fmt.Fprintf(w, "# Back-channel logout endpoint to register on the client: <nextcloud>/index.php/apps/user_oidc/backchannel-logout/%s\n", ident)
+	writeBearerSetup(w, ident, accessTokenFormat)
+}
+
+// writeBearerSetup prints the optional block that lets Nextcloud accept the
+// broker's access tokens as bearer tokens (WebDAV/OCS without an app
+// password), commented out: most installations do not need it.
+func writeBearerSetup(w io.Writer, ident, accessTokenFormat string) {
+	fmt.Fprintf(w, "\n# Optional: bearer tokens. Only if other applications that sign people in at this broker call\n")
+	fmt.Fprintf(w, "# Nextcloud's WebDAV or OCS API with the user's access token (Authorization: Bearer ...)\n")
+	fmt.Fprintf(w, "# instead of a Nextcloud app password. Browser logins, desktop and mobile clients do not need it.\n")
+	fmt.Fprintf(w, "#   php occ user_oidc:provider %s --check-bearer=1\n", shq(ident))
+	if accessTokenFormat == "jwt" {
+		fmt.Fprintf(w, "# The broker issues JWT access tokens (oidc.access_token_format: jwt): user_oidc checks them against\n")
+		fmt.Fprintf(w, "# the broker's JWKS with no round trip; a token stays valid until it expires, even after a logout.\n")
+		fmt.Fprintf(w, "# Opaque tokens need userinfo validation instead (one call to the broker per request, revocation immediate):\n")
+	} else {
+		fmt.Fprintf(w, "# The broker's access tokens are opaque (oidc.access_token_format: opaque), so user_oidc must check\n")
+		fmt.Fprintf(w, "# them at the broker's userinfo endpoint (one call per request; a logout or block takes effect at once):\n")
+	}
+	fmt.Fprintf(w, "#   php occ config:system:set user_oidc userinfo_bearer_validation --value=true --type=boolean\n")
 }

@@ -4,14 +4,12 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole broker configuration.
@@ -43,9 +41,25 @@ type Config struct {
 
 	Policy     Policy     `yaml:"policy"`
 	Onboarding Onboarding `yaml:"onboarding"`
+	Demo       Demo       `yaml:"demo"`
+	Account    Account    `yaml:"account"`
 	SMTP       SMTP       `yaml:"smtp"`
 
 	Debug Debug `yaml:"debug"`
+}
+
+// Demo is the built-in demo relying party at /demo.
+type Demo struct {
+	// Enabled registers the demo client and serves /demo (dev config: on;
+	// default and production: off).
+	Enabled bool `yaml:"enabled"`
+}
+
+// Account configures the users' self-service page /account.
+type Account struct {
+	// AllowUnlink lets users remove the link between their address and
+	// their Nextcloud account themselves (audited). Default false.
+	AllowUnlink bool `yaml:"allow_unlink"`
 }
 
 // DefaultDatabaseMaxConns suits a broker replica on a few cores: a login
@@ -112,6 +126,10 @@ type Provision struct {
 	DefaultGroups  []string      `yaml:"default_groups"`
 	DefaultQuota   string        `yaml:"default_quota"`
 	ChallengeTTL   time.Duration `yaml:"challenge_ttl"`
+	// DisableBlockedUsers disables the Nextcloud account when its address
+	// is blocked (and enables it on unblock): app passwords from Login Flow
+	// v2 keep WebDAV working after the broker's tokens end.
+	DisableBlockedUsers bool `yaml:"disable_blocked_users"`
 }
 
 // OIDC configures the OpenID Provider.
@@ -139,7 +157,12 @@ type OIDC struct {
 	// CORSAllowedOrigins may call /token and /userinfo from a browser.
 	CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
 	GroupsClaim        []string `yaml:"groups_claim"`
-	Clients            []Client `yaml:"clients"`
+	// EmailsVerified asserts email_verified=true for the emails admins put
+	// on mappings (provisioning API, console, onboarding). The broker never
+	// verifies an address itself, so it is off unless the operator vouches
+	// for how those emails were obtained.
+	EmailsVerified bool     `yaml:"emails_verified"`
+	Clients        []Client `yaml:"clients"`
 }
 
 // Access token formats (oidc.access_token_format).
@@ -226,7 +249,7 @@ func Default() Config {
 		Log:             Log{Level: "info", Format: "json"},
 		Admin:           Admin{SessionTTL: 8 * time.Hour},
 		Nextcloud:       Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2},
-		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute},
+		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute, DisableBlockedUsers: true},
 		OIDC: OIDC{
 			SigningAlg:      "RS256",
 			KeyPublishLead:  2 * time.Hour,
@@ -254,24 +277,35 @@ func Default() Config {
 // overrides from getenv, resolves secret files and validates the result.
 func Load(path string, getenv func(string) string) (Config, error) {
 	cfg := Default()
+	// Every problem is collected and reported at once, each naming its key:
+	// the file's, then the environment's, then the secret files', then the
+	// values'. Fixing them one start at a time is the experience to avoid.
+	var errs []error
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return Config{}, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)                                               // a misspelt key is an error, not a silent default
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // empty file: all defaults
+		var root yaml.Node
+		if err := yaml.Unmarshal(raw, &root); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
+		if root.Kind != 0 { // an empty file: all defaults
+			if problems := checkYAML(&root); len(problems) > 0 {
+				for _, p := range problems {
+					errs = append(errs, fmt.Errorf("config %s: %w", path, p))
+				}
+			} else if err := root.Decode(&cfg); err != nil {
+				errs = append(errs, fmt.Errorf("config %s: %w", path, err))
+			}
+		}
 	}
-	if err := applyEnv(&cfg, getenv); err != nil {
-		return Config{}, err
-	}
-	if err := resolveSecrets(&cfg); err != nil {
-		return Config{}, err
-	}
+	errs = append(errs, applyEnv(&cfg, getenv)...)
+	errs = append(errs, resolveSecrets(&cfg)...)
 	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

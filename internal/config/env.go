@@ -96,6 +96,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_PROVISION_DEFAULT_GROUPS", list(func(c *Config) *[]string { return &c.Provision.DefaultGroups })},
 	{"QORTAL_OIDC_PROVISION_DEFAULT_QUOTA", str(func(c *Config) *string { return &c.Provision.DefaultQuota })},
 	{"QORTAL_OIDC_PROVISION_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Provision.ChallengeTTL })},
+	{"QORTAL_OIDC_PROVISION_DISABLE_BLOCKED_USERS", boolean(func(c *Config) *bool { return &c.Provision.DisableBlockedUsers })},
 	{"QORTAL_OIDC_SIGNING_ALG", str(func(c *Config) *string { return &c.OIDC.SigningAlg })},
 	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyRaw })},
 	{"QORTAL_OIDC_KEY_ENCRYPTION_KEY_FILE", str(func(c *Config) *string { return &c.OIDC.KeyEncryptionKeyFile })},
@@ -104,6 +105,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_ACCESS_TOKEN_FORMAT", str(func(c *Config) *string { return &c.OIDC.AccessTokenFormat })},
 	{"QORTAL_OIDC_CORS_ALLOWED_ORIGINS", list(func(c *Config) *[]string { return &c.OIDC.CORSAllowedOrigins })},
 	{"QORTAL_OIDC_GROUPS_CLAIM", list(func(c *Config) *[]string { return &c.OIDC.GroupsClaim })},
+	{"QORTAL_OIDC_EMAILS_VERIFIED", boolean(func(c *Config) *bool { return &c.OIDC.EmailsVerified })},
 	{"QORTAL_OIDC_LOGIN_CHALLENGE_TTL", dur(func(c *Config) *time.Duration { return &c.Login.ChallengeTTL })},
 	{"QORTAL_OIDC_LOGIN_SESSION_TTL", dur(func(c *Config) *time.Duration { return &c.Login.SessionTTL })},
 	{"QORTAL_OIDC_LOGIN_RATE_LIMIT_PER_IP_PER_MINUTE", integer(func(c *Config) *int { return &c.Login.RateLimit.PerIPPerMinute })},
@@ -116,6 +118,8 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_QAPPS_LISTEN", str(func(c *Config) *string { return &c.QApps.Listen })},
 	{"QORTAL_OIDC_QAPPS_CACHE_DIR", str(func(c *Config) *string { return &c.QApps.CacheDir })},
 	{"QORTAL_OIDC_QAPPS_NEXTCLOUD_ORIGIN", str(func(c *Config) *string { return &c.QApps.NextcloudOrigin })},
+	{"QORTAL_OIDC_DEMO_ENABLED", boolean(func(c *Config) *bool { return &c.Demo.Enabled })},
+	{"QORTAL_OIDC_ACCOUNT_ALLOW_UNLINK", boolean(func(c *Config) *bool { return &c.Account.AllowUnlink })},
 	{"QORTAL_OIDC_POLICY_MODE", str(func(c *Config) *string { return &c.Policy.Mode })},
 	{"QORTAL_OIDC_POLICY_GUARD", str(func(c *Config) *string { return &c.Policy.Guard })},
 	{"QORTAL_OIDC_ONBOARDING_PUBLIC_URL", str(func(c *Config) *string { return &c.Onboarding.PublicURL })},
@@ -137,18 +141,19 @@ func EnvNames() []string {
 	return out
 }
 
-func applyEnv(c *Config, getenv func(string) string) error {
+func applyEnv(c *Config, getenv func(string) string) []error {
 	if getenv == nil {
 		return nil
 	}
+	var errs []error
 	for _, b := range envBindings {
 		v := getenv(b.name)
 		if v == "" {
 			continue
 		}
 		if err := b.set(c, v); err != nil {
-			return fmt.Errorf("environment %s: %w", b.name, err)
+			errs = append(errs, fmt.Errorf("environment %s=%q: %w", b.name, v, err))
 		}
 	}
-	return nil
+	return errs
 }

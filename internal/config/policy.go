@@ -64,7 +64,7 @@ const (
 )
 
 func defaultPolicy() Policy {
-	return Policy{Mode: "link_only", Guard: "none", InviteTTL: 7 * 24 * time.Hour}
+	return Policy{Mode: "", Guard: "none", InviteTTL: 7 * 24 * time.Hour} // Mode "": see PolicyMode
 }
 
 func defaultOnboarding() Onboarding {
@@ -80,9 +80,9 @@ func defaultSMTP() SMTP { return SMTP{Port: 587, TLS: "starttls", Timeout: 30 * 
 // ValidPolicy reports whether mode and guard are known values.
 func ValidPolicy(mode, guard string) error {
 	switch mode {
-	case "link_only", "auto_provision":
+	case "link_only", "auto_provision", "standalone":
 	default:
-		return fmt.Errorf("mode must be link_only or auto_provision, got %q", mode)
+		return fmt.Errorf("mode must be link_only, auto_provision or standalone, got %q", mode)
 	}
 	switch guard {
 	case "none", "allowlist", "invite", "invite_or_allowlist":
@@ -90,6 +90,19 @@ func ValidPolicy(mode, guard string) error {
 		return fmt.Errorf("guard must be none, allowlist, invite or invite_or_allowlist, got %q", guard)
 	}
 	return nil
+}
+
+// PolicyMode is the configured login policy mode. Left empty it follows
+// from whether Nextcloud is configured: standalone (any proven address
+// signs in, sub = the address) without nextcloud.url, link_only with it.
+func (c Config) PolicyMode() string {
+	switch {
+	case c.Policy.Mode != "":
+		return c.Policy.Mode
+	case c.Nextcloud.URL == "":
+		return "standalone"
+	}
+	return "link_only"
 }
 
 // OnboardingBase is where /onboard links point.
@@ -106,8 +119,11 @@ func validatePolicy(c Config) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if err := ValidPolicy(c.Policy.Mode, c.Policy.Guard); err != nil {
+	if err := ValidPolicy(c.PolicyMode(), c.Policy.Guard); err != nil {
 		bad("policy", "%v", err)
+	} else if c.PolicyMode() == "standalone" && c.Nextcloud.URL != "" {
+		bad("policy.mode", "standalone signs people in without Nextcloud (sub = their Qortal address) and cannot be used with nextcloud.url: "+
+			"choose link_only or auto_provision, or remove nextcloud.url")
 	}
 	positive(bad, "policy.invite_ttl", c.Policy.InviteTTL)
 

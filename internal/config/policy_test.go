@@ -10,7 +10,7 @@ func TestPolicyDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Policy.Mode != "link_only" || cfg.Policy.Guard != "none" || cfg.SMTP.Host != "" || cfg.OnboardingBase() != cfg.Issuer {
+	if cfg.PolicyMode() != "standalone" || cfg.Policy.Guard != "none" || cfg.SMTP.Host != "" || cfg.OnboardingBase() != cfg.Issuer {
 		t.Fatalf("defaults: %+v %+v", cfg.Policy, cfg.SMTP)
 	}
 	pw := writeFile(t, "pw", "smtp-secret-from-file\n")
@@ -66,5 +66,27 @@ func TestPolicyValidationNamesTheKey(t *testing.T) {
 	// Plain SMTP without a password to a local relay is fine.
 	if _, err := Load(writeFile(t, "c.yaml", "smtp: {host: 127.0.0.1, port: 25, tls: none, from: a@b.example}\n"), nil); err != nil {
 		t.Errorf("local relay: %v", err)
+	}
+}
+
+// Without Nextcloud the default policy is standalone; with it link_only;
+// standalone together with a Nextcloud URL is a configuration error.
+func TestStandalonePolicyDefault(t *testing.T) {
+	cfg, err := Load("", envMap(map[string]string{"QORTAL_OIDC_NEXTCLOUD_URL": "https://cloud.example.org", "QORTAL_OIDC_NEXTCLOUD_USER": "svc",
+		"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD": "app-password-0123456789"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PolicyMode() != "link_only" {
+		t.Errorf("mode with Nextcloud = %q, want link_only", cfg.PolicyMode())
+	}
+	_, err = Load("", envMap(map[string]string{"QORTAL_OIDC_NEXTCLOUD_URL": "https://cloud.example.org", "QORTAL_OIDC_NEXTCLOUD_USER": "svc",
+		"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD": "app-password-0123456789", "QORTAL_OIDC_POLICY_MODE": "standalone"}))
+	if err == nil || !strings.Contains(err.Error(), "policy.mode: standalone") || !strings.Contains(err.Error(), "nextcloud.url") {
+		t.Errorf("standalone with a Nextcloud URL: %v", err)
+	}
+	cfg, err = Load("", envMap(map[string]string{"QORTAL_OIDC_POLICY_MODE": "standalone"}))
+	if err != nil || cfg.PolicyMode() != "standalone" {
+		t.Errorf("explicit standalone without Nextcloud: %v %q", err, cfg.PolicyMode())
 	}
 }

@@ -16,25 +16,29 @@ import (
 // resolveSecrets reads *_file secrets, hashes admin tokens (the plaintext is
 // dropped from the Config so it cannot leak through a later dump) and decodes
 // the key-encryption key.
-func resolveSecrets(c *Config) error {
+func resolveSecrets(c *Config) []error {
+	var errs []error
 	for i := range c.Admin.Tokens {
 		t := &c.Admin.Tokens[i]
 		if t.TokenFile != "" {
 			v, err := readSecretFile(t.TokenFile)
 			if err != nil {
-				return fmt.Errorf("admin.tokens[%d].token_file: %w", i, err)
+				errs = append(errs, fmt.Errorf("admin.tokens[%d].token_file: %w", i, err))
+				continue
 			}
 			t.Token = v
 		}
 		if t.Token != "" {
 			if len(t.Token) < 16 {
-				return fmt.Errorf("admin.tokens[%d] (%s): token must be at least 16 characters", i, t.Name)
+				errs = append(errs, fmt.Errorf("admin.tokens[%d] (%s): token must be at least 16 characters", i, t.Name))
+				continue
 			}
 			*t = HashAdminToken(*t)
 		}
 		t.TokenSHA256 = strings.ToLower(strings.TrimSpace(t.TokenSHA256))
 		if b, err := hex.DecodeString(t.TokenSHA256); err != nil || len(b) != sha256.Size {
-			return fmt.Errorf("admin.tokens[%d] (%s): set token, token_file or token_sha256 (64 hex characters)", i, t.Name)
+			errs = append(errs, fmt.Errorf("admin.tokens[%d] (%s): set token, token_file or token_sha256 (64 hex characters)", i, t.Name))
+			continue
 		}
 		if t.Name == "" {
 			t.Name = fmt.Sprintf("token%d", i)
@@ -43,40 +47,45 @@ func resolveSecrets(c *Config) error {
 	if c.Qortal.APIKeyFile != "" {
 		v, err := readSecretFile(c.Qortal.APIKeyFile)
 		if err != nil {
-			return fmt.Errorf("qortal.api_key_file: %w", err)
+			errs = append(errs, fmt.Errorf("qortal.api_key_file: %w", err))
+		} else {
+			c.Qortal.APIKey = v
 		}
-		c.Qortal.APIKey = v
 	}
 	if c.Nextcloud.AppPasswordFile != "" {
 		v, err := readSecretFile(c.Nextcloud.AppPasswordFile)
 		if err != nil {
-			return fmt.Errorf("nextcloud.app_password_file: %w", err)
+			errs = append(errs, fmt.Errorf("nextcloud.app_password_file: %w", err))
+		} else {
+			c.Nextcloud.AppPassword = v
 		}
-		c.Nextcloud.AppPassword = v
 	}
 	if c.SMTP.PasswordFile != "" {
 		v, err := readSecretFile(c.SMTP.PasswordFile)
 		if err != nil {
-			return fmt.Errorf("smtp.password_file: %w", err)
+			errs = append(errs, fmt.Errorf("smtp.password_file: %w", err))
+		} else {
+			c.SMTP.Password = v
 		}
-		c.SMTP.Password = v
 	}
 	if c.OIDC.KeyEncryptionKeyFile != "" {
 		v, err := readSecretFile(c.OIDC.KeyEncryptionKeyFile)
 		if err != nil {
-			return fmt.Errorf("oidc.key_encryption_key_file: %w", err)
+			errs = append(errs, fmt.Errorf("oidc.key_encryption_key_file: %w", err))
+		} else {
+			c.OIDC.KeyEncryptionKeyRaw = v
 		}
-		c.OIDC.KeyEncryptionKeyRaw = v
 	}
 	if c.OIDC.KeyEncryptionKeyRaw != "" {
 		k, err := decodeKey(c.OIDC.KeyEncryptionKeyRaw)
 		if err != nil {
-			return fmt.Errorf("oidc.key_encryption_key: %w", err)
+			errs = append(errs, fmt.Errorf("oidc.key_encryption_key: %w", err))
+		} else {
+			c.OIDC.KeyEncryptionKey = k
 		}
-		c.OIDC.KeyEncryptionKey = k
 		c.OIDC.KeyEncryptionKeyRaw = ""
 	}
-	return nil
+	return errs
 }
 
 // HashAdminToken replaces a plaintext token by its SHA-256. Admin tokens are

@@ -25,6 +25,10 @@ func (c Config) Validate() error {
 		bad("issuer", "must be an absolute http(s) URL without query or fragment, got %q", c.Issuer)
 	} else if strings.HasSuffix(c.Issuer, "/") {
 		bad("issuer", "must not end with '/': relying parties compare it byte for byte with the ID token's iss")
+	} else if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !c.OIDC.AllowInsecureIssuer {
+		// Checked here, with the other keys, so the broker refuses before it
+		// writes anything (the dev key-encryption key, the embedded store).
+		bad("issuer", "%q uses plain http on a host that is not loopback: use https (http is only for localhost/127.0.0.1/::1, or with oidc.allow_insecure_issuer in tests)", c.Issuer)
 	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		bad("listen", "must be host:port (for example 127.0.0.1:8080 or :8080), got %q", c.Listen)

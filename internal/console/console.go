@@ -26,6 +26,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/onboarding"
 	"github.com/qortal-oidc/qortal-oidc/internal/policy"
 	"github.com/qortal-oidc/qortal-oidc/internal/provision"
+	"github.com/qortal-oidc/qortal-oidc/internal/qapps"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/web"
@@ -50,6 +51,10 @@ type Deps struct {
 	Policy     *policy.Service
 	Invites    *invite.Service
 	Onboarding *onboarding.Service
+	// QApps is the Q-Apps catalog; nil when the gateway is off.
+	QApps *qapps.Catalog
+	// QAppsOrigin is the gateway's origin, for launch URLs.
+	QAppsOrigin string
 	// Nextcloud is probed by the dashboard; nil when not configured.
 	Nextcloud Prober
 	// HTTPClient reaches the Qortal node for the dashboard; nil means a
@@ -62,8 +67,8 @@ type Deps struct {
 	IdleTimeout time.Duration
 	// IPLimiter and AddressLimiter bound sign-in attempts; they default to
 	// limiters built from cfg.Login.RateLimit.
-	IPLimiter      *ratelimit.Limiter
-	AddressLimiter *ratelimit.Limiter
+	IPLimiter      ratelimit.Limiter
+	AddressLimiter ratelimit.Limiter
 }
 
 // Handler serves the console.
@@ -183,6 +188,24 @@ func (h *Handler) Register(r *mux.Router) {
 	post("/policy", h.admin(h.policySet))
 	post("/policy/reset", h.admin(h.policyReset))
 	get("/audit", h.admin(h.audit))
+	get("/qapps", h.admin(h.qappsPage))
+	post("/qapps", h.admin(h.qappApprove))
+	post("/qapps/{id}", h.admin(h.qappEdit))
+	post("/qapps/{id}/pin", h.admin(h.qappPin))
+	post("/qapps/{id}/delete", h.admin(h.qappDelete))
+}
+
+// Owns reports whether path is under the console, for the router's 404:
+// an unknown console page gets NotFound, the rest of the broker JSON.
+func (h *Handler) Owns(path string) bool {
+	return path == h.base || strings.HasPrefix(path, h.base+"/")
+}
+
+// NotFound is the HTML 404 in the console's look.
+func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) {
+	v := h.view("Page not found", "")
+	v.Error = "There is no console page at " + r.URL.Path + "."
+	h.render(w, r, http.StatusNotFound, "error.html", v)
 }
 
 // path is an absolute path under /admin.

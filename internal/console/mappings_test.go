@@ -70,8 +70,12 @@ func TestMappingsLinkBlockUnlink(t *testing.T) {
 	if got, _ := e.store.GetMappingByAddress(t.Context(), chloe); got.Status != store.StatusBlocked {
 		t.Fatalf("status after block = %s", got.Status)
 	}
-	if a := e.lastAudit(); a.Action != "mapping.status" || a.Actor != actor || !strings.Contains(a.Detail, `"to":"blocked"`) {
+	// The block disables the Nextcloud account too (issue 7 item 5), audited after the status change.
+	if a := e.lastAudit(); a.Action != "nextcloud.user_disable" || a.Actor != actor || !strings.Contains(a.Detail, `"carol"`) {
 		t.Errorf("audit = %+v", a)
+	}
+	if u, _ := e.nc.User("carol"); !u.Disabled {
+		t.Error("block left the Nextcloud account enabled")
 	}
 	m = b.get(p.location)
 	if !strings.Contains(m.body, ">Unblock</button>") {
@@ -82,6 +86,9 @@ func TestMappingsLinkBlockUnlink(t *testing.T) {
 	}
 	if got, _ := e.store.GetMappingByAddress(t.Context(), chloe); got.Status != store.StatusLinked {
 		t.Fatalf("status after unblock = %s", got.Status)
+	}
+	if u, _ := e.nc.User("carol"); u.Disabled {
+		t.Error("unblock left the Nextcloud account disabled")
 	}
 	if p = b.post("/admin/mappings/status", m, url.Values{"address": {chloe}, "status": {"deleted"}}); p.status != http.StatusBadRequest {
 		t.Errorf("unknown status = %d, want 400", p.status)

@@ -12,6 +12,7 @@ type choice struct{ Value, Label, Help string }
 var modes = []choice{
 	{policy.ModeLinkOnly, "Link only", "Only addresses an admin has linked may sign in. Strict pre-provisioning."},
 	{policy.ModeAutoProvision, "Auto-provision", "An unknown address that proves ownership gets a Nextcloud account at first sign-in, subject to the guard."},
+	{policy.ModeStandalone, "Standalone", "No Nextcloud: anyone who proves a Qortal address signs in, identified by the address itself. Refused while Nextcloud is configured."},
 }
 
 var guards = []choice{

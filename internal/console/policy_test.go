@@ -35,7 +35,7 @@ func TestPolicyChangeAudited(t *testing.T) {
 		t.Errorf("policy page after set:\n%s", p.body)
 	}
 	if r := b.post("/admin/policy", p, url.Values{"mode": {"open_door"}, "guard": {"none"}}); r.status != http.StatusBadRequest ||
-		!strings.Contains(r.body, "mode must be link_only or auto_provision") {
+		!strings.Contains(r.body, "mode must be link_only, auto_provision or standalone") {
 		t.Errorf("invalid mode = %d", r.status)
 	}
 	if r := b.post("/admin/policy/reset", p, nil); r.status != http.StatusSeeOther {

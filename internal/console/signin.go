@@ -87,7 +87,7 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) (csrf strin
 		h.forbidden(w, r, "the sign-in form's security token is missing or wrong (are cookies enabled?): reload the page and try again")
 		return "", false
 	}
-	if allowed, retry := h.d.IPLimiter.Allow(ratelimit.ClientKey(r, h.trustProxy)); !allowed {
+	if allowed, retry := h.d.IPLimiter.Allow(r.Context(), ratelimit.ClientKey(r, h.trustProxy)); !allowed {
 		h.tooMany(w, r, retry, "from your network")
 		return "", false
 	}
@@ -191,7 +191,7 @@ func (h *Handler) signinVerify(w http.ResponseWriter, r *http.Request) {
 		// Only failed proofs spend the address's budget: guessing for one
 		// address is slow from any number of IPs, and a flood of wrong
 		// signatures never keeps the owner's valid one out.
-		if allowed, retry := h.d.AddressLimiter.Allow(c.QortalAddress); !allowed {
+		if allowed, retry := h.d.AddressLimiter.Allow(r.Context(), c.QortalAddress); !allowed {
 			h.tooMany(w, r, retry, "for this address")
 			return
 		}

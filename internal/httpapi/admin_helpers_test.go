@@ -50,13 +50,14 @@ func newAdminEnv(t *testing.T) *adminEnv {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
+	cfg.Nextcloud.URL = fake.URL() // a broker with Nextcloud: the default policy is link_only
 	cfg.Admin.Tokens = []config.AdminToken{config.HashAdminToken(config.AdminToken{Name: "ops", Token: testToken})}
 	inv := invite.New(cfg, invite.Deps{Store: st, Users: nc})
 	pol := policy.New(cfg, policy.Deps{Store: st, Invites: inv, Provisioner: provision.New(cfg, provision.Deps{Store: st, Nextcloud: nc})})
 	ob := onboarding.New(cfg, onboarding.Deps{Store: st, Directory: nc, Mailer: mailer, Invites: inv})
 	auth := NewAdminAuth(cfg)
 	r := mux.NewRouter()
-	(&PolicyAPI{Service: pol, Config: cfg.Policy, Auth: auth}).Register(r)
+	(&PolicyAPI{Service: pol, Config: config.Policy{Mode: cfg.PolicyMode(), Guard: cfg.Policy.Guard}, Auth: auth}).Register(r)
 	(&AllowlistAPI{Service: pol, Auth: auth}).Register(r)
 	(&InviteAPI{Service: inv, Auth: auth}).Register(r)
 	(&OnboardingAPI{Service: ob, Auth: auth}).Register(r)

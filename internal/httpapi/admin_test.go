@@ -101,7 +101,7 @@ func TestAllowlistAPI(t *testing.T) {
 func TestInvitesAPI(t *testing.T) {
 	e := newAdminEnv(t)
 	e.fake.AddUser(ocsfake.User{ID: "nina"})
-	r := e.do("POST", "/api/invites", map[string]string{"ttl": "2h", "note": "for the board"})
+	r := e.do("POST", "/api/invites", map[string]string{"ttl": "PT2H", "note": "for the board"})
 	token, _ := r.body["token"].(string)
 	inv, _ := r.body["invite"].(map[string]any)
 	if r.status != 201 || !invite.ValidToken(token) || r.body["link"] != "http://127.0.0.1:8080/onboard/"+token || inv["status"] != "active" {
@@ -150,7 +150,7 @@ func TestOnboardingAPI(t *testing.T) {
 	r := e.do("POST", "/api/onboarding", map[string]any{"group": "team", "channels": []string{"notification", "email"},
 		"templates": map[string]string{"emailSubject": "Hi {{.DisplayName}}"}, "inviteTtl": "48h"})
 	id, _ := r.body["id"].(string)
-	if r.status != 201 || id == "" || r.body["inviteTtl"] != "48h0m0s" || r.body["counts"].(map[string]any)["not_started"] != 2.0 ||
+	if r.status != 201 || id == "" || r.body["inviteTtl"] != "P2D" || r.body["counts"].(map[string]any)["not_started"] != 2.0 ||
 		r.body["templates"].(map[string]any)["emailSubject"] != "Hi {{.DisplayName}}" {
 		t.Fatalf("POST: %s", r.raw)
 	}

@@ -35,7 +35,7 @@ type adminHash struct {
 // limited per client IP.
 type AdminAuth struct {
 	hashes   []adminHash
-	failures *ratelimit.Limiter
+	failures ratelimit.Limiter
 	trustXFF bool
 }
 
@@ -55,6 +55,13 @@ func NewAdminAuth(cfg config.Config) *AdminAuth {
 	return a
 }
 
+// LimitFailures replaces the in-memory failed-credential limiter (per IP),
+// e.g. with one shared by every replica.
+func (a *AdminAuth) LimitFailures(l ratelimit.Limiter) *AdminAuth {
+	a.failures = l
+	return a
+}
+
 // Middleware rejects requests without a valid admin credential.
 func (a *AdminAuth) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +69,7 @@ func (a *AdminAuth) Middleware(next http.Handler) http.Handler {
 		token, present := presentedToken(r)
 		name, ok := a.check(token)
 		if !ok {
-			if allowed, retry := a.failures.Allow(ip); !allowed {
+			if allowed, retry := a.failures.Allow(r.Context(), ip); !allowed {
 				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
 				apierror.Write(w, apierror.New(http.StatusTooManyRequests, "rate_limited", "too many failed authentication attempts; retry later"))
 				return
@@ -86,7 +93,7 @@ func (a *AdminAuth) Middleware(next http.Handler) http.Handler {
 func (a *AdminAuth) Guard(prefix string, next http.Handler) http.Handler {
 	authed := a.Middleware(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path+"/" == prefix {
+		if r.URL.Path != OpenAPIPath && (strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path+"/" == prefix) {
 			authed.ServeHTTP(w, r)
 			return
 		}

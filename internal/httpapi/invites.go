@@ -8,6 +8,7 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
+	"github.com/qortal-oidc/qortal-oidc/internal/isoduration"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (a *InviteAPI) json(inv store.Invite) InviteJSON {
 func (a *InviteAPI) create(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		NextcloudUserID string `json:"nextcloudUserId"`
-		TTL             string `json:"ttl"` // Go duration, e.g. "72h"; empty: policy.invite_ttl
+		TTL             string `json:"ttl"` // ISO 8601, e.g. "PT72H"; empty: policy.invite_ttl
 		Note            string `json:"note"`
 	}
 	if err := decodeOptional(r, &in); err != nil {
@@ -68,9 +69,9 @@ func (a *InviteAPI) create(w http.ResponseWriter, r *http.Request) {
 	}
 	var ttl time.Duration
 	if in.TTL != "" {
-		d, err := time.ParseDuration(in.TTL)
+		d, err := isoduration.Parse(in.TTL)
 		if err != nil || d <= 0 {
-			apierror.Write(w, apierror.BadRequest("invalid_ttl", "ttl must be a duration such as 72h or 30m"))
+			apierror.Write(w, apierror.BadRequest("invalid_ttl", "ttl must be a positive ISO 8601 duration such as PT72H or P7D"))
 			return
 		}
 		ttl = d

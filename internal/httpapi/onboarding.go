@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/isoduration"
 	"github.com/qortal-oidc/qortal-oidc/internal/onboarding"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
@@ -69,7 +70,7 @@ func campaignJSON(c store.Campaign) CampaignJSON {
 	return CampaignJSON{
 		ID: c.ID, Channels: c.Channels, Selector: sel,
 		Templates: templatesJSON{c.NotificationShort, c.NotificationLong, c.EmailSubject, c.EmailBody},
-		InviteTTL: c.InviteTTL.String(), CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Counts: counts,
+		InviteTTL: isoduration.Format(c.InviteTTL), CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Counts: counts,
 	}
 }
 
@@ -88,9 +89,9 @@ func (o *OnboardingAPI) start(w http.ResponseWriter, r *http.Request) {
 	}
 	var ttl time.Duration
 	if in.InviteTTL != "" {
-		d, err := time.ParseDuration(in.InviteTTL)
+		d, err := isoduration.Parse(in.InviteTTL)
 		if err != nil || d <= 0 {
-			apierror.Write(w, apierror.BadRequest("invalid_ttl", "inviteTtl must be a duration such as 336h"))
+			apierror.Write(w, apierror.BadRequest("invalid_ttl", "inviteTtl must be a positive ISO 8601 duration such as P14D"))
 			return
 		}
 		ttl = d

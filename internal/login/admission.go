@@ -21,14 +21,22 @@ type Admission interface {
 
 // resolve turns a proven address into the account to log in.
 func (h *Handler) resolve(ctx context.Context, c store.Challenge, inviteToken string) (store.Mapping, *apiError) {
+	var (
+		m store.Mapping
+		e *apiError
+	)
 	if h.admission == nil {
-		return h.resolveLinked(ctx, c)
+		m, e = h.resolveLinked(ctx, c)
+	} else if mm, err := h.admission.Admit(ctx, c.QortalAddress, inviteToken); err != nil {
+		e = h.admissionError(ctx, c, err)
+	} else {
+		m = mm
 	}
-	m, err := h.admission.Admit(ctx, c.QortalAddress, inviteToken)
-	if err != nil {
-		return store.Mapping{}, h.admissionError(ctx, c, err)
+	if e != nil && h.selfService != "" && c.ClientID == h.selfService && e.Code != "blocked" && e.status == http.StatusForbidden {
+		// The account page: the proof is enough to see one's own account.
+		return store.Mapping{QortalAddress: c.QortalAddress, NextcloudUserID: c.QortalAddress, Status: store.StatusLinked}, nil
 	}
-	return m, nil
+	return m, e
 }
 
 // admissionError reports a denial (403, with the denied page when the
@@ -36,7 +44,7 @@ func (h *Handler) resolve(ctx context.Context, c store.Challenge, inviteToken st
 func (h *Handler) admissionError(ctx context.Context, c store.Challenge, err error) *apiError {
 	var d *policy.Denial
 	if errors.As(err, &d) {
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", d.Code))
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("clientId", c.ClientID, "reason", d.Code))
 		e := newErr(http.StatusForbidden, d.Code, d.Description)
 		if _, known := denyReasons[d.Code]; known && c.AuthRequestID != "" {
 			e.RedirectTo = h.deniedURL(c.AuthRequestID, d.Code)
@@ -58,14 +66,14 @@ func (h *Handler) resolveLinked(ctx context.Context, c store.Challenge) (store.M
 	m, err := h.store.GetMappingByAddress(ctx, c.QortalAddress)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && m.Status == store.StatusInvited):
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "not_linked"))
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("clientId", c.ClientID, "reason", "not_linked"))
 		e := newErr(http.StatusForbidden, "not_linked", "this Qortal address is not linked to an account here")
 		e.RedirectTo = h.deniedURL(c.AuthRequestID, "not_linked")
 		return m, e
 	case err != nil:
 		return m, h.internal(ctx, "get mapping", err)
 	case m.Status == store.StatusBlocked:
-		h.audit(ctx, "login.denied", c.QortalAddress, detail("client_id", c.ClientID, "reason", "blocked"))
+		h.audit(ctx, "login.denied", c.QortalAddress, detail("clientId", c.ClientID, "reason", "blocked"))
 		e := newErr(http.StatusForbidden, "blocked", "this Qortal address is blocked from signing in")
 		e.RedirectTo = h.deniedURL(c.AuthRequestID, "blocked")
 		return m, e

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/nctest"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/policy"
@@ -26,9 +27,9 @@ type policyEnv struct {
 
 // newPolicyEnv is newEnv with the real login policy (policy.Service over
 // the same store and a fake Nextcloud) as Admission.
-func newPolicyEnv(t *testing.T, mode, guard string) *policyEnv {
+func newPolicyEnv(t *testing.T, mode, guard string, adjust ...func(*nextcloud.Config)) *policyEnv {
 	t.Helper()
-	fake, nc := nctest.Start(t)
+	fake, nc := nctest.Start(t, adjust...)
 	cfg := testConfig()
 	cfg.Policy.Mode, cfg.Policy.Guard = mode, guard
 	cfg.Nextcloud.URL = fake.URL()
@@ -196,5 +197,26 @@ func TestAutoProvisionDuringNextcloudMaintenance(t *testing.T) {
 	expect(t, r, http.StatusServiceUnavailable, "nextcloud_unavailable")
 	if r.header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
+	}
+}
+
+// Issue 7 item 7: a Nextcloud create slower than the client waits (real
+// creates take 2-3 s) fails this login with 502, and the next login links
+// the account the broker created (its intent was recorded), without a
+// second create.
+func TestAutoProvisionAfterASlowCreate(t *testing.T) {
+	p := newPolicyEnv(t, "auto_provision", "none", func(c *nextcloud.Config) { c.Timeout = 200 * time.Millisecond })
+	p.prov.add("ar2", "nextcloud", "Example Cloud")
+	p.fake.SetCreateDelay(time.Second)
+	r := p.post("/login/verify", p.proof(p.challenge("ar1", "bob"), "bob", "bob"))
+	expect(t, r, http.StatusBadGateway, "nextcloud_unreachable")
+	p.fake.SetCreateDelay(0)
+	r = p.post("/login/verify", p.proof(p.challenge("ar2", "bob"), "bob", "bob"))
+	expect(t, r, http.StatusOK, "")
+	if m := p.prov.completed["ar2"]; m.NextcloudUserID != p.accts["bob"].Address {
+		t.Fatalf("completed with %+v", m)
+	}
+	if n := p.fake.CreateCount(); n != 1 {
+		t.Fatalf("%d creates, want 1", n)
 	}
 }

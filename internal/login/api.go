@@ -86,10 +86,8 @@ func decodeJSON(_ http.ResponseWriter, r *http.Request, v any) *apiError {
 }
 
 // limit charges one request to key in l.
-func limit(l interface {
-	Allow(string) (bool, time.Duration)
-}, key, what string) *apiError {
-	if ok, retry := l.Allow(key); !ok {
+func limit(ctx context.Context, l ratelimit.Limiter, key, what string) *apiError {
+	if ok, retry := l.Allow(ctx, key); !ok {
 		e := newErr(http.StatusTooManyRequests, "rate_limited",
 			fmt.Sprintf("too many attempts %s: wait %d seconds and try again", what, int(math.Ceil(retry.Seconds()))))
 		e.retryAfter = retry

@@ -15,3 +15,7 @@ func (h *Handler) assetURL(name string) (string, error) {
 func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
 	h.assets.Serve(w, r, mux.Vars(r)["name"])
 }
+
+// AssetURL is assetURL for other pages that use the login page's look
+// (the demo app, the landing page).
+func (h *Handler) AssetURL(name string) (string, error) { return h.assetURL(name) }

@@ -40,7 +40,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challengeResponse, *apiError) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		return challengeResponse{}, e
 	}
 	var req challengeRequest

@@ -23,7 +23,7 @@ type hubTxResponse struct {
 // whether Hub's node-side decode accepts it is unconfirmed, and it is never
 // broadcast (zero fee, no recipient, no amount).
 func (h *Handler) hubTransaction(w http.ResponseWriter, r *http.Request) {
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}

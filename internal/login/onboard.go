@@ -79,7 +79,7 @@ type onboardChallengeRequest struct {
 
 func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -120,7 +120,7 @@ func (h *Handler) onboardChallenge(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -151,8 +151,8 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, h.admissionError(ctx, c, err))
 		return
 	}
-	h.audit(ctx, "onboard.linked", c.QortalAddress, detail("user_id", m.NextcloudUserID))
-	h.log.InfoContext(ctx, "onboarded", "address", c.QortalAddress, "user_id", m.NextcloudUserID)
+	h.audit(ctx, "onboard.linked", c.QortalAddress, detail("nextcloudUserId", m.NextcloudUserID))
+	h.log.InfoContext(ctx, "onboarded", "address", c.QortalAddress, "nextcloudUserId", m.NextcloudUserID)
 	to := h.nextcloudURL
 	if to == "" {
 		to = h.issuer

@@ -23,7 +23,7 @@ func (h *Handler) singleSignOn(w http.ResponseWriter, r *http.Request, ar oidcpr
 			// The audit row goes in the completion's transaction.
 			rec := oidcprovider.LoginRecord{Audit: []store.AuditEntry{{
 				At: h.now(), Actor: "wallet:" + bs.QortalAddress, Action: "login.success", Subject: bs.QortalAddress,
-				Detail: detail("client_id", ar.ClientID, "user_id", m.NextcloudUserID, "method", "session"),
+				Detail: detail("clientId", ar.ClientID, "nextcloudUserId", m.NextcloudUserID, "method", "session"),
 			}}}
 			to, err := h.provider.CompleteLoginFromSession(ctx, ar.ID, m, bs, rec)
 			if err == nil {

@@ -44,7 +44,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *apiError) {
 	ctx := r.Context()
-	if e := limit(h.ipLim, h.clientIP(r), "from your network"); e != nil {
+	if e := limit(r.Context(), h.ipLim, h.clientIP(r), "from your network"); e != nil {
 		return "", e
 	}
 	var req verifyRequest
@@ -72,7 +72,7 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	}
 
 	invite := strings.TrimSpace(req.InviteToken)
-	if e := h.prove(c, req); e != nil {
+	if e := h.prove(ctx, c, req); e != nil {
 		return "", e
 	}
 	if isSealed(c) && invite == "" && h.linked(ctx, c.QortalAddress) {
@@ -109,7 +109,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 	}
 	rec := oidcprovider.LoginRecord{Challenge: unconsumed, Audit: []store.AuditEntry{{
 		At: h.now(), Actor: "wallet:" + c.QortalAddress, Action: "login.success", Subject: c.QortalAddress,
-		Detail: detail("client_id", c.ClientID, "user_id", m.NextcloudUserID),
+		Detail: detail("clientId", c.ClientID, "nextcloudUserId", m.NextcloudUserID),
 	}}}
 	to, err := h.provider.CompleteBrowserLogin(w, r, c.AuthRequestID, m, h.now(), rec)
 	if e := consumeError(err); e != nil {
@@ -135,7 +135,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 // signature always gets through: nobody can lock an owner out by flooding
 // their address with challenges or wrong signatures.
 func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
-	if e := h.prove(c, req); e != nil {
+	if e := h.prove(ctx, c, req); e != nil {
 		return e
 	}
 	return h.consume(ctx, c)
@@ -143,7 +143,7 @@ func (h *Handler) proveAndConsume(ctx context.Context, c store.Challenge, req ve
 
 // prove checks the signature (or signed transaction) over c's message. A
 // failed proof spends the address's budget (see proveAndConsume).
-func (h *Handler) prove(c store.Challenge, req verifyRequest) *apiError {
+func (h *Handler) prove(ctx context.Context, c store.Challenge, req verifyRequest) *apiError {
 	var e *apiError
 	if req.SignedTransaction != "" {
 		e = verifyTransaction(c, strings.TrimSpace(req.SignedTransaction))
@@ -151,7 +151,7 @@ func (h *Handler) prove(c store.Challenge, req verifyRequest) *apiError {
 		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
 	}
 	if e != nil {
-		if le := limit(h.addrLim, c.QortalAddress, "for this address"); le != nil {
+		if le := limit(ctx, h.addrLim, c.QortalAddress, "for this address"); le != nil {
 			return le
 		}
 	}

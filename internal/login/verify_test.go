@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -461,5 +463,34 @@ func TestConcurrentVerifyAcrossReplicasConsumesOnce(t *testing.T) {
 	}
 	if ok != 1 {
 		t.Fatalf("%d verifies succeeded, want exactly 1", ok)
+	}
+}
+
+// Audit details use the API's camelCase keys, like every other audit entry.
+func TestLoginAuditDetailKeysAreCamelCase(t *testing.T) {
+	e := newEnv(t, testConfig())
+	expect(t, e.post("/login/verify", e.proof(e.challenge("ar1", "alice"), "alice", "alice")), http.StatusOK, "")
+	e.prov.add("ar2", "nextcloud", "Example Cloud")
+	expect(t, e.post("/login/verify", e.proof(e.challenge("ar2", "bob"), "bob", "bob")), http.StatusForbidden, "not_linked")
+	page, err := e.store.ListAudit(context.Background(), store.ListOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+	actions := map[string]bool{}
+	for _, a := range page.Entries {
+		actions[a.Action] = true
+		var d map[string]any
+		if err := json.Unmarshal([]byte(a.Detail), &d); err != nil {
+			t.Fatalf("%s detail %q: %v", a.Action, a.Detail, err)
+		}
+		for k := range d {
+			if !camel.MatchString(k) {
+				t.Errorf("%s detail key %q is not camelCase", a.Action, k)
+			}
+		}
+	}
+	if !actions["login.success"] || !actions["login.denied"] {
+		t.Fatalf("audit actions %v: want login.success and login.denied", actions)
 	}
 }

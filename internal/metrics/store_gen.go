@@ -179,6 +179,12 @@ func (t *timedStore) DeleteExpiredConsoleSessions(a0 context.Context, a1 time.Ti
 	return t.s.DeleteExpiredConsoleSessions(a0, a1, a2)
 }
 
+func (t *timedStore) DeleteExpiredRateLimits(a0 context.Context, a1 time.Time) (r0 int, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("delete_expired_rate_limits", start, err) }()
+	return t.s.DeleteExpiredRateLimits(a0, a1)
+}
+
 func (t *timedStore) DeleteMapping(a0 context.Context, a1 string, a2 store.AuditEntry) (r0 store.Mapping, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("delete_mapping", start, err) }()
@@ -365,6 +371,12 @@ func (t *timedStore) GrantQAppConsent(a0 context.Context, a1 store.QAppConsent, 
 	return t.s.GrantQAppConsent(a0, a1, a2)
 }
 
+func (t *timedStore) HitRateLimit(a0 context.Context, a1 string, a2 store.RateWindow, a3 int) (r0 store.RateCount, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("hit_rate_limit", start, err) }()
+	return t.s.HitRateLimit(a0, a1, a2, a3)
+}
+
 func (t *timedStore) ListAllowlist(a0 context.Context, a1 store.ListOptions) (r0 store.AllowlistPage, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("list_allowlist", start, err) }()
@@ -435,6 +447,12 @@ func (t *timedStore) PurgeExpiredOIDC(a0 context.Context, a1 time.Time) (r0 int,
 	start := time.Now()
 	defer func() { t.m.ObserveStore("purge_expired_oidc", start, err) }()
 	return t.s.PurgeExpiredOIDC(a0, a1)
+}
+
+func (t *timedStore) RateLimitHits(a0 context.Context, a1 string, a2 store.RateWindow) (r0 store.RateCount, err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("rate_limit_hits", start, err) }()
+	return t.s.RateLimitHits(a0, a1, a2)
 }
 
 func (t *timedStore) ReclaimStale(a0 context.Context, a1 time.Time, a2 string) (r0 int, err error) {

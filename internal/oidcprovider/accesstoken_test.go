@@ -12,6 +12,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -80,8 +81,8 @@ func TestJWTAccessTokens(t *testing.T) {
 				t.Errorf("aud = %v", aud)
 			}
 			// The ID token's at_hash covers the token as issued.
-			if idClaims["at_hash"] == nil {
-				t.Error("ID token lacks at_hash")
+			if want, err := oidc.ClaimHash(at, jose.SignatureAlgorithm(alg)); err != nil || idClaims["at_hash"] != want {
+				t.Errorf("ID token at_hash = %v, want %s (%v)", idClaims["at_hash"], want, err)
 			}
 			// The broker's endpoints accept it.
 			bearer := map[string]string{"Authorization": "Bearer " + at}

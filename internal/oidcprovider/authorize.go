@@ -3,6 +3,7 @@ package oidcprovider
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -10,11 +11,16 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
 // maxStateBytes bounds state. Relying parties use a random value or a
@@ -266,9 +272,9 @@ type formField struct{ Name, Value string }
 // cannot carry a query, and Chrome applies form-action to the redirects
 // the relying party answers the post with, which stay on its origin).
 func writeFormPost(w http.ResponseWriter, redirectURI string, values url.Values) {
-	u, err := url.Parse(redirectURI)
-	if err != nil || u.Host == "" {
-		authorizePage(w, http.StatusInternalServerError, "The client's redirect URI is not valid.")
+	origin, ok := cspOrigin(redirectURI)
+	if !ok {
+		authorizePage(w, http.StatusInternalServerError, "The client's redirect URI cannot be posted to.")
 		return
 	}
 	names := make([]string, 0, len(values))
@@ -292,7 +298,7 @@ func writeFormPost(w http.ResponseWriter, redirectURI string, values url.Values)
 	}
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src "+formPostScriptHash+"; "+
-		"frame-ancestors 'none'; base-uri 'none'; form-action "+u.Scheme+"://"+u.Host)
+		"frame-ancestors 'none'; base-uri 'none'; form-action "+origin)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -310,4 +316,86 @@ func authorizePage(w http.ResponseWriter, status int, message string) {
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	http.Error(w, "This sign-in request can't be used: "+message+" Go back to the application and sign in again.", status)
+}
+
+// cspOrigin is the origin of an http(s) URL, if it is safe to put into a
+// CSP header: only host characters, so no registered URI can end the
+// directive or add one.
+func cspOrigin(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", false
+	}
+	for _, c := range u.Host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return "", false
+		}
+	}
+	return u.Scheme + "://" + u.Host, true
+}
+
+// formPostPath renders a form_post response the broker decided outside an
+// authorization endpoint answer: DenyLogin and FailSilentLogin return a
+// URL for the login page to send the browser to, and for form_post
+// clients that URL must lead to a page that posts, not to a query.
+const (
+	formPostPath = "/authorize/form_post"
+	formPostTTL  = 5 * time.Minute
+)
+
+// errorResponseURL is where the browser goes to deliver error e for ar:
+// the redirect URI with the error in the query, or for form_post the
+// broker page that posts it.
+func (p *Provider) errorResponseURL(ar store.AuthRequest, e *oidc.Error) (string, error) {
+	if oidc.ResponseMode(ar.ResponseMode) != oidc.ResponseModeFormPost {
+		return op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseModeQuery, e, p.authz.Encoder())
+	}
+	values := url.Values{}
+	if err := p.authz.Encoder().Encode(e, values); err != nil {
+		return "", fmt.Errorf("encode error response: %w", err)
+	}
+	return p.formPostURL(ar.RedirectURI, values), nil
+}
+
+// formPostURL carries the response in the URL itself, MAC'd with the
+// callback key (only the broker can make one) and expiring soon. Replaying
+// one only posts the same error again, which the client's state check
+// refuses.
+func (p *Provider) formPostURL(redirectURI string, values url.Values) string {
+	payload := url.Values{"redirect_uri": {redirectURI}, "exp": {strconv.FormatInt(p.now().Add(formPostTTL).Unix(), 10)}}
+	for k, vs := range values {
+		payload["p."+k] = vs
+	}
+	d := base64.RawURLEncoding.EncodeToString([]byte(payload.Encode()))
+	return p.issuer + formPostPath + "?" + url.Values{"d": {d}, callbackParam: {p.formPostMAC(d)}}.Encode()
+}
+
+func (p *Provider) formPostMAC(d string) string {
+	m := hmac.New(sha256.New, p.callbackKey)
+	m.Write([]byte("form_post\x00" + d))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// formPostHandler serves formPostPath.
+func (p *Provider) formPostHandler(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d, mac := q.Get("d"), q.Get(callbackParam)
+	raw, err := base64.RawURLEncoding.DecodeString(d)
+	if d == "" || err != nil || !hmac.Equal([]byte(mac), []byte(p.formPostMAC(d))) {
+		authorizePage(w, http.StatusBadRequest, "This link is not valid.")
+		return
+	}
+	payload, err := url.ParseQuery(string(raw))
+	exp, _ := strconv.ParseInt(payload.Get("exp"), 10, 64)
+	if err != nil || !p.now().Before(time.Unix(exp, 0)) {
+		authorizePage(w, http.StatusBadRequest, "This link has expired.")
+		return
+	}
+	values := url.Values{}
+	for k, vs := range payload {
+		if name, ok := strings.CutPrefix(k, "p."); ok {
+			values[name] = vs
+		}
+	}
+	writeFormPost(w, payload.Get("redirect_uri"), values)
 }

@@ -152,6 +152,11 @@ func TestAuthorizationRequestChecks(t *testing.T) {
 	if q.Get("error") != "invalid_request" || q.Get("state") != "s" || !strings.Contains(q.Get("error_description"), "scope") {
 		t.Errorf("repeated scope: %v", q)
 	}
+	// RFC 8707 lets resource repeat.
+	if r := e.authorizeRaw(enc + "&state=s&resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example"); r.status != http.StatusFound ||
+		!strings.Contains(r.header.Get("Location"), "/login?") {
+		t.Errorf("repeated resource refused: %d %q", r.status, r.header.Get("Location"))
+	}
 	// A repeated client_id or redirect_uri cannot be trusted for a redirect.
 	for _, extra := range []string{"&client_id=spa", "&redirect_uri=" + url.QueryEscape(ncRedirect)} {
 		if r := e.authorizeRaw(enc + extra); r.status != http.StatusBadRequest || r.header.Get("Location") != "" {
@@ -348,5 +353,85 @@ func TestFormPostErrors(t *testing.T) {
 	q.Del("request_uri")
 	if r := e.authorizeRaw(q.Encode()); r.status != http.StatusFound || !strings.Contains(r.header.Get("Location"), "/login?") {
 		t.Errorf("form_post login start: %d %q", r.status, r.header.Get("Location"))
+	}
+}
+
+// A login the login page ends (refused address, failed prompt=none) for a
+// form_post client is delivered by a form_post page too, through a
+// broker URL only the broker can make.
+func TestFormPostErrorsFromTheLoginPage(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	now := time.Now()
+	e := newEnv(t, st, nil)
+	e.p.now = func() time.Time { return now }
+	_, challenge := pkce()
+	q := ncAuthorize(challenge)
+	q.Set("response_mode", "form_post")
+	id, _ := e.authorize(q)
+	to, err := e.p.DenyLogin(t.Context(), id, "this address is not linked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(to)
+	if u.Scheme+"://"+u.Host != e.issuer || u.Path != formPostPath {
+		t.Fatalf("DenyLogin for form_post sends the browser to %s", to)
+	}
+	page := e.send("GET", u.RequestURI(), nil, nil, nil)
+	fields := map[string]string{}
+	for _, f := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(page.body, -1) {
+		fields[f[1]] = f[2]
+	}
+	if page.status != http.StatusOK || fields["error"] != "access_denied" || fields["state"] != "st4te" || fields["iss"] != e.issuer ||
+		fields["error_description"] != "this address is not linked" || !strings.Contains(page.body, `action="`+ncRedirect+`"`) ||
+		!strings.Contains(page.header.Get("Content-Security-Policy"), "form-action https://cloud.example") {
+		t.Errorf("form_post error page: %d %v %q", page.status, fields, page.header.Get("Content-Security-Policy"))
+	}
+
+	q.Set("prompt", "none")
+	id, _ = e.authorize(q)
+	if to, err = e.p.FailSilentLogin(t.Context(), id, "sign in first"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = url.Parse(to)
+	if page := e.send("GET", u.RequestURI(), nil, nil, nil); page.status != http.StatusOK || !strings.Contains(page.body, `name="error" value="login_required"`) {
+		t.Errorf("failed silent login for form_post: %d %s", page.status, page.body)
+	}
+
+	// Forged, tampered and expired links are refused.
+	good := u.Query()
+	for name, v := range map[string]url.Values{
+		"no mac":   {"d": {good.Get("d")}},
+		"bad mac":  {"d": {good.Get("d")}, "k": {"AAAA"}},
+		"tampered": {"d": {good.Get("d") + "QQ"}, "k": {good.Get("k")}},
+	} {
+		if r := e.send("GET", formPostPath+"?"+v.Encode(), nil, nil, nil); r.status != http.StatusBadRequest || strings.Contains(r.body, "<form") {
+			t.Errorf("%s: %d", name, r.status)
+		}
+	}
+	now = now.Add(formPostTTL + time.Second)
+	if r := e.send("GET", u.RequestURI(), nil, nil, nil); r.status != http.StatusBadRequest {
+		t.Errorf("expired link: %d", r.status)
+	}
+	// Query-mode clients still get a plain redirect.
+	q.Del("response_mode")
+	q.Del("prompt")
+	id, _ = e.authorize(q)
+	if to, _ := e.p.DenyLogin(t.Context(), id, "no"); !strings.HasPrefix(to, ncRedirect+"?") {
+		t.Errorf("query-mode DenyLogin: %s", to)
+	}
+}
+
+func TestCSPOriginRefusesDirectiveBreaks(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://cloud.example/apps/x?y=1": "https://cloud.example",
+		"http://127.0.0.1:8080/cb":         "http://127.0.0.1:8080",
+		"https://[::1]:8443/cb":            "https://[::1]:8443",
+		"https://a;b.example/cb":           "",
+		"https://a'b.example/cb":           "",
+		"javascript:alert(1)":              "",
+	} {
+		if got, ok := cspOrigin(raw); got != want || ok != (want != "") {
+			t.Errorf("cspOrigin(%q) = %q, %v; want %q", raw, got, ok, want)
+		}
 	}
 }

@@ -26,6 +26,13 @@ var errNotLinked = errors.New("qortal address is no longer linked to this user")
 func (p *Provider) linkedMapping(ctx context.Context, subject, address string) (store.Mapping, error) {
 	m, err := p.store.GetMappingByAddress(ctx, address)
 	if errors.Is(err, store.ErrNotFound) {
+		if p.cfg.Nextcloud.URL == "" && subject == address && address != "" {
+			// Standalone (no Nextcloud): the address is its own subject
+			// and needs no mapping. With a Nextcloud configured a missing
+			// mapping always means unlinked, even when the user id
+			// template made the subject equal to the address.
+			return store.Mapping{QortalAddress: address, NextcloudUserID: address, Status: store.StatusLinked}, nil
+		}
 		return m, errNotLinked
 	}
 	if err != nil {
@@ -40,9 +47,9 @@ func (p *Provider) linkedMapping(ctx context.Context, subject, address string) (
 // setUserinfo fills the claims for subject under scopes. Every mapped claim
 // is a JSON string (user_oidc requires it); groups is an array of strings.
 //
-// email_verified is the standard boolean, true only when an email is
-// present: emails are set by admins over the provisioning API, never by the
-// user, so the broker vouches for them. It is omitted otherwise.
+// email_verified is true only when the operator vouches for admin-entered
+// emails (oidc.emails_verified): the broker itself never verifies one, and a
+// relying party may trust a verified email for account matching.
 func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, subject, address string, scopes []string) error {
 	m, err := p.linkedMapping(ctx, subject, address)
 	if err != nil {
@@ -56,7 +63,7 @@ func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, subject
 	}
 	if slices.Contains(scopes, oidc.ScopeEmail) && m.Email != "" {
 		info.Email = m.Email
-		info.EmailVerified = true
+		info.EmailVerified = oidc.Bool(p.cfg.OIDC.EmailsVerified)
 	}
 	if len(p.cfg.OIDC.GroupsClaim) > 0 && (slices.Contains(scopes, oidc.ScopeProfile) || slices.Contains(scopes, ScopeGroups)) {
 		info.AppendClaims(ClaimGroups, slices.Clone(p.cfg.OIDC.GroupsClaim))

@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 			c := tokens.IDTokenClaims
 			if c.Subject != "alice" || c.PreferredUsername != "alice" || c.Name != "Alice A" || c.Email != alice.Email ||
-				!bool(c.EmailVerified) || c.Nonce != "n0nce" || c.AuthorizedParty != "nc" || !slices.Equal(c.Audience, []string{"nc"}) {
+				bool(c.EmailVerified) || c.Nonce != "n0nce" || c.AuthorizedParty != "nc" || !slices.Equal(c.Audience, []string{"nc"}) {
 				t.Errorf("ID token claims = %+v", c)
 			}
 			if c.Claims[ClaimQortalAddress] != alice.QortalAddress || c.Claims["sid"] == "" || c.Claims["sid"] == nil {

@@ -40,11 +40,12 @@ func noStore(h http.Header) {
 
 // repeatedParam names the first parameter sent more than once, if any.
 // RFC 6749 section 3.1 and 3.2: parameters MUST NOT be included more than
-// once; op would silently take the first.
+// once; op would silently take the first. resource is the one parameter a
+// later RFC (8707) lets a client repeat; the broker ignores it.
 func repeatedParam(v url.Values) string {
 	keys := make([]string, 0, len(v))
 	for k, vs := range v {
-		if len(vs) > 1 {
+		if len(vs) > 1 && k != "resource" {
 			keys = append(keys, k)
 		}
 	}
@@ -52,7 +53,27 @@ func repeatedParam(v url.Values) string {
 		return ""
 	}
 	slices.Sort(keys)
-	return keys[0]
+	return printableName(keys[0])
+}
+
+// printableName makes a parameter name (the client's choice) safe to name
+// in an error_description: RFC 6749 allows only printable ASCII without
+// '"' and '\' there, and an error should not carry kilobytes of it.
+func printableName(name string) string {
+	const limit = 40
+	var b strings.Builder
+	for i, c := range name {
+		if i >= limit {
+			b.WriteString("...")
+			break
+		}
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_.-[]", c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // clientAuthEndpoint guards /token, /introspect and /revoke: POST only,

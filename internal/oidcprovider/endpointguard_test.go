@@ -229,3 +229,18 @@ func TestUserinfoBearerRules(t *testing.T) {
 		})
 	}
 }
+
+func TestRepeatedParamNamesArePrintable(t *testing.T) {
+	for name, want := range map[string]string{
+		"state":                  "state",
+		"a\"b\\c\x00":            "a?b?c?",
+		strings.Repeat("x", 100): strings.Repeat("x", 40) + "...",
+	} {
+		if got := repeatedParam(url.Values{name: {"1", "2"}}); got != want {
+			t.Errorf("repeatedParam(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if got := repeatedParam(url.Values{"resource": {"a", "b"}, "state": {"s"}}); got != "" {
+		t.Errorf("resource may repeat (RFC 8707), got %q", got)
+	}
+}

@@ -81,6 +81,11 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 // (single-worker PHP servers would deadlock), and a slow RP must not hold up
 // the user's redirect. Failures are logged; delivery is best effort.
 func (p *Provider) backchannelLogout(ctx context.Context, sess store.Session) {
+	if own, _ := ctx.Value(rpEndingKey{}).(string); own != "" && own == sess.ID {
+		p.logger.DebugContext(ctx, "back-channel logout skipped: the relying party is ending this session itself",
+			"client_id", sess.ClientID)
+		return
+	}
 	c, err := p.client(ctx, sess.ClientID)
 	if err != nil || c.c.BackchannelLogoutURI == "" {
 		return
@@ -180,6 +185,12 @@ func (p *Provider) endSessionHandler(next http.Handler) http.Handler {
 				r.Form.Del("id_token_hint")
 			}
 		}
+		if sid := p.ownSessionOfHint(r.Context(), hintClaims); sid != "" {
+			// The relying party is ending this session itself (user_oidc
+			// deletes its own session row first and would answer a logout
+			// token for it with HTTP 400): no back-channel call for it.
+			r = r.WithContext(context.WithValue(r.Context(), rpEndingKey{}, sid))
+		}
 		if bs, ok := p.SignedIn(r); ok && p.logoutEndsBrokerSession(r, bs, hintClaims) {
 			if err := p.EndBrokerSession(r.Context(), bs.ID); err != nil {
 				p.logger.ErrorContext(r.Context(), "end broker session at logout", "error", err)
@@ -210,6 +221,44 @@ func (p *Provider) logoutEndsBrokerSession(r *http.Request, bs BrokerSession, hi
 	}
 	site := r.Header.Get("Sec-Fetch-Site")
 	return site == "same-origin" || site == "none"
+}
+
+// rpEndingKey marks, in a logout request's context, the relying party
+// session (sid) that the relying party itself is ending.
+type rpEndingKey struct{}
+
+// ownSessionOfHint returns the sid of a verified id_token_hint when that
+// session belongs to the client the hint was issued to: the relying party
+// presenting its own ID token is ending its own session.
+func (p *Provider) ownSessionOfHint(ctx context.Context, hintClaims []byte) string {
+	if hintClaims == nil {
+		return ""
+	}
+	var c struct {
+		SID string          `json:"sid"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(hintClaims, &c) != nil || c.SID == "" {
+		return ""
+	}
+	var auds []string
+	if err := json.Unmarshal(c.Aud, &auds); err != nil {
+		var one string
+		if json.Unmarshal(c.Aud, &one) != nil {
+			return ""
+		}
+		auds = []string{one}
+	}
+	sess, err := p.store.GetSession(ctx, c.SID)
+	if err != nil {
+		return ""
+	}
+	for _, a := range auds {
+		if a == sess.ClientID {
+			return sess.ID
+		}
+	}
+	return ""
 }
 
 // verifiableHint returns the claims of hint when it is a JWS signed by a

@@ -2,15 +2,13 @@ package oidcprovider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 )
 
 const (
@@ -21,8 +19,7 @@ const (
 // nameResolver looks up the primary registered Qortal name of an address
 // on a node. It is a cache that may be stale: names are display only.
 type nameResolver struct {
-	base   string
-	client *http.Client
+	node   *qortalnode.Client // the one client of the node (internal/qortalnode)
 	ttl    time.Duration
 	now    func() time.Time
 	logger *slog.Logger
@@ -40,7 +37,11 @@ func newNameResolver(base string, client *http.Client, ttl time.Duration, now fu
 	if ttl <= 0 {
 		ttl = 10 * time.Minute
 	}
-	return &nameResolver{base: strings.TrimSuffix(base, "/"), client: client, ttl: ttl, now: now, logger: logger, cache: map[string]nameEntry{}}
+	node, err := qortalnode.New(base, "", client)
+	if err != nil {
+		logger.Warn("qortal names disabled", "err", err)
+	}
+	return &nameResolver{node: node, ttl: ttl, now: now, logger: logger, cache: map[string]nameEntry{}}
 }
 
 // lookup returns the name or "" (none, or the node failed: login must not
@@ -75,36 +76,15 @@ func (r *nameResolver) store(address, name string, expires time.Time) {
 }
 
 func (r *nameResolver) fetch(ctx context.Context, address string) (string, error) {
+	if r.node == nil {
+		return "", fmt.Errorf("no qortal node client")
+	}
 	ctx, cancel := context.WithTimeout(ctx, nameLookupTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/names/primary/"+url.PathEscape(address), nil)
+	name, err := r.node.PrimaryName(ctx, address)
 	if err != nil {
-		return "", fmt.Errorf("build request: %w", err)
+		return "", err
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("get primary name: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return "", fmt.Errorf("read primary name: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("primary name: HTTP %d", resp.StatusCode)
-	}
-	var out struct {
-		Name  *string `json:"name"`
-		Owner string  `json:"owner"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return "", fmt.Errorf("decode primary name: %w", err)
-	}
-	if out.Name == nil || (out.Owner != "" && out.Owner != address) {
-		return "", nil
-	}
-	name := strings.TrimSpace(*out.Name)
 	if len(name) > 128 {
 		return "", nil
 	}

@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	mux.Handle("/userinfo", allowlistCORS(origins, "GET, POST")(p.userinfoEndpoint(p.op)))
 	mux.HandleFunc("/authorize", p.authorizeEndpoint)
 	mux.Handle("/authorize/callback", p.boundCallback(http.HandlerFunc(p.authorizeCallback)))
+	mux.HandleFunc("GET "+formPostPath, p.formPostHandler)
 	p.handler = mux
 	return p, nil
 }
@@ -213,7 +214,7 @@ func insecureIssuerAllowed(issuer string, allow bool) (bool, error) {
 }
 
 // Handler serves every OIDC endpoint: /.well-known/openid-configuration,
-// /authorize (+/authorize/callback), /token, /userinfo, /jwks, /revoke,
+// /authorize (+/authorize/callback, /authorize/form_post), /token, /userinfo, /jwks, /revoke,
 // /introspect, /end_session (+/end_session/done). Mount it at "/".
 func (p *Provider) Handler() http.Handler { return p.handler }
 

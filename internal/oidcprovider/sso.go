@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
@@ -214,7 +213,7 @@ func (p *Provider) endWithError(ctx context.Context, authRequestID string, e *oi
 		return "", fmt.Errorf("end auth request: %w", store.ErrAuthRequestDone)
 	}
 	e.State = ar.State
-	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseType(ar.ResponseType), oidc.ResponseMode(ar.ResponseMode), e, p.authz.Encoder())
+	to, err := p.errorResponseURL(ar, e)
 	if err != nil {
 		return "", fmt.Errorf("end auth request: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/mail"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
+	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
@@ -28,7 +29,15 @@ type WorkerOptions struct {
 	Lease time.Duration // default 5m
 	// Poll is how often an idle worker looks for work.
 	Poll time.Duration // default 5s
+	// Pace, when set, is the delivery budget every replica's worker shares
+	// (key "deliveries"): a worker claims only while it is not used up and
+	// charges it per delivery, so N replicas deliver at the configured
+	// rate, not N times it (at most one extra per racing replica at a
+	// window's end). Nil: Interval alone paces this worker.
+	Pace ratelimit.Limiter
 }
+
+const paceKey = "deliveries"
 
 // Worker delivers campaign targets one at a time.
 type Worker struct {
@@ -69,6 +78,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		} else if n > 0 {
 			w.svc.log.WarnContext(ctx, "onboarding: deliveries interrupted by a stopped worker marked failed", "targets", n)
 		}
+		if w.opts.Pace != nil {
+			// Checked before claiming, charged after: a claim must never
+			// wait on the budget, or a stop meanwhile would leave an
+			// unattempted target to be reclaimed as "interrupted".
+			if over, retry := w.opts.Pace.Over(ctx, paceKey); over {
+				next = time.Now().Add(max(retry, w.opts.Interval))
+				continue
+			}
+		}
 		claimed, err := w.svc.store.ClaimTargets(ctx, w.opts.Owner, 1, now, now.Add(w.opts.Lease))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -83,6 +101,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		for _, t := range claimed {
+			if w.opts.Pace != nil {
+				w.opts.Pace.Allow(ctx, paceKey)
+			}
 			w.deliver(context.WithoutCancel(ctx), t)
 		}
 		next = time.Now().Add(w.opts.Interval)

@@ -11,6 +11,12 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
+// Standalone is the identity a proven address has without Nextcloud: the
+// subject is the address itself, so it is the same for one address forever.
+func Standalone(address string) store.Mapping {
+	return store.Mapping{QortalAddress: address, NextcloudUserID: address, Status: store.StatusLinked}
+}
+
 // Admit decides whether address, whose control the caller has just
 // verified, may log in, and returns its (linked) mapping. inviteToken is
 // optional. Refusals are *Denial; anything else is an operational error
@@ -23,6 +29,7 @@ import (
 //     account is refused;
 //   - an invite bound to an existing account links the address to it,
 //     whatever the mode: the admin chose that account for this person;
+//   - standalone (no Nextcloud) admits every other address as itself;
 //   - link_only refuses everything else;
 //   - auto_provision creates the account (provision.Service.Upsert) when the
 //     guard is satisfied: none, allowlist (address listed), invite (a valid
@@ -61,20 +68,24 @@ func (s *Service) Admit(ctx context.Context, address, inviteToken string) (store
 			return store.Mapping{}, inviteDenial(err)
 		}
 		return m, nil
-	case err == nil:
-		return store.Mapping{}, deny(denyNotLinked) // invited: not an account yet
-	case !errors.Is(err, store.ErrNotFound):
+	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return store.Mapping{}, storeErr(err)
+	}
+	pol, err := s.Current(ctx)
+	if err != nil {
+		return store.Mapping{}, err
+	}
+	if pol.Mode == ModeStandalone {
+		return Standalone(address), nil
+	}
+	if m.Status == store.StatusInvited {
+		return store.Mapping{}, deny(denyNotLinked) // invited: not an account yet
 	}
 
 	if inv != nil && inv.NextcloudUserID != "" {
 		return s.withInvite(ctx, *inv, inviteToken, address, func() (store.Mapping, error) {
 			return s.prov.Link(ctx, actor, address, inv.NextcloudUserID)
 		})
-	}
-	pol, err := s.Current(ctx)
-	if err != nil {
-		return store.Mapping{}, err
 	}
 	if pol.Mode != ModeAutoProvision {
 		return store.Mapping{}, deny(denyNotLinked)

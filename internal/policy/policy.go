@@ -22,6 +22,9 @@ import (
 const (
 	ModeLinkOnly      = "link_only"
 	ModeAutoProvision = "auto_provision"
+	// ModeStandalone: no Nextcloud; any address that proves its key signs
+	// in, with sub = the address.
+	ModeStandalone = "standalone"
 
 	GuardNone              = "none"
 	GuardAllowlist         = "allowlist"
@@ -42,8 +45,10 @@ type Service struct {
 	prov    Provisioner
 	invites *invite.Service
 	cfg     config.Policy
-	log     *slog.Logger
-	now     func() time.Time
+	// nextcloud: a Nextcloud is configured, so standalone is refused.
+	nextcloud bool
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Deps are the Service's collaborators.
@@ -63,7 +68,9 @@ func New(cfg config.Config, d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, prov: d.Provisioner, invites: d.Invites, cfg: cfg.Policy, log: d.Logger, now: d.Now}
+	pol := cfg.Policy
+	pol.Mode = cfg.PolicyMode()
+	return &Service{store: d.Store, prov: d.Provisioner, invites: d.Invites, cfg: pol, nextcloud: cfg.Nextcloud.URL != "", log: d.Logger, now: d.Now}
 }
 
 // Effective is the policy in force and where it comes from.
@@ -92,6 +99,9 @@ func (s *Service) Current(ctx context.Context) (Effective, error) {
 func (s *Service) Set(ctx context.Context, actor, mode, guard string) (Effective, error) {
 	if err := config.ValidPolicy(mode, guard); err != nil {
 		return Effective{}, apierror.BadRequest("invalid_policy", "%v", err)
+	}
+	if mode == ModeStandalone && s.nextcloud {
+		return Effective{}, apierror.BadRequest("invalid_policy", "standalone cannot be used while Nextcloud is configured: sign-ins would not be Nextcloud accounts")
 	}
 	before, err := s.Current(ctx)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -29,23 +30,33 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
+// SessionEnder signs an address out everywhere: its broker sessions and
+// relying party sessions end (tokens revoked) and each relying party hears
+// of it over the back channel. oidcprovider.Provider implements it.
+type SessionEnder interface {
+	EndSessionsForAddress(ctx context.Context, address, reason string) (int, error)
+}
+
 // Service implements provisioning.
 type Service struct {
-	store  store.Store
-	nc     *nextcloud.Client // nil when no Nextcloud is configured
-	cfg    config.Provision
-	issuer string
-	log    *slog.Logger
-	now    func() time.Time
-	locks  keyedMutex
+	store    store.Store
+	nc       *nextcloud.Client // nil when no Nextcloud is configured
+	sessions SessionEnder      // nil: nothing to end (no OpenID Provider)
+	cfg      config.Provision
+	issuer   string
+	log      *slog.Logger
+	now      func() time.Time
+	locks    keyedMutex
 }
 
 // Deps are the Service's collaborators.
 type Deps struct {
 	Store     store.Store
 	Nextcloud *nextcloud.Client
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Sessions ends an address's sessions on block and unlink (optional).
+	Sessions SessionEnder
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // New builds a Service.
@@ -56,7 +67,7 @@ func New(cfg config.Config, d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, nc: d.Nextcloud, cfg: cfg.Provision, issuer: cfg.Issuer, log: d.Logger, now: d.Now}
+	return &Service{store: d.Store, nc: d.Nextcloud, sessions: d.Sessions, cfg: cfg.Provision, issuer: cfg.Issuer, log: d.Logger, now: d.Now}
 }
 
 // Request asks for an address to be linked, creating the account if needed.
@@ -308,7 +319,9 @@ func (s *Service) Link(ctx context.Context, actor, address, uid string) (store.M
 	}, false, false)
 }
 
-// Unlink removes the mapping; the Nextcloud account is kept.
+// Unlink removes the mapping and signs the address out everywhere (its
+// sessions end, relying parties hear of it over the back channel); the
+// Nextcloud account is kept, with whatever app passwords it has.
 func (s *Service) Unlink(ctx context.Context, actor, address string) (store.Mapping, error) {
 	if err := validAddress(address); err != nil {
 		return store.Mapping{}, err
@@ -321,11 +334,38 @@ func (s *Service) Unlink(ctx context.Context, actor, address string) (store.Mapp
 		return store.Mapping{}, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "unlinked", "address", address, "nextcloud_user", m.NextcloudUserID, "actor", actor)
+	if err := s.endSessions(ctx, address, "unlinked"); err != nil {
+		return store.Mapping{}, apierror.Wrap(err, http.StatusServiceUnavailable, "sessions_not_ended",
+			"address %s is unlinked (it can no longer log in), but its open sessions could not be ended: %v", address, err)
+	}
 	return m, nil
+}
+
+// endSessions signs address out everywhere, detached from the caller: the
+// change it follows is already made.
+func (s *Service) endSessions(ctx context.Context, address, reason string) error {
+	if s.sessions == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if _, err := s.sessions.EndSessionsForAddress(ctx, address, reason); err != nil {
+		s.log.ErrorContext(ctx, "could not end the sessions of an address", "address", address, "reason", reason, "err", err)
+		return err
+	}
+	return nil
 }
 
 // SetStatus blocks, unblocks (linked) or marks invited the mapping of
 // address. A blocked mapping can never log in, whatever the policy.
+//
+// Blocking also signs the address out everywhere (back-channel logout to
+// relying parties) and, with provision.disable_blocked_users, disables the
+// Nextcloud account, because app passwords (Login Flow v2: desktop and
+// mobile clients, WebDAV) outlive every broker token. Unblocking enables it
+// again, before the status changes, so a failed unblock leaves the address
+// blocked. Blocking an already blocked address repeats both steps, so a
+// block whose Nextcloud call failed can simply be retried.
 func (s *Service) SetStatus(ctx context.Context, actor, address string, status store.MappingStatus) (store.Mapping, error) {
 	if !status.Valid() {
 		return store.Mapping{}, badRequest("invalid_status", "status must be linked, invited or blocked")
@@ -334,19 +374,68 @@ func (s *Service) SetStatus(ctx context.Context, actor, address string, status s
 	if err != nil {
 		return store.Mapping{}, err
 	}
-	if m.Status == status {
-		return m, nil
-	}
 	prev := m.Status
-	m.Status = status
-	m, err = s.store.UpdateMapping(ctx, m, audit(actor, "mapping.status", address, map[string]any{"from": prev, "to": status}))
-	if isNotFound(err) {
-		return store.Mapping{}, notFound("mapping_not_found", "address %s is not linked", address)
-	} else if err != nil {
-		return store.Mapping{}, storeErr(err)
+	if prev == store.StatusBlocked && status != store.StatusBlocked {
+		// Enable first: if Nextcloud refuses, the address stays blocked and
+		// the unblock can simply be repeated.
+		if err := s.setNextcloudEnabled(ctx, actor, m, true); err != nil {
+			return store.Mapping{}, err
+		}
 	}
-	s.log.InfoContext(ctx, "mapping status changed", "address", address, "from", prev, "to", status, "actor", actor)
+	if prev != status {
+		m.Status = status
+		m, err = s.store.UpdateMapping(ctx, m, audit(actor, "mapping.status", address, map[string]any{"from": prev, "to": status}))
+		if isNotFound(err) {
+			return store.Mapping{}, notFound("mapping_not_found", "address %s is not linked", address)
+		} else if err != nil {
+			return store.Mapping{}, storeErr(err)
+		}
+		s.log.InfoContext(ctx, "mapping status changed", "address", address, "from", prev, "to", status, "actor", actor)
+	}
+	if status == store.StatusBlocked {
+		if err := s.endSessions(ctx, address, "blocked"); err != nil {
+			return store.Mapping{}, apierror.Wrap(err, http.StatusServiceUnavailable, "sessions_not_ended",
+				"address %s is blocked (it can no longer log in), but its open sessions could not be ended; repeat the block to retry: %v", address, err)
+		}
+		if err := s.setNextcloudEnabled(ctx, actor, m, false); err != nil {
+			return store.Mapping{}, err
+		}
+	}
 	return m, nil
+}
+
+// setNextcloudEnabled disables (block) or enables (unblock) the mapped
+// Nextcloud account when provision.disable_blocked_users is on, and records
+// it in the audit log.
+func (s *Service) setNextcloudEnabled(ctx context.Context, actor string, m store.Mapping, enabled bool) error {
+	if !s.cfg.DisableBlockedUsers || s.nc == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	verb, action := "disabled", "nextcloud.user_disable"
+	if enabled {
+		verb, action = "enabled", "nextcloud.user_enable"
+	}
+	err := s.nc.SetEnabled(ctx, m.NextcloudUserID, enabled)
+	if isNC(err, nextcloud.ErrNotFound) {
+		// The account is gone (deleted in Nextcloud): nothing can use it.
+		s.log.WarnContext(ctx, "nextcloud account to "+strings.TrimSuffix(verb, "d")+" does not exist", "address", m.QortalAddress, "nextcloud_user", m.NextcloudUserID)
+		return nil
+	}
+	if err != nil {
+		ne := apierror.As(nextcloudErr(err))
+		e := apierror.Wrap(err, ne.Status, "nextcloud_"+strings.TrimSuffix(verb, "d")+"_failed",
+			"Nextcloud user %q (address %s, %s in the broker) could not be %s (%s); repeat the request to retry",
+			m.NextcloudUserID, m.QortalAddress, m.Status, verb, ne.Message)
+		e.RetryAfter = ne.RetryAfter
+		return e
+	}
+	if err := s.store.AppendAudit(ctx, audit(actor, action, m.QortalAddress, map[string]any{"nextcloudUserId": m.NextcloudUserID})); err != nil {
+		s.log.WarnContext(ctx, "audit of a Nextcloud account change failed", "address", m.QortalAddress, "err", err)
+	}
+	s.log.InfoContext(ctx, "nextcloud account "+verb, "address", m.QortalAddress, "nextcloud_user", m.NextcloudUserID, "actor", actor)
+	return nil
 }
 
 // Get returns the mapping for address.

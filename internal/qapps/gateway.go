@@ -61,6 +61,10 @@ type Options struct {
 	KeyEncryptionKey []byte
 	// HTTPClient reaches the broker for the OIDC code flow.
 	HTTPClient *http.Client
+	// Standalone: the broker runs without Nextcloud (policy mode
+	// standalone): the subject is the address and there are no mappings
+	// or groups, so only apps without groups can be opened.
+	Standalone bool
 }
 
 // Deps are the gateway's collaborators.
@@ -151,14 +155,20 @@ func newCSP(origin, nextcloud string) cspSet {
 	// opaque origin. Inline script and eval stay allowed as the node allows
 	// them: Q-Apps are built that way.
 	o := origin
+	// 'self' is the document's own origin, which a sandboxed app does not
+	// have: its ancestors are named explicitly.
+	appAncestors := o
+	if nextcloud != "" {
+		appAncestors += " " + nextcloud
+	}
 	return cspSet{
 		pages: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; connect-src 'self'; " +
 			"frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors " + ancestors,
 		appHTML: "default-src " + o + " 'unsafe-inline' 'unsafe-eval'; script-src " + o + " 'unsafe-inline' 'unsafe-eval' blob:; " +
 			"style-src " + o + " 'unsafe-inline'; img-src " + o + " data: blob:; media-src " + o + " data: blob:; font-src " + o + " data:; " +
 			"connect-src " + o + "; frame-src 'none'; object-src 'none'; base-uri " + o + "; form-action 'none'; worker-src " + o + " blob:; " +
-			"frame-ancestors " + ancestors + "; sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads",
-		appFile: "default-src 'none'; style-src 'unsafe-inline'; img-src " + o + " data:; sandbox; frame-ancestors " + ancestors,
+			"frame-ancestors " + appAncestors + "; sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads",
+		appFile: "default-src 'none'; style-src 'unsafe-inline'; img-src " + o + " data:; sandbox; frame-ancestors " + appAncestors,
 	}
 }
 
@@ -187,6 +197,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.oidc.login(w, r)
 	case raw == "/auth/callback":
 		g.oidc.callback(w, r)
+	case raw == "/auth/status":
+		// The framed sign-in page polls this while the user signs in in a
+		// popup: the popup's opener is gone once it passed through the
+		// broker (whose pages are cross-origin-isolated), so it cannot say.
+		w.Header().Set("Cache-Control", "no-store")
+		if _, ok := g.session(r); ok {
+			apierror.WriteJSON(w, http.StatusOK, map[string]bool{"signedIn": true})
+			return
+		}
+		apierror.WriteJSON(w, http.StatusUnauthorized, map[string]bool{"signedIn": false})
 	case raw == "/auth/logout" && r.Method == http.MethodPost:
 		g.logout(w, r)
 	case segs[0] == "app" && len(segs) >= 2:

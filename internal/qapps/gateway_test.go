@@ -24,7 +24,7 @@ import (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	node   *nodefake.Node
 	nc     *ocsfake.Server
 	ncc    *nextcloud.Client
@@ -40,7 +40,7 @@ type env struct {
 
 const ncOrigin = "https://cloud.example.org"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, node: nodefake.New(), nc: ocsfake.New(), st: storetest.Open(t, storetest.SQLite)}
 	t.Cleanup(e.node.Close)
@@ -171,7 +171,7 @@ func TestLauncherAndAppFiles(t *testing.T) {
 		t.Errorf("index = %d\n%s", index.status, index.body)
 	}
 	appCSP := index.header.Get("Content-Security-Policy")
-	for _, want := range []string{"sandbox allow-scripts", "frame-ancestors 'self' " + ncOrigin, "connect-src " + e.srv.URL + ";"} {
+	for _, want := range []string{"sandbox allow-scripts", "frame-ancestors " + e.srv.URL + " " + ncOrigin, "connect-src " + e.srv.URL + ";"} {
 		if !strings.Contains(appCSP, want) {
 			t.Errorf("app CSP lacks %q: %s", want, appCSP)
 		}
@@ -437,5 +437,71 @@ func TestNodeProxyAllowlist(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(e.gw.requests.WithLabelValues("node", "refused")); got != 4 {
 		t.Errorf("refused node requests = %v", got)
+	}
+}
+
+func TestStandaloneBroker(t *testing.T) {
+	e := newEnv(t)
+	e.gw.opt.Standalone = true
+	u := claims{Kind: "s", User: "QsomeAddress", Address: "QsomeAddress", Expires: time.Now().Add(time.Hour).Unix()}
+	e.cookie = sessionCookie + "=" + e.gw.sessions.make(u)
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 200 {
+		t.Errorf("standalone user, app without groups = %d", a.status)
+	}
+	e.app.Groups = []string{"staff"}
+	if _, err := e.st.UpdateQApp(t.Context(), e.app, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 403 {
+		t.Errorf("standalone user, app with groups = %d, want 403", a.status)
+	}
+}
+
+func TestLargeFilesStreamAndLargePagesAreRefused(t *testing.T) {
+	e := newEnv(t)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 12<<16) // 12 MiB
+	files := nodefake.FixtureApp()
+	files["media/big.bin"] = big
+	files["huge.html"] = append([]byte("<html><head></head><body>"), bytes.Repeat([]byte("x"), maxHTML)...)
+	sig := e.node.Publish("APP", "Fixture", "", "Fixture", files)
+	e.app.PinnedSignature = sig
+	if _, err := e.st.UpdateQApp(t.Context(), e.app, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	frame := e.frame()
+	if a := e.get(frame + "media/big.bin"); a.status != 200 || len(a.body) != len(big) || a.body != string(big) {
+		t.Fatalf("big file = %d, %d bytes", a.status, len(a.body))
+	}
+	e.node.SetDown(true)
+	if a := e.get(frame + "media/big.bin"); a.status != 200 || len(a.body) != len(big) || a.header.Get("X-Qapps-Cache") != "hit" {
+		t.Errorf("cached big file = %d, %d bytes", a.status, len(a.body))
+	}
+	e.node.SetDown(false)
+	if a := e.get(frame + "huge.html"); a.status != 502 || !strings.Contains(a.body, "larger than the gateway rewrites") {
+		t.Errorf("oversized page = %d", a.status)
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	e := newEnv(t)
+	if st, _ := e.post("/auth/logout", nil, "Origin", "https://evil.example"); st != 403 {
+		t.Errorf("sign-out from another origin = %d", st)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/auth/logout", nil)
+	req.Header.Set("Cookie", e.cookie)
+	req.Header.Set("Origin", e.srv.URL)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Errorf("sign-out = %d %s", res.StatusCode, res.Header.Get("Set-Cookie"))
+	}
+	if a := e.get("/auth/status"); a.status != 200 {
+		t.Errorf("status with a session = %d", a.status)
+	}
+	if a := e.get("/auth/status", "Cookie", ""); a.status != 401 {
+		t.Errorf("status without a session = %d", a.status)
 	}
 }

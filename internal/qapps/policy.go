@@ -81,6 +81,15 @@ func (g *Gateway) allow(ctx context.Context, u claims, app store.QApp) error {
 	if app.Disabled {
 		return errAppUnknown
 	}
+	if g.opt.Standalone {
+		if u.User != u.Address {
+			return &pageError{http.StatusForbidden, "not_linked", "Sign in again", "This sign-in is not from this broker's standalone mode. Sign in again."}
+		}
+		if len(app.Groups) > 0 {
+			return &pageError{http.StatusForbidden, "not_in_group", "Not allowed", "This app is limited to Nextcloud groups, and this broker runs without Nextcloud."}
+		}
+		return nil
+	}
 	m, err := g.store.GetMappingByUser(ctx, u.User)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -1,16 +1,29 @@
-// Package ratelimit is a token-bucket limiter keyed by string (an IP, an
-// address). State lives in memory in one process: with N replicas behind a
-// load balancer a key may get up to N times the configured rate. That is
-// accepted for login abuse control, where the point is to make guessing and
-// flooding slow, not to meter exactly.
+// Package ratelimit limits attempts per key (an IP, an address). Two
+// implementations share one interface: Memory, a token bucket in this
+// process (the embedded store serves one process), and Shared, fixed-window
+// counters in the store that every replica on one Postgres sees, so N
+// replicas give one budget, not N.
 package ratelimit
 
 import (
 	"container/list"
+	"context"
 	"math"
 	"sync"
 	"time"
 )
+
+// Limiter charges attempts to keys; implementations are safe for
+// concurrent use.
+type Limiter interface {
+	// Allow charges one attempt to key. Over the limit it returns false and
+	// how long until an attempt may succeed again.
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration)
+	// Over reports, without charging, whether key's limit is used up (the
+	// next Allow would fail), for limits charged only on some outcomes
+	// (e.g. failed proofs) but checked before the work.
+	Over(ctx context.Context, key string) (over bool, retryAfter time.Duration)
+}
 
 // DefaultMaxKeys bounds memory when Config.MaxKeys is zero: about 100 bytes
 // per key, so 100k keys is ~10 MB.
@@ -34,8 +47,8 @@ type bucket struct {
 	last   time.Time
 }
 
-// Limiter is safe for concurrent use.
-type Limiter struct {
+// Memory is a token-bucket Limiter in this process's memory.
+type Memory struct {
 	rate    float64 // tokens per second
 	burst   float64
 	maxKeys int
@@ -48,9 +61,11 @@ type Limiter struct {
 	lru *list.List
 }
 
-// New returns a limiter for cfg.
-func New(cfg Config) *Limiter {
-	l := &Limiter{
+var _ Limiter = (*Memory)(nil)
+
+// New returns an in-memory limiter for cfg.
+func New(cfg Config) *Memory {
+	l := &Memory{
 		rate:    float64(cfg.PerMinute) / 60,
 		burst:   float64(cfg.Burst),
 		maxKeys: cfg.MaxKeys,
@@ -72,7 +87,17 @@ func New(cfg Config) *Limiter {
 
 // Allow takes one token from key's bucket. When none is left it returns
 // false and how long until one will be.
-func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
+func (l *Memory) Allow(_ context.Context, key string) (ok bool, retryAfter time.Duration) {
+	return l.take(key, true)
+}
+
+// Over reports whether key's bucket is empty, taking nothing.
+func (l *Memory) Over(_ context.Context, key string) (over bool, retryAfter time.Duration) {
+	ok, retry := l.take(key, false)
+	return !ok, retry
+}
+
+func (l *Memory) take(key string, charge bool) (ok bool, retryAfter time.Duration) {
 	if l == nil || l.rate <= 0 {
 		return true, 0
 	}
@@ -80,6 +105,18 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evictIdle(now)
+	if !charge {
+		el, found := l.keys[key]
+		if !found {
+			return true, 0
+		}
+		b := el.Value.(*bucket)
+		l.refill(b, now)
+		if b.tokens >= 1 {
+			return true, 0
+		}
+		return false, time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
+	}
 
 	var b *bucket
 	if el, found := l.keys[key]; found {
@@ -104,13 +141,13 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 }
 
 // Len reports how many keys are tracked.
-func (l *Limiter) Len() int {
+func (l *Memory) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lru.Len()
 }
 
-func (l *Limiter) refill(b *bucket, now time.Time) {
+func (l *Memory) refill(b *bucket, now time.Time) {
 	elapsed := now.Sub(b.last).Seconds()
 	if elapsed > 0 {
 		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
@@ -120,7 +157,7 @@ func (l *Limiter) refill(b *bucket, now time.Time) {
 
 // evictIdle drops buckets that have refilled completely: forgetting them is
 // indistinguishable from keeping them.
-func (l *Limiter) evictIdle(now time.Time) {
+func (l *Memory) evictIdle(now time.Time) {
 	full := time.Duration(l.burst / l.rate * float64(time.Second))
 	for el := l.lru.Front(); el != nil; el = l.lru.Front() {
 		b := el.Value.(*bucket)
@@ -131,7 +168,7 @@ func (l *Limiter) evictIdle(now time.Time) {
 	}
 }
 
-func (l *Limiter) remove(el *list.Element) {
+func (l *Memory) remove(el *list.Element) {
 	b := l.lru.Remove(el).(*bucket)
 	delete(l.keys, b.key)
 }

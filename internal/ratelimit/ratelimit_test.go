@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -15,11 +16,11 @@ func TestBurstThenDeny(t *testing.T) {
 	clk := newClock()
 	l := New(Config{PerMinute: 6, Now: clk.Now}) // one token per 10 s, burst 6
 	for i := range 6 {
-		if ok, _ := l.Allow("a"); !ok {
+		if ok, _ := l.Allow(context.Background(), "a"); !ok {
 			t.Fatalf("request %d of burst denied", i+1)
 		}
 	}
-	ok, retry := l.Allow("a")
+	ok, retry := l.Allow(context.Background(), "a")
 	if ok {
 		t.Fatal("7th request allowed past the burst")
 	}
@@ -27,7 +28,7 @@ func TestBurstThenDeny(t *testing.T) {
 		t.Fatalf("retryAfter = %v, want ~10s", retry)
 	}
 	// Other keys are independent.
-	if ok, _ := l.Allow("b"); !ok {
+	if ok, _ := l.Allow(context.Background(), "b"); !ok {
 		t.Fatal("key b limited by key a")
 	}
 }
@@ -35,19 +36,19 @@ func TestBurstThenDeny(t *testing.T) {
 func TestRefillAfterRetryAfter(t *testing.T) {
 	clk := newClock()
 	l := New(Config{PerMinute: 60, Burst: 1, Now: clk.Now})
-	if ok, _ := l.Allow("k"); !ok {
+	if ok, _ := l.Allow(context.Background(), "k"); !ok {
 		t.Fatal("first request denied")
 	}
-	ok, retry := l.Allow("k")
+	ok, retry := l.Allow(context.Background(), "k")
 	if ok {
 		t.Fatal("second immediate request allowed with burst 1")
 	}
 	clk.Advance(retry - time.Millisecond)
-	if ok, _ := l.Allow("k"); ok {
+	if ok, _ := l.Allow(context.Background(), "k"); ok {
 		t.Fatal("allowed before retryAfter elapsed")
 	}
 	clk.Advance(2 * time.Millisecond)
-	if ok, _ := l.Allow("k"); !ok {
+	if ok, _ := l.Allow(context.Background(), "k"); !ok {
 		t.Fatal("denied after retryAfter elapsed")
 	}
 }
@@ -55,11 +56,11 @@ func TestRefillAfterRetryAfter(t *testing.T) {
 func TestRefillCapsAtBurst(t *testing.T) {
 	clk := newClock()
 	l := New(Config{PerMinute: 60, Burst: 3, MaxKeys: 10, Now: clk.Now})
-	l.Allow("k")
+	l.Allow(context.Background(), "k")
 	clk.Advance(time.Hour)
 	allowed := 0
 	for range 10 {
-		if ok, _ := l.Allow("k"); ok {
+		if ok, _ := l.Allow(context.Background(), "k"); ok {
 			allowed++
 		}
 	}
@@ -72,13 +73,13 @@ func TestIdleKeysAreEvicted(t *testing.T) {
 	clk := newClock()
 	l := New(Config{PerMinute: 60, Burst: 5, Now: clk.Now})
 	for i := range 100 {
-		l.Allow(fmt.Sprint("ip", i))
+		l.Allow(context.Background(), fmt.Sprint("ip", i))
 	}
 	if n := l.Len(); n != 100 {
 		t.Fatalf("Len = %d, want 100", n)
 	}
 	clk.Advance(5 * time.Second) // long enough for every bucket to refill
-	l.Allow("fresh")
+	l.Allow(context.Background(), "fresh")
 	if n := l.Len(); n != 1 {
 		t.Fatalf("Len after idle = %d, want 1 (idle full buckets dropped)", n)
 	}
@@ -87,10 +88,10 @@ func TestIdleKeysAreEvicted(t *testing.T) {
 func TestBusyKeyIsNotEvictedAsIdle(t *testing.T) {
 	clk := newClock()
 	l := New(Config{PerMinute: 60, Burst: 2, Now: clk.Now})
-	l.Allow("busy")
-	l.Allow("busy")
+	l.Allow(context.Background(), "busy")
+	l.Allow(context.Background(), "busy")
 	clk.Advance(time.Second) // not yet full (needs 2 s from empty)
-	l.Allow("other")
+	l.Allow(context.Background(), "other")
 	if n := l.Len(); n != 2 {
 		t.Fatalf("Len = %d, want 2: a bucket still refilling was evicted", n)
 	}
@@ -100,13 +101,13 @@ func TestMaxKeysBoundsMemory(t *testing.T) {
 	clk := newClock()
 	l := New(Config{PerMinute: 1, MaxKeys: 50, Now: clk.Now})
 	for i := range 1000 {
-		l.Allow(fmt.Sprint("k", i))
+		l.Allow(context.Background(), fmt.Sprint("k", i))
 		if n := l.Len(); n > 50 {
 			t.Fatalf("Len = %d exceeds MaxKeys 50", n)
 		}
 	}
 	// The most recent key keeps its state: it is limited.
-	if ok, _ := l.Allow("k999"); ok {
+	if ok, _ := l.Allow(context.Background(), "k999"); ok {
 		t.Fatal("recent key lost its state")
 	}
 }
@@ -114,12 +115,12 @@ func TestMaxKeysBoundsMemory(t *testing.T) {
 func TestDisabled(t *testing.T) {
 	l := New(Config{PerMinute: 0})
 	for range 1000 {
-		if ok, _ := l.Allow("x"); !ok {
+		if ok, _ := l.Allow(context.Background(), "x"); !ok {
 			t.Fatal("disabled limiter denied")
 		}
 	}
-	var nilL *Limiter
-	if ok, _ := nilL.Allow("x"); !ok {
+	var nilL *Memory
+	if ok, _ := nilL.Allow(context.Background(), "x"); !ok {
 		t.Fatal("nil limiter denied")
 	}
 }
@@ -135,7 +136,7 @@ func TestConcurrentUseCountsEveryToken(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				if ok, _ := l.Allow("shared"); ok {
+				if ok, _ := l.Allow(context.Background(), "shared"); ok {
 					mu.Lock()
 					allowed++
 					mu.Unlock()
@@ -152,7 +153,7 @@ func TestConcurrentUseCountsEveryToken(t *testing.T) {
 func BenchmarkAllowSameKey(b *testing.B) {
 	l := New(Config{PerMinute: 1 << 30})
 	for b.Loop() {
-		l.Allow("203.0.113.7")
+		l.Allow(context.Background(), "203.0.113.7")
 	}
 }
 
@@ -164,7 +165,7 @@ func BenchmarkAllowManyKeys(b *testing.B) {
 	}
 	i := 0
 	for b.Loop() {
-		l.Allow(keys[i%len(keys)])
+		l.Allow(context.Background(), keys[i%len(keys)])
 		i++
 	}
 }
@@ -174,7 +175,7 @@ func BenchmarkAllowParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			l.Allow(fmt.Sprint(i % 1000))
+			l.Allow(context.Background(), fmt.Sprint(i%1000))
 			i++
 		}
 	})

@@ -2,9 +2,11 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/invite"
 	"github.com/qortal-oidc/qortal-oidc/internal/mail"
@@ -46,11 +48,12 @@ func (s *Server) mountAdmin(r *mux.Router, auth *httpapi.AdminAuth) error {
 	a.policy = policy.New(cfg, policy.Deps{Store: s.store, Provisioner: s.provision, Invites: a.invites, Logger: log})
 	a.onboarding = onboarding.New(cfg, onboarding.Deps{Store: s.store, Directory: dir, Mailer: mlr, Invites: a.invites, Logger: log})
 
-	(&httpapi.PolicyAPI{Service: a.policy, Config: cfg.Policy, Auth: auth}).Register(r)
+	(&httpapi.PolicyAPI{Service: a.policy, Config: config.Policy{Mode: cfg.PolicyMode(), Guard: cfg.Policy.Guard, InviteTTL: cfg.Policy.InviteTTL}, Auth: auth}).Register(r)
 	(&httpapi.AllowlistAPI{Service: a.policy, Auth: auth}).Register(r)
 	(&httpapi.InviteAPI{Service: a.invites, Auth: auth}).Register(r)
 	(&httpapi.OnboardingAPI{Service: a.onboarding, Auth: auth}).Register(r)
 	(&httpapi.AuditAPI{Store: s.store, Auth: auth}).Register(r)
-	s.jobs = append(s.jobs, a.onboarding.Worker(onboarding.WorkerOptions{}).Run)
+	pace := s.limiter(limitOnboarding, cfg.Onboarding.RatePerMinute, time.Minute, 1)
+	s.jobs = append(s.jobs, a.onboarding.Worker(onboarding.WorkerOptions{Pace: pace}).Run)
 	return nil
 }

@@ -333,3 +333,74 @@ func TestEmbeddedStoreFullAnswers503(t *testing.T) {
 		t.Errorf("login with room again: %s %v", after.String(), after.wrong)
 	}
 }
+
+// TestRateLimitsHoldAcrossReplicas: two replicas on one Postgres give one
+// budget for every limit, not one each.
+func TestRateLimitsHoldAcrossReplicas(t *testing.T) {
+	pg := pgtest.StartServer(t)
+	var stores []store.Store
+	for i := 0; i < 2; i++ {
+		st, err := postgres.Open(context.Background(), pg.URL(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+	}
+	nc := newFakeNextcloud(t)
+	const perIP, perAddr, perAuthorize = 6, 4, 5
+	fb := newFaultBroker(t, nc, stores, func(c *configT) {
+		c.Login.TrustProxyHeaders = true
+		c.Login.RateLimit.PerIPPerMinute, c.Login.RateLimit.PerAddressPerMinute, c.Login.RateLimit.AuthorizePerIPPerMinute = perIP, perAddr, perAuthorize
+	})
+	c := newClient(fb.issuer)
+	acct := newAccounts(t, 1)[0]
+	if a := c.provision(acct, "alice"); a.status != http.StatusCreated {
+		t.Fatalf("provision: %s", a)
+	}
+	// count runs n requests, alternating replicas, and counts those let through.
+	count := func(n int, req func(i int) answer) (passed int) {
+		for i := 0; i < n; i++ {
+			a := req(i)
+			switch {
+			case a.status == http.StatusTooManyRequests && a.header.Get("Retry-After") != "":
+			case a.status == http.StatusTooManyRequests:
+				t.Errorf("429 without Retry-After: %s", a)
+			default:
+				passed++
+			}
+		}
+		return passed
+	}
+	if n := count(2*perAuthorize, func(int) answer { return c.get("authorize", authorizePath("s")) }); n != perAuthorize {
+		t.Errorf("/authorize let %d through two replicas, want %d", n, perAuthorize)
+	}
+	// Per IP: a new address each time. Per address: a new client IP each
+	// time (the replicas trust X-Forwarded-For here), one address.
+	if n := count(2*perIP, func(int) answer {
+		return c.postJSON("challenge", "/login/challenge", map[string]any{"authRequestId": "ar_unknown", "qortalAddress": newAccounts(t, 1)[0].Address},
+			"X-Forwarded-For", "10.0.0.1")
+	}); n != perIP {
+		t.Errorf("/login/challenge let %d through two replicas from one IP, want %d", n, perIP)
+	}
+	// Per address only failed proofs count (issue 7): wrong signatures for
+	// one address's challenge, each from its own IP.
+	id := c.get("authorize", authorizePath("s-addr"), "X-Forwarded-For", "10.2.0.1").location().Query().Get("authRequestID")
+	ch := c.postJSON("challenge", "/login/challenge", map[string]any{"authRequestId": id, "qortalAddress": acct.Address}, "X-Forwarded-For", "10.2.0.1")
+	if ch.status != http.StatusOK {
+		t.Fatalf("challenge: %s", ch)
+	}
+	wrong := signFor(newAccounts(t, 1)[0], "not the challenge")
+	if n := count(2*perAddr, func(i int) answer {
+		return c.postJSON("verify", "/login/verify", map[string]any{"challengeId": ch.json["challengeId"], "publicKey": wrong[0], "signature": wrong[1]},
+			"X-Forwarded-For", "10.1.0."+strconv.Itoa(i+1))
+	}); n != perAddr {
+		t.Errorf("/login/verify answered %d failed proofs for one address through two replicas before 429, want %d", n, perAddr)
+	}
+	bad := func(int) answer {
+		return c.postJSON("admin", "/api/provision/mappings", nil, "Authorization", "Bearer wrong-token-0123456789")
+	}
+	if n := count(45, bad); n != 20 {
+		t.Errorf("failed admin credentials let through: %d of 45 across two replicas, want 20", n)
+	}
+}

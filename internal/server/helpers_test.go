@@ -120,6 +120,7 @@ func (b *broker) do(method, path string, body any, headers ...string) response {
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	out := response{Status: res.StatusCode, Raw: string(raw), Header: res.Header}
+	checkContract(b.t, b.srv, req, res, raw)
 	_ = json.Unmarshal(raw, &out.Body)
 	// No answer may ever carry a password, whatever the endpoint.
 	if strings.Contains(out.Raw, ncPassword) || strings.Contains(strings.ToLower(out.Raw), "password\":") {

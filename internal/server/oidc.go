@@ -4,12 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/console"
+	"github.com/qortal-oidc/qortal-oidc/internal/demo"
+	"github.com/qortal-oidc/qortal-oidc/internal/home"
 	"github.com/qortal-oidc/qortal-oidc/internal/login"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 )
 
@@ -18,7 +24,7 @@ import (
 // a bounded route label.
 var oidcPaths = []string{
 	"/.well-known/openid-configuration",
-	"/authorize", "/authorize/callback",
+	"/authorize", "/authorize/callback", "/authorize/form_post",
 	"/token", "/userinfo", "/jwks", "/revoke", "/introspect",
 	"/end_session", "/end_session/done",
 }
@@ -37,10 +43,10 @@ var browserFacing = map[string]bool{"/authorize": true, "/end_session": true}
 
 // limitPerIP answers 429 with Retry-After once an IP exceeds perMinute.
 func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
-	lim := ratelimit.New(ratelimit.Config{PerMinute: perMinute})
+	lim := s.limiter(limitAuthorizeIP, perMinute, time.Minute, perMinute)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if ok, retry := lim.Allow(ratelimit.ClientKey(r, s.cfg.Login.TrustProxyHeaders)); !ok {
+			if ok, retry := lim.Allow(r.Context(), ratelimit.ClientKey(r, s.cfg.Login.TrustProxyHeaders)); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
 				http.Error(w, "Too many sign-in attempts from your network. Wait a minute and try again.", http.StatusTooManyRequests)
 				return
@@ -52,16 +58,49 @@ func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
 
 // mountOIDC mounts the OpenID Provider and the Qortal login page.
 func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
-	p, err := oidcprovider.New(ctx, s.cfg, oidcprovider.Deps{Store: s.store, Logger: s.log})
+	pcfg := s.cfg
+	// The /account page signs in through the broker like any application.
+	ac, err := console.AccountClient(s.cfg)
+	if err != nil {
+		return err
+	}
+	pcfg.OIDC.Clients = append(slices.Clone(pcfg.OIDC.Clients), ac)
+	if s.cfg.Demo.Enabled {
+		// Registered like a configured client, so disabling the demo
+		// removes it again at the next start.
+		c, err := demo.Client(s.cfg)
+		if err != nil {
+			return err
+		}
+		pcfg.OIDC.Clients = append(slices.Clone(pcfg.OIDC.Clients), c)
+	}
+	p, err := oidcprovider.New(ctx, pcfg, oidcprovider.Deps{Store: s.store, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("openid provider: %w", err)
 	}
 	s.oidc = p
-	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy})
+	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy,
+		SelfServiceClient: console.AccountClientID,
+		IPLimiter:         s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
+		AddressLimiter:    s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
+	})
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)
 	}
 	lh.Register(r)
+	if s.cfg.Demo.Enabled {
+		dh, err := demo.New(s.cfg, demo.Transport(func() http.Handler { return s.handler }), lh.AssetURL, s.log)
+		if err != nil {
+			return err
+		}
+		dh.Register(r)
+	}
+	if err := s.mountHome(r, lh.AssetURL); err != nil {
+		return err
+	}
+	if err := s.mountAccount(r, p); err != nil {
+		return err
+	}
 	browserLimit := s.limitPerIP(s.cfg.Login.RateLimit.AuthorizePerIPPerMinute)
 	for _, path := range oidcPaths {
 		h := p.Handler()
@@ -71,5 +110,32 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		r.Handle(path, h)
 	}
 	s.jobs = append(s.jobs, p.Run)
+	return nil
+}
+
+// mountHome serves the landing page at the issuer's root.
+func (s *Server) mountHome(r *mux.Router, assetURL func(string) (string, error)) error {
+	h, err := home.New(s.cfg, assetURL, s.log)
+	if err != nil {
+		return err
+	}
+	h.Register(r)
+	return nil
+}
+
+// mountAccount serves the users' /account page on the console's handler.
+func (s *Server) mountAccount(r *mux.Router, p *oidcprovider.Provider) error {
+	d := console.AccountDeps{Sessions: p, Cookie: oidcprovider.SessionCookie}
+	if s.cfg.Qortal.NodeURL != "" {
+		node := s.node
+		if node == nil {
+			var err error
+			if node, err = qortalnode.New(s.cfg.Qortal.NodeURL, "", &http.Client{Timeout: 5 * time.Second}); err != nil {
+				return fmt.Errorf("qortal node: %w", err)
+			}
+		}
+		d.Node = node
+	}
+	s.console.RegisterAccount(r, s.cfg, d)
 	return nil
 }

@@ -58,7 +58,7 @@ func (s *Server) mountQApps(r *mux.Router, auth *httpapi.AdminAuth) error {
 	gw, err := qapps.New(qapps.Options{
 		Origin: strings.TrimSuffix(q.Origin, "/"), Issuer: s.cfg.Issuer, NextcloudOrigin: ncOrigin, CacheDir: cacheDir,
 		SessionTTL: q.SessionTTL, GroupCacheTTL: q.GroupCacheTTL, NodeTimeout: q.NodeTimeout,
-		KeyEncryptionKey: s.cfg.OIDC.KeyEncryptionKey,
+		KeyEncryptionKey: s.cfg.OIDC.KeyEncryptionKey, Standalone: s.cfg.PolicyMode() == "standalone",
 	}, d)
 	if err != nil {
 		return err

@@ -14,8 +14,10 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/api"
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/console"
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
@@ -38,12 +40,17 @@ type Server struct {
 	nextcloud *nextcloud.Client
 	provision *provision.Service
 	oidc      *oidcprovider.Provider
+	console   *console.Handler
 	admin     adminServices
 	node      *qortalnode.Client
 	catalog   *qapps.Catalog
 	gateway   http.Handler // the Q-Apps origin; nil when not configured
 	handler   http.Handler
+	router    *mux.Router // the routes, for the OpenAPI contract test
 	jobs      []func(context.Context) error
+	// sharedLimits: the store is Postgres, which replicas share, so rate
+	// limits count there (see limiter).
+	sharedLimits bool
 }
 
 // OpenStore opens the configured store: Postgres when database_url is set,
@@ -86,6 +93,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store) (*Server, error) {
 	m := metrics.New()
 	s := &Server{cfg: cfg, log: log, metrics: m, store: m.InstrumentStore(st)}
+	_, s.sharedLimits = st.(*postgres.Store)
 	if cfg.Nextcloud.URL != "" {
 		retries := cfg.Nextcloud.MaxRetries
 		if retries == 0 {
@@ -106,13 +114,16 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if len(cfg.Admin.Tokens) == 0 {
 		log.Warn("no admin tokens configured: the admin API will refuse every request")
 	}
-	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log})
+	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log,
+		Sessions: sessionEnder{s}})
 
 	r := mux.NewRouter()
 	r.Use(httpapi.CaptureRoute)
 	httpapi.RegisterHealth(r, s.store)
+	httpapi.RegisterOpenAPI(r, api.OpenAPI)
 	r.Handle("/metrics", m.Handler()).Methods(http.MethodGet)
-	auth := httpapi.NewAdminAuth(cfg)
+	// Failed admin credentials: 20 per 2 minutes per IP (10/min, burst 20).
+	auth := httpapi.NewAdminAuth(cfg).LimitFailures(s.limiter(limitAdminFailures, 20, 2*time.Minute, 20))
 	(&httpapi.ProvisionAPI{Service: s.provision, Auth: auth}).Register(r)
 	if err := s.mountAdmin(r, auth); err != nil {
 		return nil, err
@@ -126,17 +137,25 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if err := s.mountOIDC(ctx, r); err != nil {
 		return nil, err
 	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if s.console != nil && s.console.Owns(req.URL.Path) && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+			s.console.NotFound(w, req) // a page, in the console's look
+			return
+		}
 		apierror.Write(w, apierror.NotFound("not_found", "no such endpoint"))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
+	s.router = r
 	counter, _ := st.(store.FaultCounter)
 	faults := outage.Middleware(outage.Config{Store: counter, OAuthJSON: oauthJSONPaths}, auth.Guard("/api/", r))
 	s.handler = httpapi.Observe(log, m, faults)
 	s.handler = s.withGateway(s.handler)
 	s.jobs = append(s.jobs, s.sweepChallenges)
+	if s.sharedLimits {
+		s.jobs = append(s.jobs, s.sweepRateLimits)
+	}
 	return s, nil
 }
 
@@ -251,4 +270,15 @@ func (s *Server) sweepChallenges(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// sessionEnder lets provisioning end an address's sessions through the
+// OpenID Provider, which is built after the provisioning service.
+type sessionEnder struct{ s *Server }
+
+func (e sessionEnder) EndSessionsForAddress(ctx context.Context, address, reason string) (int, error) {
+	if e.s.oidc == nil {
+		return 0, nil
+	}
+	return e.s.oidc.EndSessionsForAddress(ctx, address, reason)
 }

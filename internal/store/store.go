@@ -186,6 +186,7 @@ type Store interface {
 	ConsoleStore
 	BrokerSessionStore
 	QAppStore
+	RateLimitStore
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -24,9 +24,11 @@ function buildBinaries() {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const broker = path.join(dir, 'qortal-oidc');
   const fake = path.join(dir, 'fakenextcloud');
+  const node = path.join(dir, 'fakenode');
   execFileSync('go', ['build', '-o', broker, './cmd/qortal-oidc'], { cwd: repoRoot, stdio: 'inherit' });
   execFileSync('go', ['build', '-o', fake, './interop/fakenextcloud'], { cwd: repoRoot, stdio: 'inherit' });
-  built = { broker, fake };
+  execFileSync('go', ['build', '-o', node, './interop/fakenode'], { cwd: repoRoot, stdio: 'inherit' });
+  built = { broker, fake, node };
   return built;
 }
 
@@ -90,6 +92,20 @@ async function waitReady(url, child, logs, timeoutMs = 30000) {
   throw new Error(`broker not ready at ${url} after ${timeoutMs} ms:\n${logs.join('\n')}`);
 }
 
+/**
+ * Starts the fake Qortal node (interop/fakenode) with the fixture apps;
+ * args are its flags. Returns { url, proc, stop }.
+ */
+export async function startFakeNode(args) {
+  const proc = spawn(buildBinaries().node, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const [line] = await once(readline.createInterface({ input: proc.stdout }), 'line');
+  const stop = async () => {
+    proc.stdin.end();
+    if (proc.exitCode === null) await once(proc, 'exit');
+  };
+  return { url: JSON.parse(line).url, proc, stop };
+}
+
 /** Starts the fake Nextcloud; returns { url, user, appPassword, proc }. */
 async function startFake(bin) {
   const appPassword = randomBytes(16).toString('hex');
@@ -116,6 +132,7 @@ function writeConfig(cfgPath, c) {
     '      name: Interop RP',
     `      secret: ${JSON.stringify(c.clientSecret)}`,
     `      redirect_uris: [${JSON.stringify(c.redirectURI)}]`,
+    ...(c.extraConfig ? [c.extraConfig] : []),
     '',
   ].join('\n'));
 }
@@ -168,7 +185,7 @@ export async function startBroker(opts = {}) {
   writeConfig(cfgPath, {
     issuer, listen: `127.0.0.1:${port}`, dataDir: path.join(dir, 'data'), adminToken,
     adminAddresses: opts.adminAddresses, nc: fake, signingAlg: opts.signingAlg,
-    clientId, clientSecret, redirectURI: rp.redirectURI,
+    clientId, clientSecret, redirectURI: rp.redirectURI, extraConfig: opts.extraConfig,
   });
 
   const broker = spawn(bins.broker, ['serve', '--config', cfgPath], {
@@ -276,4 +293,38 @@ export async function postJSON(url, body) {
     body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/**
+ * Starts the broker the way the README's quick start does: `qortal-oidc serve
+ * --config configs/dev.yaml` from the repository root. Only what must differ
+ * for a test is overridden, through the environment as any user could: a
+ * free port (listen and issuer) and a fresh data directory. extraEnv adds
+ * more QORTAL_OIDC_* settings. Returns { issuer, binDir, logs, stop }.
+ */
+export async function startDevBroker(extraEnv = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-dev-'));
+  const bins = buildBinaries();
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const broker = spawn(bins.broker, ['serve', '--config', 'configs/dev.yaml'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env, QORTAL_OIDC_LISTEN: `127.0.0.1:${port}`, QORTAL_OIDC_ISSUER: issuer,
+      QORTAL_OIDC_DATA_DIR: path.join(dir, 'data'), ...extraEnv,
+    },
+  });
+  const logs = collect(broker, 'broker');
+  const stop = async () => {
+    await stopChild(broker);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(`${issuer}/.well-known/openid-configuration`, broker, logs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { issuer, binDir: path.dirname(bins.broker), logs, stop, dir };
 }

@@ -14,6 +14,14 @@
         const w = window.open(signin.href + '&popup=1', 'qapps-signin', 'width=560,height=760');
         if (!w) { window.top.location.href = signin.href; return; }
         document.getElementById('signin-note').hidden = false;
+        // The popup cannot tell this page when it is done (passing through
+        // the broker severs its opener), so ask the gateway.
+        const poll = setInterval(async function () {
+          try {
+            const res = await fetch('/auth/status', { credentials: 'same-origin', cache: 'no-store' });
+            if (res.ok) { clearInterval(poll); location.reload(); }
+          } catch (err) { /* retry */ }
+        }, 1000);
       });
       window.addEventListener('message', function (e) {
         if (e.origin === location.origin && e.data && e.data.qappsSignedIn) location.reload();

@@ -1,11 +1,10 @@
-// The end of a sign-in in a popup: tell the page that opened it (on the
-// gateway's own origin only) and close.
+// The end of a sign-in in a popup. The page that opened it notices by
+// itself (it asks the gateway); tell it at once when the opener survived,
+// and close the window.
 'use strict';
 (function () {
   if (window.opener) {
     try { window.opener.postMessage({ qappsSignedIn: true }, location.origin); } catch (e) { /* opener gone */ }
-    window.close();
-  } else {
-    location.replace(document.body.dataset.next || '/');
   }
+  window.close();
 })();

@@ -96,19 +96,32 @@ type Node struct {
 
 // New starts a fake node on loopback; t.Cleanup-style callers Close it.
 func New() *Node {
-	n := &Node{
-		APIKey: "node-api-key-" + randomBase58(8), accounts: map[string]Account{}, names: map[string]Name{},
-		resources: map[string]*resource{}, authorized: map[string]bool{}, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
-	}
-	n.srv = httptest.NewServer(http.HandlerFunc(n.serve))
+	n := NewHandler()
+	n.srv = httptest.NewServer(n)
 	return n
 }
 
-// URL is the node's base URL.
+// NewHandler is a fake node that serves nothing by itself: mount it (its
+// ServeHTTP is the node's API) on a server of your own.
+func NewHandler() *Node {
+	return &Node{
+		APIKey: "node-api-key-" + randomBase58(8), accounts: map[string]Account{}, names: map[string]Name{},
+		resources: map[string]*resource{}, authorized: map[string]bool{}, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
+	}
+}
+
+// ServeHTTP answers the node's REST API.
+func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) { n.serve(w, r) }
+
+// URL is the node's base URL (New only).
 func (n *Node) URL() string { return n.srv.URL }
 
-// Close stops the node.
-func (n *Node) Close() { n.srv.Close() }
+// Close stops the node (New only).
+func (n *Node) Close() {
+	if n.srv != nil {
+		n.srv.Close()
+	}
+}
 
 // SetDelay makes every answer wait d (a slow node).
 func (n *Node) SetDelay(d time.Duration) { n.mu.Lock(); n.delay = d; n.mu.Unlock() }

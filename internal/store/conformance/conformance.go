@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Console", func(t *testing.T) { runConsole(t, newStore) })
 	t.Run("BrokerSessions", func(t *testing.T) { runBroker(t, newStore) })
 	t.Run("QApps", func(t *testing.T) { runQApps(t, newStore) })
+	t.Run("RateLimits", func(t *testing.T) { runRateLimits(t, newStore) })
 }
 
 func runLifecycle(t *testing.T, newStore NewStore) {

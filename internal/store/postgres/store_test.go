@@ -68,3 +68,17 @@ func TestPoolSize(t *testing.T) {
 		_ = s.Close()
 	}
 }
+
+// The shared rate-limit counters are unlogged: a check on the login path
+// must not wait for a WAL flush (see sql/postgres/0008_rate_limits.sql).
+func TestRateLimitTableIsUnlogged(t *testing.T) {
+	s := open(t, pgtest.URL(t))
+	var persistence string
+	if err := s.db.QueryRowContext(t.Context(), `SELECT relpersistence FROM pg_class
+		WHERE relname = 'rate_limits' AND relnamespace = current_schema()::regnamespace`).Scan(&persistence); err != nil {
+		t.Fatal(err)
+	}
+	if persistence != "u" {
+		t.Fatalf("rate_limits relpersistence = %q, want u (unlogged)", persistence)
+	}
+}
