@@ -13,7 +13,9 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createPublicKey, verify } from 'node:crypto';
 import { startBroker, startFakeNode } from './lib/harness.mjs';
+import { base58Encode, base58Decode } from './lib/qortal.mjs';
 import { launchContext, openPage } from './lib/chromium.mjs';
 
 const shots = process.env.QAPPS_SCREENSHOTS;
@@ -110,7 +112,7 @@ test('Chromium: from Nextcloud, sign in once and open an approved app with real 
   await popup.fill('#private-key', alice.privateKey58);
   await popup.click('#key-sign');
   // The popup ends on the gateway's "Signed in" page and closes itself.
-  await popup.waitForEvent('close');
+  if (!popup.isClosed()) await popup.waitForEvent('close');
 
   // The framed page reloads into the launcher; the app asks for the account.
   const launcher = await waitFor(() => launcherFrame(page), 'the launcher');
@@ -135,6 +137,18 @@ test('Chromium: from Nextcloud, sign in once and open an approved app with real 
   const again = await waitFor(() => appFrame(page), 'the app frame again');
   await again.waitForFunction((addr) => document.getElementById('account').textContent === addr, alice.address);
   assert.equal(await launcherFrame(page).locator('#dialog').isHidden(), true);
+
+  // Signed out of the gateway but still signed in to the broker (as after a
+  // Nextcloud login): the sign-in popup completes with no signature.
+  await page.context().clearCookies({ name: 'qapps_session' });
+  await page.reload();
+  await framed.locator('#signin').waitFor();
+  const [sso] = await Promise.all([page.waitForEvent('popup'), framed.locator('#signin').click()]);
+  // Nobody types or signs in this popup: it closes only if the broker
+  // answered from its session (it may be gone before we look).
+  if (!sso.isClosed()) await sso.waitForEvent('close');
+  const third = await waitFor(() => appFrame(page), 'the app frame after single sign-on');
+  await third.waitForFunction((addr) => document.getElementById('account').textContent === addr, alice.address);
   assert.deepEqual(problems.filter((p) => !/favicon/.test(p)), [], 'console errors or CSP violations');
 });
 
@@ -157,6 +171,35 @@ test('Chromium: refusals are the documented ones', async () => {
   await page.frameLocator('#nc-app').locator('h1', { hasText: 'Not allowed' }).waitFor();
   const res = await page.context().request.get(`${gw}/app/${apps.staff.id}/`);
   assert.equal(res.status(), 403);
+});
+
+test('Chromium: an allowed SIGN_TRANSACTION is shown, signed in the launcher and verified', async () => {
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['SIGN_TRANSACTION'] });
+  await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
+  const app = await waitFor(() => appFrame(page), 'the app frame');
+  await app.waitForFunction(() => document.getElementById('account').textContent.startsWith('Q'));
+  const unsigned = Buffer.alloc(100);
+  unsigned.writeInt32BE(17, 0); // a MESSAGE transaction
+  const unsigned58 = base58Encode(unsigned);
+  const pending = app.evaluate((u) => qortalRequest({ action: 'SIGN_TRANSACTION', unsignedBytes: u, process: false }).then((r) => ({ r }), (e) => ({ e })), unsigned58);
+  const launcher = launcherFrame(page);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-title').innerText(), /asks you to sign a transaction/);
+  assert.match(await launcher.locator('#dialog-tx').innerText(), /"type": "MESSAGE"/);
+  await launcher.fill('#key', b.accounts.bob.privateKey58);
+  await launcher.click('#dialog-yes');
+  // The gateway refuses a key that is not the signed-in account's.
+  const refused = await pending;
+  assert.equal(refused.e && refused.e.code, 'wrong_key');
+  const again = app.evaluate((u) => qortalRequest({ action: 'SIGN_TRANSACTION', unsignedBytes: u, process: false }), unsigned58);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const signed = base58Decode(await again);
+  assert.deepEqual(signed.subarray(0, 100), unsigned);
+  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), base58Decode(b.accounts.alice.publicKey58)]);
+  assert.ok(verify(null, unsigned, createPublicKey({ key: spki, format: 'der', type: 'spki' }), signed.subarray(100)), 'the signature is alice\'s over the bytes');
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 
 test('Chromium: app script cannot read broker cookies or fetch the console', async () => {

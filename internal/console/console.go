@@ -86,11 +86,14 @@ type Handler struct {
 	qortalNode string
 	nextcloud  string // Nextcloud base URL, for a link on the dashboard
 	inviteTTL  time.Duration
-	pageSize   int
-	log        *slog.Logger
-	now        func() time.Time
-	pages      *template.Template
-	assets     *web.Assets
+	// disableBlocked: blocking also disables the Nextcloud account
+	// (provision.disable_blocked_users), which the confirmation says.
+	disableBlocked bool
+	pageSize       int
+	log            *slog.Logger
+	now            func() time.Time
+	pages          *template.Template
+	assets         *web.Assets
 }
 
 // New builds the console.
@@ -116,9 +119,11 @@ func New(cfg config.Config, d Deps) (*Handler, error) {
 		qortalNode: strings.TrimSuffix(cfg.Qortal.NodeURL, "/"),
 		nextcloud:  cfg.Nextcloud.URL,
 		inviteTTL:  cfg.Policy.InviteTTL,
-		pageSize:   pageSize,
-		log:        d.Logger,
-		now:        d.Now,
+
+		disableBlocked: cfg.Provision.DisableBlockedUsers,
+		pageSize:       pageSize,
+		log:            d.Logger,
+		now:            d.Now,
 	}
 	for _, a := range cfg.Admin.Addresses {
 		h.admins[strings.TrimSpace(a)] = true
@@ -193,12 +198,16 @@ func (h *Handler) Register(r *mux.Router) {
 	post("/qapps/{id}", h.admin(h.qappEdit))
 	post("/qapps/{id}/pin", h.admin(h.qappPin))
 	post("/qapps/{id}/delete", h.admin(h.qappDelete))
-	// Last: any other console address is an HTML 404 in the console's look
-	// (the rest of the broker answers JSON 404s).
-	r.PathPrefix(b+"/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(h.notFound)
 }
 
-func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+// Owns reports whether path is under the console, for the router's 404:
+// an unknown console page gets NotFound, the rest of the broker JSON.
+func (h *Handler) Owns(path string) bool {
+	return path == h.base || strings.HasPrefix(path, h.base+"/")
+}
+
+// NotFound is the HTML 404 in the console's look.
+func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) {
 	v := h.view("Page not found", "")
 	v.Error = "There is no console page at " + r.URL.Path + "."
 	h.render(w, r, http.StatusNotFound, "error.html", v)

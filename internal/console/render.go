@@ -33,7 +33,9 @@ type view struct {
 	Flash      string
 	Error      string
 	ErrorCode  string
-	D          any
+	// Account marks the users' /account pages (their own header).
+	Account bool
+	D       any
 }
 
 func (h *Handler) view(title, nav string) view {

@@ -21,14 +21,22 @@ type Admission interface {
 
 // resolve turns a proven address into the account to log in.
 func (h *Handler) resolve(ctx context.Context, c store.Challenge, inviteToken string) (store.Mapping, *apiError) {
+	var (
+		m store.Mapping
+		e *apiError
+	)
 	if h.admission == nil {
-		return h.resolveLinked(ctx, c)
+		m, e = h.resolveLinked(ctx, c)
+	} else if mm, err := h.admission.Admit(ctx, c.QortalAddress, inviteToken); err != nil {
+		e = h.admissionError(ctx, c, err)
+	} else {
+		m = mm
 	}
-	m, err := h.admission.Admit(ctx, c.QortalAddress, inviteToken)
-	if err != nil {
-		return store.Mapping{}, h.admissionError(ctx, c, err)
+	if e != nil && h.selfService != "" && c.ClientID == h.selfService && e.Code != "blocked" && e.status == http.StatusForbidden {
+		// The account page: the proof is enough to see one's own account.
+		return store.Mapping{QortalAddress: c.QortalAddress, NextcloudUserID: c.QortalAddress, Status: store.StatusLinked}, nil
 	}
-	return m, nil
+	return m, e
 }
 
 // admissionError reports a denial (403, with the denied page when the

@@ -67,6 +67,11 @@ type Deps struct {
 	// Admission applies the login policy (policy.Service). Nil keeps the
 	// strict rule: only linked mappings log in, and /onboard is not served.
 	Admission Admission
+	// SelfServiceClient is the client id of the broker's own /account page.
+	// Its logins only open the broker session, so any address that proves
+	// its key gets in (to see that it is not linked and what to do), except
+	// a blocked one; relying parties still apply the policy on every login.
+	SelfServiceClient string
 }
 
 // Handler serves the login pages, API and static assets.
@@ -84,6 +89,7 @@ type Handler struct {
 	addrLim  ratelimit.Limiter
 
 	admission    Admission
+	selfService  string
 	nextcloudURL string // where /onboard sends the user once linked
 
 	sealKey []byte // MACs sealed login challenges (sealed.go)
@@ -114,6 +120,7 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 		addrLim:    deps.AddressLimiter,
 
 		admission:    deps.Admission,
+		selfService:  deps.SelfServiceClient,
 		nextcloudURL: cfg.Nextcloud.URL,
 	}
 	if h.ttl <= 0 {

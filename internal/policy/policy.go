@@ -47,8 +47,8 @@ type Service struct {
 	cfg     config.Policy
 	// nextcloud: a Nextcloud is configured, so standalone is refused.
 	nextcloud bool
-	log     *slog.Logger
-	now     func() time.Time
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Deps are the Service's collaborators.

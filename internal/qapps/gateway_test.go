@@ -456,3 +456,88 @@ func TestStandaloneBroker(t *testing.T) {
 		t.Errorf("standalone user, app with groups = %d, want 403", a.status)
 	}
 }
+
+func TestLargeFilesStreamAndLargePagesAreRefused(t *testing.T) {
+	e := newEnv(t)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 12<<16) // 12 MiB
+	files := nodefake.FixtureApp()
+	files["media/big.bin"] = big
+	files["huge.html"] = append([]byte("<html><head></head><body>"), bytes.Repeat([]byte("x"), maxHTML)...)
+	sig := e.node.Publish("APP", "Fixture", "", "Fixture", files)
+	e.app.PinnedSignature = sig
+	if _, err := e.st.UpdateQApp(t.Context(), e.app, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	frame := e.frame()
+	if a := e.get(frame + "media/big.bin"); a.status != 200 || len(a.body) != len(big) || a.body != string(big) {
+		t.Fatalf("big file = %d, %d bytes", a.status, len(a.body))
+	}
+	e.node.SetDown(true)
+	if a := e.get(frame + "media/big.bin"); a.status != 200 || len(a.body) != len(big) || a.header.Get("X-Qapps-Cache") != "hit" {
+		t.Errorf("cached big file = %d, %d bytes", a.status, len(a.body))
+	}
+	e.node.SetDown(false)
+	if a := e.get(frame + "huge.html"); a.status != 502 || !strings.Contains(a.body, "larger than the gateway rewrites") {
+		t.Errorf("oversized page = %d", a.status)
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	e := newEnv(t)
+	if st, _ := e.post("/auth/logout", nil, "Origin", "https://evil.example"); st != 403 {
+		t.Errorf("sign-out from another origin = %d", st)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/auth/logout", nil)
+	req.Header.Set("Cookie", e.cookie)
+	req.Header.Set("Origin", e.srv.URL)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Errorf("sign-out = %d %s", res.StatusCode, res.Header.Get("Set-Cookie"))
+	}
+	if a := e.get("/auth/status"); a.status != 200 {
+		t.Errorf("status with a session = %d", a.status)
+	}
+	if a := e.get("/auth/status", "Cookie", ""); a.status != 401 {
+		t.Errorf("status without a session = %d", a.status)
+	}
+}
+
+// Ending the broker session behind a sign-in (sign-out, block, "sign out
+// everywhere") ends the gateway's too, on the next request.
+func TestBrokerSessionEndEndsTheGatewaySignIn(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	now := time.Now()
+	if err := e.st.UpsertClient(ctx, store.OIDCClient{ID: ClientID, Name: "gw", SecretHash: strings.Repeat("a", 64),
+		RedirectURIs: []string{e.srv.URL + "/auth/callback"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreateAuthRequest(ctx, store.AuthRequest{ID: "ar1", ClientID: ClientID, RedirectURI: e.srv.URL + "/auth/callback",
+		Scopes: []string{"openid"}, ResponseType: "code", ResponseMode: "query", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.CompleteAuthRequest(ctx, "ar1", store.AuthCompletion{Subject: "alice", QortalAddress: e.user.Address, AuthTime: now,
+		AMR: []string{"hwk"}, SessionID: "sid-1", SessionExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	e.user.Sid = "sid-1"
+	e.cookie = sessionCookie + "=" + e.gw.sessions.make(e.user)
+	frame := e.frame()
+	if a := e.get(frame + "css/style.css"); a.status != 200 {
+		t.Fatalf("with a live broker session = %d", a.status)
+	}
+	if _, err := e.st.EndSession(ctx, "sid-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get(frame + "css/style.css"); a.status != 401 || !strings.Contains(a.body, "Signed out") {
+		t.Errorf("app file after the broker session ended = %d", a.status)
+	}
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 401 || !strings.Contains(a.body, "Sign in with Qortal") || !strings.Contains(a.header.Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Errorf("launcher after the broker session ended = %d %s", a.status, a.header.Get("Set-Cookie"))
+	}
+}

@@ -29,6 +29,7 @@ func (s *Server) mountConsole(r *mux.Router) error {
 		return fmt.Errorf("admin console: %w", err)
 	}
 	h.Register(r)
+	s.console = h
 	s.jobs = append(s.jobs, h.Sweep)
 	if len(s.cfg.Admin.Addresses) == 0 {
 		s.log.Warn("no admin.addresses configured: nobody can sign in to the /admin console")

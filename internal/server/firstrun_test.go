@@ -35,6 +35,7 @@ func (b *browser) fetch(method, u string, form url.Values) (*http.Response, stri
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Origin", b.c.issuer)
 	}
 	res, err := b.client.Do(req)
 	if err != nil {

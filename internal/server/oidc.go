@@ -10,10 +10,12 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/console"
 	"github.com/qortal-oidc/qortal-oidc/internal/demo"
 	"github.com/qortal-oidc/qortal-oidc/internal/home"
 	"github.com/qortal-oidc/qortal-oidc/internal/login"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
 	"github.com/qortal-oidc/qortal-oidc/internal/ratelimit"
 )
 
@@ -57,6 +59,12 @@ func (s *Server) limitPerIP(perMinute int) func(http.Handler) http.Handler {
 // mountOIDC mounts the OpenID Provider and the Qortal login page.
 func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 	pcfg := s.cfg
+	// The /account page signs in through the broker like any application.
+	ac, err := console.AccountClient(s.cfg)
+	if err != nil {
+		return err
+	}
+	pcfg.OIDC.Clients = append(slices.Clone(pcfg.OIDC.Clients), ac)
 	if s.cfg.Demo.Enabled {
 		// Registered like a configured client, so disabling the demo
 		// removes it again at the next start.
@@ -72,8 +80,9 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 	}
 	s.oidc = p
 	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy,
-		IPLimiter:      s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
-		AddressLimiter: s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
+		SelfServiceClient: console.AccountClientID,
+		IPLimiter:         s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
+		AddressLimiter:    s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
 	})
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)
@@ -87,6 +96,9 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		dh.Register(r)
 	}
 	if err := s.mountHome(r, lh.AssetURL); err != nil {
+		return err
+	}
+	if err := s.mountAccount(r, p); err != nil {
 		return err
 	}
 	browserLimit := s.limitPerIP(s.cfg.Login.RateLimit.AuthorizePerIPPerMinute)
@@ -108,5 +120,22 @@ func (s *Server) mountHome(r *mux.Router, assetURL func(string) (string, error))
 		return err
 	}
 	h.Register(r)
+	return nil
+}
+
+// mountAccount serves the users' /account page on the console's handler.
+func (s *Server) mountAccount(r *mux.Router, p *oidcprovider.Provider) error {
+	d := console.AccountDeps{Sessions: p, Cookie: oidcprovider.SessionCookie}
+	if s.cfg.Qortal.NodeURL != "" {
+		node := s.node
+		if node == nil {
+			var err error
+			if node, err = qortalnode.New(s.cfg.Qortal.NodeURL, "", &http.Client{Timeout: 5 * time.Second}); err != nil {
+				return fmt.Errorf("qortal node: %w", err)
+			}
+		}
+		d.Node = node
+	}
+	s.console.RegisterAccount(r, s.cfg, d)
 	return nil
 }

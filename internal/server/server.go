@@ -17,6 +17,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/api"
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/console"
 	"github.com/qortal-oidc/qortal-oidc/internal/httpapi"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud"
@@ -39,6 +40,7 @@ type Server struct {
 	nextcloud *nextcloud.Client
 	provision *provision.Service
 	oidc      *oidcprovider.Provider
+	console   *console.Handler
 	admin     adminServices
 	node      *qortalnode.Client
 	catalog   *qapps.Catalog
@@ -135,7 +137,11 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if err := s.mountOIDC(ctx, r); err != nil {
 		return nil, err
 	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if s.console != nil && s.console.Owns(req.URL.Path) && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+			s.console.NotFound(w, req) // a page, in the console's look
+			return
+		}
 		apierror.Write(w, apierror.NotFound("not_found", "no such endpoint"))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -470,3 +470,11 @@ func TestBrokerSessionEnds(t *testing.T) {
 		}
 	})
 }
+
+func newBackchannelServer(t *testing.T, bc *backchannel) string {
+	srv := httptest.NewServer(bc)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }
