@@ -18,7 +18,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, codeHash, grantID string, ex
 		return errors.New("redeem auth code: code hash and grant id are required")
 	}
 	reused := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		reused, err = s.redeem(ctx, tx, codeHash, grantID, expiresAt, now)
 		return err
@@ -38,7 +38,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, codeHash, grantID string, ex
 // redeem marks the code used and records the redemption inside tx. reused
 // reports a replay, whose first grant redeem has revoked in tx: the caller
 // must commit so the revocation sticks, and store nothing else.
-func (s *Store) redeem(ctx context.Context, tx *sql.Tx, codeHash, grantID string, expiresAt, now time.Time) (reused bool, err error) {
+func (s *Store) redeem(ctx context.Context, tx *Tx, codeHash, grantID string, expiresAt, now time.Time) (reused bool, err error) {
 	res, err := tx.ExecContext(ctx, `UPDATE oidc_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $3`,
 		s.ts(now), codeHash, s.ts(now))
 	if err != nil {
@@ -89,7 +89,7 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 		return errors.New("exchange auth code: tokens must belong to the grant")
 	}
 	reused := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var (
 			reqID string
 			err   error
@@ -136,7 +136,7 @@ func (s *Store) GetRedeemedCode(ctx context.Context, codeHash string, now time.T
 		rc      store.RedeemedCode
 		at, exp string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge, code_challenge_method,
+	err := s.reader().QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge, code_challenge_method,
 		redeemed_at, expires_at FROM oidc_redeemed_codes WHERE hash = $1 AND expires_at > $2`, codeHash, s.ts(now)).Scan(
 		&rc.Hash, &rc.GrantID, &rc.ClientID, &rc.RedirectURI, &rc.CodeChallenge, &rc.CodeChallengeMethod, &at, &exp)
 	if err != nil {
