@@ -283,12 +283,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	// zitadel/oidc logs through slog's default logger; route it into ours.
 	slog.SetDefault(log)
-	srv, err := server.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	return srv.Run(ctx)
+	return server.Run(ctx, cfg, log)
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -69,6 +69,8 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_LISTEN", str(func(c *Config) *string { return &c.Listen })},
 	{"QORTAL_OIDC_DATA_DIR", str(func(c *Config) *string { return &c.DataDir })},
 	{"QORTAL_OIDC_DATABASE_URL", str(func(c *Config) *string { return &c.DatabaseURL })},
+	{"QORTAL_OIDC_DATABASE_PASSWORD_FILE", str(func(c *Config) *string { return &c.DatabasePasswordFile })},
+	{"QORTAL_OIDC_DATABASE_CONNECT_TIMEOUT", dur(func(c *Config) *time.Duration { return &c.DatabaseConnectTimeout })},
 	{"QORTAL_OIDC_DATABASE_MAX_CONNS", integer(func(c *Config) *int { return &c.DatabaseMaxConns })},
 	{"QORTAL_OIDC_DEBUG_PPROF_LISTEN", str(func(c *Config) *string { return &c.Debug.PprofListen })},
 	{"QORTAL_OIDC_SHUTDOWN_TIMEOUT", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},

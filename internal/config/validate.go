@@ -41,6 +41,7 @@ func (c Config) Validate() error {
 		bad("data_dir", "must be set when database_url is empty (the embedded store lives there)")
 	}
 	positive(bad, "shutdown_timeout", c.ShutdownTimeout)
+	positive(bad, "database_connect_timeout", c.DatabaseConnectTimeout)
 	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 1000 {
 		bad("database_max_conns", "must be 0 (default) to 1000, got %d", c.DatabaseMaxConns)
 	}

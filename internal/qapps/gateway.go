@@ -302,8 +302,12 @@ func (g *Gateway) logout(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, &pageError{http.StatusForbidden, "bad_origin", "Refused", "This request did not come from the gateway."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: g.secure})
+	g.endSession(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (g *Gateway) endSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: g.secure})
 }
 
 // sameOrigin: state-changing requests must come from the gateway's own
@@ -314,7 +318,7 @@ func (g *Gateway) sameOrigin(r *http.Request) bool {
 
 // ticketFor is the path segment that lets app files be fetched for u.
 func (g *Gateway) ticketFor(u claims, appID string) string {
-	return g.tickets.make(claims{Kind: "t", User: u.User, Address: u.Address, App: appID, Expires: u.Expires})
+	return g.tickets.make(claims{Kind: "t", User: u.User, Address: u.Address, App: appID, Sid: u.Sid, Expires: u.Expires})
 }
 
 // ---- app files ----------------------------------------------------------------
@@ -524,6 +528,11 @@ func (g *Gateway) launcher(w http.ResponseWriter, r *http.Request, id, rest stri
 		return
 	}
 	if err := g.allow(r.Context(), u, app); err != nil {
+		if err == errSignedOut {
+			g.endSession(w)
+			g.signIn(w, r)
+			return
+		}
 		g.fail(w, r, err)
 		return
 	}
@@ -552,6 +561,11 @@ func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			mine = append(mine, a)
 			continue
+		}
+		if err == errSignedOut {
+			g.endSession(w)
+			g.signIn(w, r)
+			return
 		}
 		var pe *pageError
 		if errors.As(err, &pe) && pe.Status != http.StatusForbidden && pe.Status != http.StatusNotFound {

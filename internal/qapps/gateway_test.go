@@ -505,3 +505,39 @@ func TestSignOut(t *testing.T) {
 		t.Errorf("status without a session = %d", a.status)
 	}
 }
+
+// Ending the broker session behind a sign-in (sign-out, block, "sign out
+// everywhere") ends the gateway's too, on the next request.
+func TestBrokerSessionEndEndsTheGatewaySignIn(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	now := time.Now()
+	if err := e.st.UpsertClient(ctx, store.OIDCClient{ID: ClientID, Name: "gw", SecretHash: strings.Repeat("a", 64),
+		RedirectURIs: []string{e.srv.URL + "/auth/callback"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreateAuthRequest(ctx, store.AuthRequest{ID: "ar1", ClientID: ClientID, RedirectURI: e.srv.URL + "/auth/callback",
+		Scopes: []string{"openid"}, ResponseType: "code", ResponseMode: "query", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.CompleteAuthRequest(ctx, "ar1", store.AuthCompletion{Subject: "alice", QortalAddress: e.user.Address, AuthTime: now,
+		AMR: []string{"hwk"}, SessionID: "sid-1", SessionExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	e.user.Sid = "sid-1"
+	e.cookie = sessionCookie + "=" + e.gw.sessions.make(e.user)
+	frame := e.frame()
+	if a := e.get(frame + "css/style.css"); a.status != 200 {
+		t.Fatalf("with a live broker session = %d", a.status)
+	}
+	if _, err := e.st.EndSession(ctx, "sid-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get(frame + "css/style.css"); a.status != 401 || !strings.Contains(a.body, "Signed out") {
+		t.Errorf("app file after the broker session ended = %d", a.status)
+	}
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 401 || !strings.Contains(a.body, "Sign in with Qortal") || !strings.Contains(a.header.Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Errorf("launcher after the broker session ended = %d %s", a.status, a.header.Get("Set-Cookie"))
+	}
+}
