@@ -2,7 +2,7 @@
 #   make run    run the broker on the embedded store (configs/dev.yaml)
 #   make test   run every test (starts a throwaway Postgres unless
 #               QORTAL_OIDC_TEST_DATABASE_URL names one)
-.PHONY: run test build bench fuzz vet
+.PHONY: run test build bench fuzz vet compose-up
 
 run:
 	go run ./cmd/qortal-oidc serve --config configs/dev.yaml
@@ -22,3 +22,8 @@ bench:
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz.sh
+
+# Postgres + broker in containers, secrets created once in ./secrets.
+compose-up:
+	scripts/compose-secrets.sh secrets
+	docker compose up -d --build

@@ -38,7 +38,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && go build -o "$tmp/qortal-oidc" ./cmd/qortal-oidc && go build -o "$tmp/fakenextcloud" ./interop/fakenextcloud)
+# LOADTEST_BIN_DIR: take qortal-oidc and fakenextcloud from there instead of building.
+if [[ -n "${LOADTEST_BIN_DIR:-}" ]]; then
+	cp "$LOADTEST_BIN_DIR/qortal-oidc" "$LOADTEST_BIN_DIR/fakenextcloud" "$tmp/"
+else
+	(cd "$root" && go build -o "$tmp/qortal-oidc" ./cmd/qortal-oidc && go build -o "$tmp/fakenextcloud" ./interop/fakenextcloud)
+fi
 [[ -z "$server_bin" ]] && server_bin="$tmp/qortal-oidc"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
@@ -73,6 +78,8 @@ oidc:
 login:
   rate_limit: {per_ip_per_minute: 100000000, per_address_per_minute: 100000000, authorize_per_ip_per_minute: 100000000}
 YAML
+# LOADTEST_PPROF=127.0.0.1:6061 serves the broker's profiles during the run.
+[[ -n "${LOADTEST_PPROF:-}" ]] && echo "debug: {pprof_listen: \"$LOADTEST_PPROF\"}" >>"$tmp/config.yaml"
 if [[ "$store" == postgres ]]; then
 	[[ -n "${LOADTEST_DATABASE_URL:-}" ]] || { echo "set LOADTEST_DATABASE_URL for --store postgres" >&2; exit 2; }
 	echo "database_url: $LOADTEST_DATABASE_URL" >>"$tmp/config.yaml"

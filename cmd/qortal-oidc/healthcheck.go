@@ -8,7 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
 )
 
 const healthcheckUsage = `Usage: qortal-oidc healthcheck [--config FILE] [--url URL] [--timeout 3s]
@@ -17,9 +20,9 @@ Asks the broker running on this host whether it is ready (GET /readyz: the
 process answers and its store answers) and exits 0 when it is, 1 when it is
 not. Distroless images have no curl; the image's HEALTHCHECK runs this.
 
-Without --url the address comes from the configuration's listen key (file
-and QORTAL_OIDC_LISTEN), with an unspecified host (0.0.0.0, ::) read as
-loopback.
+Without --url the address is the listen setting: of --config FILE (with
+its environment overrides) when given, else QORTAL_OIDC_LISTEN, else the
+default; an unspecified host (0.0.0.0, ::) is read as loopback.
 
 Flags:
 `
@@ -49,11 +52,21 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	u := *target
 	if u == "" {
-		cfg, err := loadConfig(*cfgPath)
-		if err != nil {
-			return unhealthyError{err}
+		// Without --config only the listen address is read (QORTAL_OIDC_LISTEN
+		// or the default): a probe must not fail on a setting it does not use.
+		listen := config.Default().Listen
+		if v := os.Getenv("QORTAL_OIDC_LISTEN"); v != "" {
+			listen = v
 		}
-		if u, err = readyURL(cfg.Listen); err != nil {
+		if *cfgPath != "" {
+			cfg, err := loadConfig(*cfgPath)
+			if err != nil {
+				return unhealthyError{err}
+			}
+			listen = cfg.Listen
+		}
+		var err error
+		if u, err = readyURL(listen); err != nil {
 			return unhealthyError{err}
 		}
 	}

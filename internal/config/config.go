@@ -23,6 +23,14 @@ type Config struct {
 	// DatabaseURL selects Postgres when set (postgres://...); empty selects
 	// the embedded store in DataDir.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabasePasswordFile holds the Postgres password, put into
+	// DatabaseURL at load: the URL can then live in plain configuration
+	// and the password in a secret file (the one the Postgres container
+	// reads too, in docker-compose.yml).
+	DatabasePasswordFile string `yaml:"database_password_file"`
+	// DatabaseConnectTimeout bounds how long start-up waits for a Postgres
+	// that is not up yet (retrying with backoff) before giving up.
+	DatabaseConnectTimeout time.Duration `yaml:"database_connect_timeout"`
 	// DatabaseMaxConns is the Postgres connection pool size per replica.
 	// 0 means pool_max_conns from DatabaseURL when given, else
 	// DefaultDatabaseMaxConns.
@@ -111,6 +119,12 @@ type Nextcloud struct {
 	APIVersion      int           `yaml:"api_version"`
 	Timeout         time.Duration `yaml:"timeout"`
 	MaxRetries      int           `yaml:"max_retries"`
+	// MaxConcurrent caps requests in flight to Nextcloud per replica;
+	// QueueTimeout is how long a request waits for a slot before the
+	// broker answers 503 nextcloud_unavailable (a slow Nextcloud must not
+	// tie up every connection of the broker).
+	MaxConcurrent int           `yaml:"max_concurrent"`
+	QueueTimeout  time.Duration `yaml:"queue_timeout"`
 	// CreateMissingGroups lets provisioning create groups it is asked to add
 	// users to; off means an unknown group is an error.
 	CreateMissingGroups bool `yaml:"create_missing_groups"`
@@ -242,14 +256,15 @@ func (q QApps) Enabled() bool { return q.Origin != "" }
 // Default returns the configuration used when a key is not set anywhere.
 func Default() Config {
 	return Config{
-		Issuer:          "http://127.0.0.1:8080",
-		Listen:          "127.0.0.1:8080",
-		DataDir:         "./data",
-		ShutdownTimeout: 20 * time.Second,
-		Log:             Log{Level: "info", Format: "json"},
-		Admin:           Admin{SessionTTL: 8 * time.Hour},
-		Nextcloud:       Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2},
-		Provision:       Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute, DisableBlockedUsers: true},
+		Issuer:                 "http://127.0.0.1:8080",
+		Listen:                 "127.0.0.1:8080",
+		DataDir:                "./data",
+		ShutdownTimeout:        20 * time.Second,
+		DatabaseConnectTimeout: time.Minute,
+		Log:                    Log{Level: "info", Format: "json"},
+		Admin:                  Admin{SessionTTL: 8 * time.Hour},
+		Nextcloud:              Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2, MaxConcurrent: 8, QueueTimeout: time.Second},
+		Provision:              Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute, DisableBlockedUsers: true},
 		OIDC: OIDC{
 			SigningAlg:      "RS256",
 			KeyPublishLead:  2 * time.Hour,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,11 @@ func resolveSecrets(c *Config) []error {
 		}
 		if t.Name == "" {
 			t.Name = fmt.Sprintf("token%d", i)
+		}
+	}
+	if c.DatabasePasswordFile != "" {
+		if err := c.applyDatabasePassword(); err != nil {
+			errs = append(errs, fmt.Errorf("database_password_file: %w", err))
 		}
 	}
 	if c.Qortal.APIKeyFile != "" {
@@ -177,5 +183,25 @@ func EnsureDevKeyEncryptionKey(c *Config) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	c.OIDC.KeyEncryptionKey = k
+	return nil
+}
+
+func (c *Config) applyDatabasePassword() error {
+	if c.DatabaseURL == "" {
+		return errors.New("set database_url too (the password is put into it)")
+	}
+	pw, err := readSecretFile(c.DatabasePasswordFile)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || u.User == nil || u.User.Username() == "" {
+		return errors.New("database_url must name the user, e.g. postgres://broker@db:5432/broker")
+	}
+	if _, has := u.User.Password(); has {
+		return errors.New("database_url already carries a password: keep it in one place")
+	}
+	u.User = url.UserPassword(u.User.Username(), pw)
+	c.DatabaseURL = u.String()
 	return nil
 }

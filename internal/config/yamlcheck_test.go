@@ -115,3 +115,28 @@ func TestPlainHTTPIssuerOnlyOnLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabasePasswordFile(t *testing.T) {
+	t.Parallel()
+	pw := filepath.Join(t.TempDir(), "db_password")
+	if err := os.WriteFile(pw, []byte("s3cr:t/pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=" // 32 bytes, base64
+	env := map[string]string{
+		"QORTAL_OIDC_DATABASE_URL":           "postgres://broker@db:5432/broker?sslmode=disable",
+		"QORTAL_OIDC_DATABASE_PASSWORD_FILE": pw,
+		"QORTAL_OIDC_KEY_ENCRYPTION_KEY":     key,
+	}
+	cfg, err := Load("", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "postgres://broker:s3cr%3At%2Fpw@db:5432/broker?sslmode=disable" {
+		t.Fatalf("database_url = %q", cfg.DatabaseURL)
+	}
+	env["QORTAL_OIDC_DATABASE_URL"] = "postgres://broker:other@db/broker"
+	if _, err := Load("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "database_password_file") {
+		t.Fatalf("a password in both places: %v", err)
+	}
+}

@@ -86,11 +86,14 @@ type Handler struct {
 	qortalNode string
 	nextcloud  string // Nextcloud base URL, for a link on the dashboard
 	inviteTTL  time.Duration
-	pageSize   int
-	log        *slog.Logger
-	now        func() time.Time
-	pages      *template.Template
-	assets     *web.Assets
+	// disableBlocked: blocking also disables the Nextcloud account
+	// (provision.disable_blocked_users), which the confirmation says.
+	disableBlocked bool
+	pageSize       int
+	log            *slog.Logger
+	now            func() time.Time
+	pages          *template.Template
+	assets         *web.Assets
 }
 
 // New builds the console.
@@ -116,9 +119,11 @@ func New(cfg config.Config, d Deps) (*Handler, error) {
 		qortalNode: strings.TrimSuffix(cfg.Qortal.NodeURL, "/"),
 		nextcloud:  cfg.Nextcloud.URL,
 		inviteTTL:  cfg.Policy.InviteTTL,
-		pageSize:   pageSize,
-		log:        d.Logger,
-		now:        d.Now,
+
+		disableBlocked: cfg.Provision.DisableBlockedUsers,
+		pageSize:       pageSize,
+		log:            d.Logger,
+		now:            d.Now,
 	}
 	for _, a := range cfg.Admin.Addresses {
 		h.admins[strings.TrimSpace(a)] = true

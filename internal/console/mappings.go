@@ -98,7 +98,8 @@ func (h *Handler) mappingUnlink(w http.ResponseWriter, r *http.Request, s *sessi
 		h.showMappings(w, r, s, 0, err, "", "")
 		return
 	}
-	h.done(w, r, s, back(r, "/mappings"), "Unlinked "+m.QortalAddress+" from Nextcloud user "+m.NextcloudUserID+" (the Nextcloud account is kept).")
+	h.done(w, r, s, back(r, "/mappings"), "Unlinked "+m.QortalAddress+" from Nextcloud user "+m.NextcloudUserID+
+		" and ended its sessions. The Nextcloud account is kept, and app passwords of its desktop and mobile clients keep working: block before unlinking to stop those.")
 }
 
 func (h *Handler) mappingStatus(w http.ResponseWriter, r *http.Request, s *session) {
@@ -112,8 +113,14 @@ func (h *Handler) mappingStatus(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	msg := "Unblocked " + m.QortalAddress + ": it can sign in again."
+	if h.disableBlocked {
+		msg += " Nextcloud user " + m.NextcloudUserID + " is enabled again."
+	}
 	if m.Status == store.StatusBlocked {
-		msg = "Blocked " + m.QortalAddress + ": it cannot sign in until unblocked."
+		msg = "Blocked " + m.QortalAddress + ": it cannot sign in until unblocked, and its sessions were ended."
+		if h.disableBlocked {
+			msg += " Nextcloud user " + m.NextcloudUserID + " is disabled, so its app passwords stop too."
+		}
 	}
 	h.done(w, r, s, back(r, "/mappings"), msg)
 }

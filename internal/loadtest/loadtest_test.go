@@ -27,7 +27,7 @@ const (
 )
 
 // startBroker runs a real broker on loopback with one linked address.
-func startBroker(t *testing.T, kind storetest.Kind, alg string) (string, ed25519.PrivateKey, *server.Server) {
+func startBroker(t testing.TB, kind storetest.Kind, alg string) (string, ed25519.PrivateKey, *server.Server) {
 	t.Helper()
 	nc := ocsfake.New()
 	t.Cleanup(nc.Close)
@@ -118,14 +118,15 @@ func TestRunCountsErrorsByKind(t *testing.T) {
 func TestRunIsBoundedInTime(t *testing.T) {
 	issuer, key, _ := startBroker(t, storetest.SQLite, "EdDSA")
 	o := Options{Issuer: issuer, ClientID: clientID, Secret: secret, RedirectURI: redirect, Key: key,
-		Concurrency: 2, Logins: 1 << 30, Duration: 300 * time.Millisecond}
-	start := time.Now()
+		Concurrency: 2, Logins: 1 << 30, Duration: 500 * time.Millisecond, Warmup: 1}
 	r, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(start); el > 5*time.Second || r.ErrorCount() != 0 || r.Logins == 0 {
-		t.Fatalf("took %s, %d logins, errors %v", el, r.Logins, r.Errors)
+	// The bound cuts in-flight logins short (they are not errors); the
+	// slack is for a loaded machine.
+	if r.Elapsed > o.Duration+5*time.Second || r.ErrorCount() != 0 {
+		t.Fatalf("measured %s for a %s bound, %d logins, errors %v", r.Elapsed, o.Duration, r.Logins, r.Errors)
 	}
 }
 

@@ -1,25 +1,24 @@
-// Package mail sends plain-text e-mail through an SMTP relay with net/smtp:
-// STARTTLS (default), implicit TLS, or none for a relay on a trusted network.
-// The password is only ever given to the AUTH exchange, never to a log or an
-// error message.
+// Package mail sends plain-text e-mail through an SMTP relay with
+// github.com/wneessen/go-mail: STARTTLS (default), implicit TLS, or none for
+// a relay on a trusted network. The password is only ever given to the AUTH
+// exchange, never to a log or an error message.
 package mail
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/smtp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 // TLS modes.
@@ -107,34 +106,79 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	if strings.ContainsAny(m.Subject, "\r\n") {
 		return errors.New("mail: subject must be one line")
 	}
-	msg, err := s.render(to, m)
+	msg, err := s.message(to, m)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("mail: connect %s: %w", addr, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	// Unblock any read or write the moment ctx ends.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 
-	if s.cfg.TLS == TLSImplicit {
-		tc := tls.Client(conn, s.cfg.TLSConfig)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return fmt.Errorf("mail: tls handshake with %s: %w", addr, err)
+	// go-mail honours ctx only while dialling and sets its own deadlines
+	// afterwards; closing the connection when ctx ends aborts any command
+	// in flight, so a shutdown never waits on a slow relay. go-mail also
+	// leaves the connection open when EHLO, STARTTLS or AUTH fails: every
+	// connection is closed here on return (after QUIT that is a no-op).
+	var mu sync.Mutex
+	var conns []net.Conn
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
 		}
-		conn = tc
+	}()
+	sendCtx := ctx
+	// go-mail dials with a context of its own that ends once dialling is
+	// done; the connection lives as long as sendCtx.
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		if s.cfg.TLS == TLSImplicit {
+			tc := tls.Client(conn, s.cfg.TLSConfig)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				_ = conn.Close()
+				return nil, fmt.Errorf("tls handshake: %w", err)
+			}
+			conn = tc
+		}
+		context.AfterFunc(sendCtx, func() { _ = conn.Close() })
+		mu.Lock()
+		conns = append(conns, conn)
+		mu.Unlock()
+		return conn, nil
 	}
-	if err := s.converse(conn, to, msg); err != nil {
+	opts := []gomail.Option{
+		gomail.WithPort(s.cfg.Port),
+		gomail.WithTimeout(s.cfg.Timeout),
+		gomail.WithHELO(s.cfg.LocalName),
+		gomail.WithTLSConfig(s.cfg.TLSConfig),
+		gomail.WithDialContextFunc(dial),
+	}
+	switch s.cfg.TLS {
+	case TLSStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSImplicit:
+		// The dialer above already speaks TLS; STARTTLS must not be tried.
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	}
+	if s.cfg.Username != "" {
+		// PLAIN refuses to send credentials over an unencrypted connection
+		// to anything but localhost.
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
+			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+	}
+	client, err := gomail.NewClient(s.cfg.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		err = s.explain(err)
 		if ctx.Err() != nil {
 			return fmt.Errorf("mail: %s: %w (%w)", addr, ctx.Err(), err)
 		}
@@ -143,48 +187,13 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-func (s *Sender) converse(conn net.Conn, to string, msg []byte) error {
-	c, err := smtp.NewClient(conn, s.cfg.Host)
-	if err != nil {
-		return fmt.Errorf("greeting: %w", err)
+// explain adds what an operator should do to the one failure whose library
+// wording does not say it.
+func (s *Sender) explain(err error) error {
+	if s.cfg.TLS == TLSStartTLS && strings.Contains(err.Error(), "does not support STARTTLS") {
+		return fmt.Errorf("the server does not offer STARTTLS (set smtp.tls to tls or none if that is intended): %w", err)
 	}
-	defer c.Close()
-	if err := c.Hello(s.cfg.LocalName); err != nil {
-		return fmt.Errorf("EHLO: %w", err)
-	}
-	if s.cfg.TLS == TLSStartTLS {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return errors.New("the server does not offer STARTTLS (set smtp.tls to tls or none if that is intended)")
-		}
-		if err := c.StartTLS(s.cfg.TLSConfig); err != nil {
-			return fmt.Errorf("STARTTLS: %w", err)
-		}
-	}
-	if s.cfg.Username != "" {
-		// PlainAuth itself refuses to send credentials over an unencrypted
-		// connection to anything but localhost.
-		if err := c.Auth(smtp.PlainAuth("", s.cfg.Username, s.cfg.Password, s.cfg.Host)); err != nil {
-			return fmt.Errorf("AUTH as %q: %w", s.cfg.Username, err)
-		}
-	}
-	if err := c.Mail(s.from.Address); err != nil {
-		return fmt.Errorf("MAIL FROM: %w", err)
-	}
-	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("RCPT TO <%s>: %w", to, err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("end of DATA: %w", err)
-	}
-	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
-	return nil
+	return err
 }
 
 func checkRecipient(to string) (string, error) {
@@ -195,40 +204,28 @@ func checkRecipient(to string) (string, error) {
 	return a.Address, nil
 }
 
-// render builds the RFC 5322 message: UTF-8 text in quoted-printable, so
-// any body survives relays without 8BITMIME.
-func (s *Sender) render(to string, m Message) ([]byte, error) {
-	var b bytes.Buffer
+// message builds the e-mail: UTF-8 text in quoted-printable (go-mail's
+// default), so any body survives relays without 8BITMIME.
+func (s *Sender) message(to string, m Message) (*gomail.Msg, error) {
+	// No User-Agent/X-Mailer: the broker does not advertise its libraries.
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent(), gomail.WithCharset(gomail.CharsetUTF8),
+		gomail.WithEncoding(gomail.EncodingQP))
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(&mail.Address{Address: to})
+	msg.Subject(m.Subject)
+	msg.SetDateWithValue(s.now())
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("mail: random: %w", err)
 	}
+	// The Message-ID names the sender's domain, not this host's name.
 	domain := s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:]
-	hdr := [][2]string{
-		{"From", s.from.String()},
-		{"To", (&mail.Address{Address: to}).String()},
-		{"Subject", mime.QEncoding.Encode("utf-8", m.Subject)},
-		{"Date", s.now().Format(time.RFC1123Z)},
-		{"Message-ID", "<" + hex.EncodeToString(id) + "@" + domain + ">"},
-		{"MIME-Version", "1.0"},
-		{"Content-Type", "text/plain; charset=utf-8"},
-		{"Content-Transfer-Encoding", "quoted-printable"},
-		{"Auto-Submitted", "auto-generated"},
-	}
-	for _, h := range hdr {
-		b.WriteString(h[0] + ": " + h[1] + "\r\n")
-	}
-	b.WriteString("\r\n")
+	msg.SetMessageIDWithValue(hex.EncodeToString(id) + "@" + domain)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	body := strings.ReplaceAll(m.Body, "\r\n", "\n")
 	if !strings.HasSuffix(body, "\n") {
 		body += "\n" // SMTP ends DATA with a line break anyway; say so up front
 	}
-	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(body)); err != nil {
-		return nil, err
-	}
-	if err := qp.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	msg.SetBodyString(gomail.TypeTextPlain, body)
+	return msg, nil
 }

@@ -3,6 +3,8 @@ package mail
 import (
 	"context"
 	"crypto/tls"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +141,61 @@ func TestNewValidates(t *testing.T) {
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%s) accepted", c)
 		}
+	}
+}
+
+func TestCancelAbortsAConversationInFlight(t *testing.T) {
+	// A relay that greets and then never answers EHLO: only ctx can end it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	closed := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("220 stuck.example ESMTP\r\n"))
+		_, _ = io.Copy(io.Discard, c) // returns once the client closes
+		close(closed)
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s, err := New(Config{Host: "127.0.0.1", Port: port, TLS: TLSNone, From: "noreply@cloud.example", Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := s.Send(ctx, Message{To: "a@example.org", Subject: "s", Body: "b"}); err == nil {
+		t.Fatal("Send against a stuck relay succeeded")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Send took %s after its context ended", d)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection to the relay was left open")
+	}
+}
+
+func TestHeadersNameNoSoftwareAndMarkAutoSubmitted(t *testing.T) {
+	srv := smtptest.New(t, smtptest.Options{})
+	if err := sender(t, srv, TLSStartTLS, "", "").Send(t.Context(), Message{To: "a@example.org", Subject: "s", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	m := srv.Messages()[0]
+	for _, h := range []string{"User-Agent", "X-Mailer"} {
+		if v := m.Header.Get(h); v != "" {
+			t.Errorf("%s: %q, want none", h, v)
+		}
+	}
+	if m.Header.Get("Auto-Submitted") != "auto-generated" || !strings.HasSuffix(m.Header.Get("Message-Id"), "@cloud.example>") ||
+		m.Header.Get("Date") == "" || m.Header.Get("From") != `"Cloud" <noreply@cloud.example>` {
+		t.Errorf("headers %v", m.Header)
 	}
 }

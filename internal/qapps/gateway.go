@@ -302,8 +302,12 @@ func (g *Gateway) logout(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, &pageError{http.StatusForbidden, "bad_origin", "Refused", "This request did not come from the gateway."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: g.secure})
+	g.endSession(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (g *Gateway) endSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: g.secure})
 }
 
 // sameOrigin: state-changing requests must come from the gateway's own
@@ -314,7 +318,7 @@ func (g *Gateway) sameOrigin(r *http.Request) bool {
 
 // ticketFor is the path segment that lets app files be fetched for u.
 func (g *Gateway) ticketFor(u claims, appID string) string {
-	return g.tickets.make(claims{Kind: "t", User: u.User, Address: u.Address, App: appID, Expires: u.Expires})
+	return g.tickets.make(claims{Kind: "t", User: u.User, Address: u.Address, App: appID, Sid: u.Sid, Expires: u.Expires})
 }
 
 // ---- app files ----------------------------------------------------------------
@@ -345,7 +349,7 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 		g.fail(w, r, &pageError{http.StatusMethodNotAllowed, "method_not_allowed", "Not allowed", "Apps are read with GET."})
 		return
 	}
-	u, app, err := g.appFor(r.Context(), id, ticket)
+	_, app, err := g.appFor(r.Context(), id, ticket)
 	if err != nil {
 		g.fail(w, r, err)
 		return
@@ -357,7 +361,6 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 	if cfg.Identifier == "" {
 		cfg.Identifier = "default"
 	}
-	_ = u
 	if f, meta, ok := g.cache.open(app.PinnedSignature, reqPath); ok {
 		defer f.Close()
 		if meta.HTML {
@@ -524,6 +527,11 @@ func (g *Gateway) launcher(w http.ResponseWriter, r *http.Request, id, rest stri
 		return
 	}
 	if err := g.allow(r.Context(), u, app); err != nil {
+		if err == errSignedOut {
+			g.endSession(w)
+			g.signIn(w, r)
+			return
+		}
 		g.fail(w, r, err)
 		return
 	}
@@ -552,6 +560,11 @@ func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			mine = append(mine, a)
 			continue
+		}
+		if err == errSignedOut {
+			g.endSession(w)
+			g.signIn(w, r)
+			return
 		}
 		var pe *pageError
 		if errors.As(err, &pe) && pe.Status != http.StatusForbidden && pe.Status != http.StatusNotFound {
@@ -654,6 +667,8 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		g.count("action", "allowed")
 		g.nodeAnswer(w, r, p, q.Encode())
+	case kindResourceURL:
+		g.resourceURL(w, r, u, app, in.Request)
 	case kindAccount:
 		if _, err := g.store.GetQAppConsent(r.Context(), app.ID, u.User); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -692,6 +707,44 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 	default:
 		g.refuse(w, action, "unknown_action", fmt.Sprintf("qortalRequest action %q is not supported by this gateway", action))
 	}
+}
+
+// resourceURL answers GET_QDN_RESOURCE_URL as q-apps.js does (status
+// first, "Resource does not exist" when not published) with a URL of the
+// gateway's node proxy for this app, usable in <img src> and the like.
+func (g *Gateway) resourceURL(w http.ResponseWriter, r *http.Request, u claims, app store.QApp, req request) {
+	status, err := resourcePath(req, "/arbitrary/resource/status/", false)
+	if err != nil {
+		g.refuse(w, "GET_QDN_RESOURCE_URL", "invalid_request", "GET_QDN_RESOURCE_URL: "+err.Error())
+		return
+	}
+	fetchPath, _ := resourcePath(req, "/arbitrary/", false)
+	if !allowedNodePath(status) || !allowedNodePath(fetchPath) {
+		g.refuse(w, "GET_QDN_RESOURCE_URL", "not_allowed", "GET_QDN_RESOURCE_URL: this resource is not on the gateway's allowlist")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.opt.NodeTimeout)
+	defer cancel()
+	resp, err := g.node.Get(ctx, status, "")
+	if err != nil {
+		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "qortal_node_unavailable", Message: "the Qortal node is unavailable"}})
+		return
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Status string `json:"status"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&st)
+	if resp.StatusCode != http.StatusOK || st.Status == "" || st.Status == "NOT_PUBLISHED" {
+		g.refuse(w, "GET_QDN_RESOURCE_URL", "not_found", "Resource does not exist")
+		return
+	}
+	g.count("action", "allowed")
+	out := "/node/" + app.ID + "/" + g.ticketFor(u, app.ID) + fetchPath
+	if fp := req.str("path"); fp != "" {
+		out += "?" + url.Values{"filepath": {fp}}.Encode()
+	}
+	apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Result: out})
 }
 
 func containsStr(list []string, s string) bool {

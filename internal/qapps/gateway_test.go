@@ -345,6 +345,15 @@ func TestBridge(t *testing.T) {
 	if c := errCode(req(map[string]any{"action": "GET_WALLET_BALANCE", "coin": "BTC"})); c != "unknown_action" {
 		t.Errorf("unknown action = %s", c)
 	}
+	out = req(map[string]any{"action": "GET_QDN_RESOURCE_URL", "service": "APP", "name": "Fixture", "path": "img/logo.png"})
+	if u, _ := out["result"].(string); !strings.HasPrefix(u, "/node/"+e.app.ID+"/") || !strings.HasSuffix(u, "/arbitrary/APP/Fixture?filepath=img%2Flogo.png") {
+		t.Errorf("GET_QDN_RESOURCE_URL = %v", out)
+	} else if a := e.get(u, "Cookie", ""); a.status != 200 || a.body != string(nodefake.FixtureApp()["img/logo.png"]) {
+		t.Errorf("resource URL answers %d", a.status)
+	}
+	if c := errCode(req(map[string]any{"action": "GET_QDN_RESOURCE_URL", "service": "APP", "name": "Nobody"})); c != "not_found" {
+		t.Errorf("GET_QDN_RESOURCE_URL of nothing = %s", c)
+	}
 	if c := errCode(req(map[string]any{"action": "GET_NAME_DATA"})); c != "invalid_request" {
 		t.Errorf("missing name = %s", c)
 	}
@@ -395,7 +404,7 @@ func TestBridge(t *testing.T) {
 	if out["result"] != qortal.Base58Encode(append(append([]byte{}, unsigned...), sig...)) || len(e.node.Processed()) != 1 {
 		t.Errorf("signed without process = %v", out)
 	}
-	for outcome, want := range map[string]float64{"allowed": 3, "refused": 6, "signed": 2} {
+	for outcome, want := range map[string]float64{"allowed": 4, "refused": 7, "signed": 2} {
 		if got := testutil.ToFloat64(e.gw.requests.WithLabelValues("action", outcome)); got != want {
 			t.Errorf("metric action/%s = %v, want %v", outcome, got, want)
 		}
@@ -503,5 +512,41 @@ func TestSignOut(t *testing.T) {
 	}
 	if a := e.get("/auth/status", "Cookie", ""); a.status != 401 {
 		t.Errorf("status without a session = %d", a.status)
+	}
+}
+
+// Ending the broker session behind a sign-in (sign-out, block, "sign out
+// everywhere") ends the gateway's too, on the next request.
+func TestBrokerSessionEndEndsTheGatewaySignIn(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	now := time.Now()
+	if err := e.st.UpsertClient(ctx, store.OIDCClient{ID: ClientID, Name: "gw", SecretHash: strings.Repeat("a", 64),
+		RedirectURIs: []string{e.srv.URL + "/auth/callback"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreateAuthRequest(ctx, store.AuthRequest{ID: "ar1", ClientID: ClientID, RedirectURI: e.srv.URL + "/auth/callback",
+		Scopes: []string{"openid"}, ResponseType: "code", ResponseMode: "query", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.CompleteAuthRequest(ctx, "ar1", store.AuthCompletion{Subject: "alice", QortalAddress: e.user.Address, AuthTime: now,
+		AMR: []string{"hwk"}, SessionID: "sid-1", SessionExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	e.user.Sid = "sid-1"
+	e.cookie = sessionCookie + "=" + e.gw.sessions.make(e.user)
+	frame := e.frame()
+	if a := e.get(frame + "css/style.css"); a.status != 200 {
+		t.Fatalf("with a live broker session = %d", a.status)
+	}
+	if _, err := e.st.EndSession(ctx, "sid-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get(frame + "css/style.css"); a.status != 401 || !strings.Contains(a.body, "Signed out") {
+		t.Errorf("app file after the broker session ended = %d", a.status)
+	}
+	if a := e.get("/app/" + e.app.ID + "/"); a.status != 401 || !strings.Contains(a.body, "Sign in with Qortal") || !strings.Contains(a.header.Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Errorf("launcher after the broker session ended = %d %s", a.status, a.header.Get("Set-Cookie"))
 	}
 }

@@ -95,7 +95,8 @@ func (o *oidcClient) callback(w http.ResponseWriter, r *http.Request) {
 			o.g.fail(w, r, &pageError{http.StatusBadGateway, "signin_failed", "Sign-in failed", "The broker did not say which Qortal address signed in."})
 			return
 		}
-		o.g.setSession(w, claims{User: info.Subject, Address: addr, Name: info.Name})
+		sid, _ := tokens.IDTokenClaims.Claims["sid"].(string)
+		o.g.setSession(w, claims{User: info.Subject, Address: addr, Name: info.Name, Sid: sid})
 		next := "/"
 		if c, err := r.Cookie(nextCookie); err == nil {
 			if v, err := url.QueryUnescape(c.Value); err == nil {

@@ -72,6 +72,8 @@ type pageError struct {
 
 func (e *pageError) Error() string { return e.Code + ": " + e.Message }
 
+var errSignedOut = &pageError{http.StatusUnauthorized, "signed_out", "Signed out", "You signed out of Qortal sign-in (or an administrator ended your session). Open the app again to sign in."}
+
 var errAppUnknown = &pageError{http.StatusNotFound, "app_not_found", "App not found", "This app is not approved on this gateway, or it was removed."}
 
 // allow decides whether user may open app, on every request: the app must
@@ -80,6 +82,15 @@ var errAppUnknown = &pageError{http.StatusNotFound, "app_not_found", "App not fo
 func (g *Gateway) allow(ctx context.Context, u claims, app store.QApp) error {
 	if app.Disabled {
 		return errAppUnknown
+	}
+	if u.Sid != "" {
+		sess, err := g.store.GetSession(ctx, u.Sid)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || err == nil && (sess.EndedAt != nil || !g.now().Before(sess.ExpiresAt)):
+			return errSignedOut
+		case err != nil:
+			return &pageError{http.StatusServiceUnavailable, "store_unavailable", "Temporarily unavailable", "The gateway cannot check your sign-in right now. Try again shortly."}
+		}
 	}
 	if g.opt.Standalone {
 		if u.User != u.Address {

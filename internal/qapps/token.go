@@ -35,7 +35,11 @@ type claims struct {
 	Address string `json:"a"`           // Qortal address
 	Name    string `json:"n,omitempty"` // display name
 	App     string `json:"i,omitempty"` // ticket only: the app id
-	Expires int64  `json:"x"`           // unix seconds
+	// Sid is the broker's OIDC session behind the sign-in (the ID token's
+	// sid): when it ends (sign-out, block, unlink, sign out everywhere) the
+	// gateway's sign-in ends with it, on every replica.
+	Sid     string `json:"d,omitempty"`
+	Expires int64  `json:"x"` // unix seconds
 }
 
 var errBadToken = errors.New("invalid or expired token")

@@ -30,6 +30,23 @@ func TestBlockAndUnlinkEndNextcloudAccess(t *testing.T) {
 				return e.exchange(t, cb)
 			}
 			prov := e.c.replicas[0].provision
+			// An app password, as Login Flow v2 gives desktop and mobile clients.
+			nc.AddAccount("alice", "alice-app-password-0123", false)
+			appPasswordWorks := func() bool {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodGet, nc.URL()+"/ocs/v2.php/cloud/user?format=json", nil)
+				req.SetBasicAuth("alice", "alice-app-password-0123")
+				req.Header.Set("OCS-APIRequest", "true")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				return res.StatusCode == http.StatusOK
+			}
+			if !appPasswordWorks() {
+				t.Fatal("setup: the app password does not work")
+			}
 
 			tokens := login()
 			before := e.bc.count()
@@ -37,7 +54,7 @@ func TestBlockAndUnlinkEndNextcloudAccess(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.bc.wait(t, before+1)
-			if u, _ := nc.User("alice"); !u.Disabled {
+			if u, _ := nc.User("alice"); !u.Disabled || appPasswordWorks() {
 				t.Fatal("block left the Nextcloud account enabled (its app passwords keep working)")
 			}
 			if _, err := rp.Userinfo[*oidc.UserInfo](context.Background(), tokens.AccessToken, "Bearer", "alice", e.relying); err == nil {
@@ -59,7 +76,7 @@ func TestBlockAndUnlinkEndNextcloudAccess(t *testing.T) {
 			if _, err := prov.SetStatus(t.Context(), "admin:test", e.alice.Address, store.StatusLinked); err != nil {
 				t.Fatal(err)
 			}
-			if u, _ := nc.User("alice"); u.Disabled {
+			if u, _ := nc.User("alice"); u.Disabled || !appPasswordWorks() {
 				t.Fatal("unblock left the Nextcloud account disabled")
 			}
 
@@ -72,6 +89,10 @@ func TestBlockAndUnlinkEndNextcloudAccess(t *testing.T) {
 			e.bc.wait(t, before+1)
 			if u, ok := nc.User("alice"); !ok || u.Disabled {
 				t.Fatalf("unlink must keep the Nextcloud account as it is: %+v %v", u, ok)
+			}
+			// What the README says survives an unlink: the app password.
+			if !appPasswordWorks() {
+				t.Error("the app password stopped after unlink; the README says it survives")
 			}
 		})
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +30,7 @@ import (
 
 // faultBroker is one or more replicas behind a round-robin balancer.
 type faultBroker struct {
+	logs     lockedBuffer
 	issuer   string
 	lb       *httptest.Server
 	replicas []*Server
@@ -46,7 +49,7 @@ func newFaultBroker(t *testing.T, nc *ocsfake.Server, stores []store.Store, muta
 		for _, m := range mutate {
 			m(&cfg)
 		}
-		srv, err := NewWithStore(context.Background(), cfg, slog.New(slog.DiscardHandler), st)
+		srv, err := NewWithStore(context.Background(), cfg, slog.New(slog.NewTextHandler(&fb.logs, &slog.HandlerOptions{Level: slog.LevelWarn})), st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,11 +152,42 @@ func (a answer) String() string {
 	return fmt.Sprintf("%s: %d Location=%q Retry-After=%q %s", a.step, a.status, a.header.Get("Location"), a.header.Get("Retry-After"), body)
 }
 
+// recorder takes every answer and classifies it.
+type recorder interface{ add(answer) outcome }
+
 // tally counts answers by step and outcome, and keeps the wrong ones.
 type tally struct {
 	mu     sync.Mutex
 	counts map[string]map[outcome]int
+	kinds  map[string]int // "step status error-code", for the report
 	wrong  []answer
+}
+
+// kind names an answer for the report: "token 503 temporarily_unavailable".
+func (a answer) kind() string {
+	if a.err != nil {
+		return a.step + " transport-error"
+	}
+	k := a.step + " " + strconv.Itoa(a.status)
+	if a.status >= 300 && a.status < 400 {
+		if loc := a.location(); loc != nil && loc.Query().Get("error") != "" {
+			return k + " error=" + loc.Query().Get("error")
+		}
+		return k
+	}
+	if a.json != nil {
+		if e, ok := a.json["error"].(map[string]any); ok {
+			c, _ := e["code"].(string)
+			return k + " " + c
+		}
+		if e, ok := a.json["error"].(string); ok {
+			return k + " " + e
+		}
+	}
+	if a.status == http.StatusServiceUnavailable {
+		return k + " page"
+	}
+	return k
 }
 
 func (t *tally) add(a answer) outcome {
@@ -167,6 +201,12 @@ func (t *tally) add(a answer) outcome {
 		t.counts[a.step] = map[outcome]int{}
 	}
 	t.counts[a.step][o]++
+	if o != okAnswer {
+		if t.kinds == nil {
+			t.kinds = map[string]int{}
+		}
+		t.kinds[a.kind()]++
+	}
 	if o == wrongAnswer && len(t.wrong) < 20 {
 		t.wrong = append(t.wrong, a)
 	}
@@ -181,6 +221,28 @@ func (t *tally) String() string {
 		fmt.Fprintf(&b, "%s ok=%d 503=%d wrong=%d; ", step, c[okAnswer], c[outageAnswer], c[wrongAnswer])
 	}
 	return b.String()
+}
+
+// errorKinds lists the non-success answers by kind, sorted.
+func (t *tally) errorKinds() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := make([]string, 0, len(t.kinds))
+	for k := range t.kinds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %d; ", k, t.kinds[k])
+	}
+	return b.String()
+}
+
+func (t *tally) ok(step string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.counts[step][okAnswer]
 }
 
 func (t *tally) wrongCount() int {
@@ -259,19 +321,27 @@ type tokens struct {
 	Access, Refresh, IDToken string
 }
 
+// trace is what a login used, kept to try replaying it.
+type trace struct {
+	tokens
+	code, challengeID, publicKey, signature string
+	start, end                              time.Time
+}
+
 // loginAccount is a Qortal identity generated for the test.
 type loginAccount struct {
 	Address string
 	Key     ed25519.PrivateKey
 }
 
-func newAccounts(t testing.TB, n int) []loginAccount {
+func newAccounts(_ testing.TB, n int) []loginAccount { return newAccountsNoT(n) }
+
+// newAccountsNoT is newAccounts for goroutines (key generation from
+// crypto/rand does not fail).
+func newAccountsNoT(n int) []loginAccount {
 	out := make([]loginAccount, n)
 	for i := range out {
-		pub, priv, err := ed25519.GenerateKey(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pub, priv, _ := ed25519.GenerateKey(nil)
 		out[i] = loginAccount{Address: qortal.AddressFromPublicKey(pub), Key: priv}
 	}
 	return out
@@ -279,46 +349,52 @@ func newAccounts(t testing.TB, n int) []loginAccount {
 
 // login runs one whole login, recording every answer in tl. It stops at the
 // first answer that is not a success and returns ok=false then.
-func (c *client) login(tl *tally, acct loginAccount, state string) (tokens, bool) {
+func (c *client) login(tl recorder, acct loginAccount, state string) (trace, bool) {
+	tr := trace{start: time.Now()}
 	a := c.get("authorize", authorizePath(state))
 	if tl.add(a) != okAnswer {
-		return tokens{}, false
+		return tr, false
 	}
 	loc := a.location()
 	if loc == nil || loc.Path != "/login" {
 		tl.add(answer{step: "authorize", err: fmt.Errorf("redirected to %v", loc)})
-		return tokens{}, false
+		return tr, false
 	}
 	id := loc.Query().Get("authRequestID")
 	a = c.postJSON("challenge", "/login/challenge", map[string]any{"authRequestId": id, "qortalAddress": acct.Address})
 	if tl.add(a) != okAnswer {
-		return tokens{}, false
+		return tr, false
 	}
 	msg, _ := a.json["message"].(string)
+	tr.challengeID, _ = a.json["challengeId"].(string)
 	p := qortal.Sign(acct.Key, []byte(msg))
-	a = c.postJSON("verify", "/login/verify", map[string]any{"challengeId": a.json["challengeId"], "publicKey": p.PublicKey, "signature": p.Signature})
+	tr.publicKey, tr.signature = p.PublicKey, p.Signature
+	a = c.postJSON("verify", "/login/verify", map[string]any{"challengeId": tr.challengeID, "publicKey": p.PublicKey, "signature": p.Signature})
 	if tl.add(a) != okAnswer {
-		return tokens{}, false
+		return tr, false
 	}
 	redirect, _ := a.json["redirectTo"].(string)
 	u, err := url.Parse(redirect)
 	if err != nil || redirect == "" {
 		tl.add(answer{step: "verify", err: fmt.Errorf("no redirectTo in %s", a.body)})
-		return tokens{}, false
+		return tr, false
 	}
 	a = c.get("callback", u.RequestURI())
 	if tl.add(a) != okAnswer {
-		return tokens{}, false
+		return tr, false
 	}
-	code := a.location().Query().Get("code")
-	if code == "" || a.location().Query().Get("state") != state {
+	tr.code = a.location().Query().Get("code")
+	if tr.code == "" || a.location().Query().Get("state") != state {
 		tl.add(answer{step: "callback", err: fmt.Errorf("no code for state %s in %s", state, a.header.Get("Location"))})
-		return tokens{}, false
+		return tr, false
 	}
-	return c.exchange(tl, code)
+	var ok bool
+	tr.tokens, ok = c.exchange(tl, tr.code)
+	tr.end = time.Now()
+	return tr, ok
 }
 
-func (c *client) exchange(tl *tally, code string) (tokens, bool) {
+func (c *client) exchange(tl recorder, code string) (tokens, bool) {
 	verifier, _ := pkcePair()
 	a := c.postForm("token", "/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {rpRedirect}, "code_verifier": {verifier}})

@@ -34,11 +34,11 @@ func preparePending(t *testing.T, c *client, acct loginAccount) pending {
 	t.Helper()
 	var tl tally
 	p := pending{acct: acct, authorizeState: "s-pending"}
-	tk, ok := c.login(&tl, acct, "s-full")
+	tr, ok := c.login(&tl, acct, "s-full")
 	if !ok {
 		t.Fatalf("login before the outage: %s %v", tl.String(), tl.wrong)
 	}
-	p.tokens = tk
+	p.tokens = tr.tokens
 	// A code issued but not yet exchanged, and a signed login whose
 	// callback has not been followed.
 	for _, stage := range []string{"code", "callback", "authorized"} {

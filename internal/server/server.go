@@ -102,6 +102,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 		nc, err := nextcloud.New(nextcloud.Config{
 			BaseURL: cfg.Nextcloud.URL, User: cfg.Nextcloud.User, AppPassword: cfg.Nextcloud.AppPassword,
 			APIVersion: cfg.Nextcloud.APIVersion, Timeout: cfg.Nextcloud.Timeout, MaxRetries: retries,
+			MaxConcurrent: cfg.Nextcloud.MaxConcurrent, QueueTimeout: cfg.Nextcloud.QueueTimeout,
 			CreateMissingGroups: cfg.Nextcloud.CreateMissingGroups, Logger: log, Observe: m.ObserveNextcloud,
 		})
 		if err != nil {
@@ -180,19 +181,41 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on an existing listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
+	srv := newHTTPServer(ctx, s.handler, s.log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	return s.serveUntilDone(ctx, srv, errc, ln.Addr())
+}
+
+func newHTTPServer(ctx context.Context, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}
+
+// serveUntilDone runs the background jobs next to srv (already serving,
+// its result on errc) until ctx ends, then shuts down gracefully.
+func (s *Server) serveUntilDone(ctx context.Context, srv *http.Server, errc <-chan error, addr net.Addr) error {
+	shutdown := func() error {
+		s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+		shCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shCtx); err != nil {
+			return fmt.Errorf("graceful shutdown: %w", err)
+		}
+		return nil
 	}
 	if s.cfg.Debug.PprofListen != "" {
 		stop, err := s.servePprof(ctx)
 		if err != nil {
+			_ = shutdown()
 			return err
 		}
 		defer stop()
@@ -210,24 +233,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	stopGateway, err := s.serveGateway(ctx)
 	if err != nil {
+		_ = shutdown()
 		return err
 	}
 	defer stopGateway()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("qortal-oidc listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer, "store", s.storeKind())
+	s.log.Info("qortal-oidc listening", "addr", addr.String(), "issuer", s.cfg.Issuer, "store", s.storeKind())
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
-	shCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shCtx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	return nil
+	return shutdown()
 }
 
 func (s *Server) storeKind() string {

@@ -17,7 +17,7 @@ func (s *Store) GetLoginPolicy(ctx context.Context) (store.LoginPolicy, error) {
 		p  store.LoginPolicy
 		at string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT mode, guard, updated_by, updated_at FROM login_policy WHERE id = 1`).
+	err := s.reader().QueryRowContext(ctx, `SELECT mode, guard, updated_by, updated_at FROM login_policy WHERE id = 1`).
 		Scan(&p.Mode, &p.Guard, &p.UpdatedBy, &at)
 	if err != nil {
 		return store.LoginPolicy{}, s.fail("get login policy", err)
@@ -39,7 +39,7 @@ func (s *Store) SetLoginPolicy(ctx context.Context, p store.LoginPolicy, audit s
 	if err != nil {
 		return store.LoginPolicy{}, fmt.Errorf("set login policy: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO login_policy (id, mode, guard, updated_by, updated_at) VALUES (1, $1, $2, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, guard = excluded.guard,
 			updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
@@ -60,7 +60,7 @@ func (s *Store) ClearLoginPolicy(ctx context.Context, audit store.AuditEntry) er
 	if err != nil {
 		return fmt.Errorf("clear login policy: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM login_policy WHERE id = 1`)
 		if err != nil {
 			return err
@@ -104,7 +104,7 @@ func (s *Store) AddAllowlist(ctx context.Context, e store.AllowlistEntry, audit 
 	if err != nil {
 		return store.AllowlistEntry{}, fmt.Errorf("add allowlist: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO allowlist (`+allowlistCols+`) VALUES ($1, $2, $3, $4)`,
 			e.QortalAddress, e.Note, e.AddedBy, s.ts(now)); err != nil {
 			return err
@@ -127,7 +127,7 @@ func (s *Store) RemoveAllowlist(ctx context.Context, address string, audit store
 		return store.AllowlistEntry{}, fmt.Errorf("remove allowlist: %w", err)
 	}
 	var out store.AllowlistEntry
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = scanAllowlist(tx.QueryRowContext(ctx, `DELETE FROM allowlist WHERE qortal_address = $1 RETURNING `+allowlistCols, address))
 		if err != nil {
@@ -143,7 +143,7 @@ func (s *Store) RemoveAllowlist(ctx context.Context, address string, audit store
 
 // GetAllowlist returns the entry for address.
 func (s *Store) GetAllowlist(ctx context.Context, address string) (store.AllowlistEntry, error) {
-	e, err := scanAllowlist(s.read.QueryRowContext(ctx, `SELECT `+allowlistCols+` FROM allowlist WHERE qortal_address = $1`, address))
+	e, err := scanAllowlist(s.reader().QueryRowContext(ctx, `SELECT `+allowlistCols+` FROM allowlist WHERE qortal_address = $1`, address))
 	if err != nil {
 		return store.AllowlistEntry{}, s.fail("get allowlist "+address, err)
 	}
@@ -166,7 +166,7 @@ func (s *Store) ListAllowlist(ctx context.Context, opts store.ListOptions) (stor
 		q += ` AND (lower(qortal_address) LIKE $3 ESCAPE '\' OR lower(note) LIKE $3 ESCAPE '\')`
 		args = append(args, backend.LikePattern(opts.Query))
 	}
-	rows, err := s.read.QueryContext(ctx, q+` ORDER BY qortal_address LIMIT $2`, args...)
+	rows, err := s.reader().QueryContext(ctx, q+` ORDER BY qortal_address LIMIT $2`, args...)
 	if err != nil {
 		return store.AllowlistPage{}, s.fail("list allowlist", err)
 	}

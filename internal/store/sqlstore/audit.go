@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -10,7 +9,7 @@ import (
 )
 
 // insertAudit writes a validated entry (see backend.Audit) inside tx.
-func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) error {
+func (s *Store) insertAudit(ctx context.Context, tx *Tx, e store.AuditEntry) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)`,
 		s.ts(e.At), e.Actor, e.Action, e.Subject, e.Detail)
 	return err
@@ -22,7 +21,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, e) }); err != nil {
+	if err := s.inTx(ctx, func(tx *Tx) error { return s.insertAudit(ctx, tx, e) }); err != nil {
 		return s.fail("append audit", err)
 	}
 	return nil
@@ -46,7 +45,7 @@ func (s *Store) ListAudit(ctx context.Context, opts store.ListOptions) (store.Au
 		args = append(args, backend.LikePattern(opts.Query))
 	}
 	query += ` ORDER BY id DESC LIMIT $2`
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.AuditPage{}, s.fail("list audit", err)
 	}

@@ -33,7 +33,7 @@ func scanBrokerSession(row rowScanner) (store.BrokerSession, error) {
 
 // brokerSessionForLogin does the broker-session part of CompleteAuthRequest
 // inside its transaction and returns the id the OIDC session records.
-func (s *Store) brokerSessionForLogin(ctx context.Context, tx *sql.Tx, c store.AuthCompletion, now time.Time) (string, error) {
+func (s *Store) brokerSessionForLogin(ctx context.Context, tx *Tx, c store.AuthCompletion, now time.Time) (string, error) {
 	switch {
 	case c.NewBrokerSession != nil:
 		bs := *c.NewBrokerSession
@@ -71,7 +71,7 @@ func (s *Store) brokerSessionForLogin(ctx context.Context, tx *sql.Tx, c store.A
 
 // GetBrokerSessionByToken returns a session whatever its times.
 func (s *Store) GetBrokerSessionByToken(ctx context.Context, tokenHash string) (store.BrokerSession, error) {
-	bs, err := scanBrokerSession(s.read.QueryRowContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE token_hash = $1`, tokenHash))
+	bs, err := scanBrokerSession(s.reader().QueryRowContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return store.BrokerSession{}, s.fail("get broker session", err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) GetBrokerSessionByToken(ctx context.Context, tokenHash string) (
 
 // GetBrokerSession returns a session by its public id.
 func (s *Store) GetBrokerSession(ctx context.Context, id string) (store.BrokerSession, error) {
-	bs, err := scanBrokerSession(s.read.QueryRowContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE id = $1`, id))
+	bs, err := scanBrokerSession(s.reader().QueryRowContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE id = $1`, id))
 	if err != nil {
 		return store.BrokerSession{}, s.fail("get broker session", err)
 	}
@@ -89,7 +89,7 @@ func (s *Store) GetBrokerSession(ctx context.Context, id string) (store.BrokerSe
 
 // ListBrokerSessions returns the address's live sessions, most recently used first.
 func (s *Store) ListBrokerSessions(ctx context.Context, address string, now time.Time) ([]store.BrokerSession, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE qortal_address = $1 AND expires_at > $2
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE qortal_address = $1 AND expires_at > $2
 		ORDER BY last_seen_at DESC, id LIMIT 200`, address, s.ts(now))
 	if err != nil {
 		return nil, s.fail("list broker sessions", err)
@@ -131,7 +131,7 @@ func (s *Store) TouchBrokerSession(ctx context.Context, id string, at time.Time)
 // endOIDCSessions ends the open OIDC sessions the WHERE clause selects
 // (one conditional UPDATE, so each is reported by exactly one caller) and
 // revokes their tokens.
-func (s *Store) endOIDCSessions(ctx context.Context, tx *sql.Tx, where string, arg any, now time.Time) ([]store.Session, error) {
+func (s *Store) endOIDCSessions(ctx context.Context, tx *Tx, where string, arg any, now time.Time) ([]store.Session, error) {
 	rows, err := tx.QueryContext(ctx, `UPDATE oidc_sessions SET ended_at = $1 WHERE `+where+` AND ended_at IS NULL RETURNING `+sessionCols,
 		s.ts(now), arg)
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) EndBrokerSession(ctx context.Context, id string, now time.Time) 
 		bs    store.BrokerSession
 		ended []store.Session
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		if bs, err = scanBrokerSession(tx.QueryRowContext(ctx, `DELETE FROM broker_sessions WHERE id = $1 RETURNING `+brokerCols, id)); err != nil {
 			return err
@@ -184,7 +184,7 @@ func (s *Store) EndAllSessionsForAddress(ctx context.Context, address string, no
 		gone  []store.BrokerSession
 		ended []store.Session
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		gone, ended = nil, nil
 		rows, err := tx.QueryContext(ctx, `DELETE FROM broker_sessions WHERE qortal_address = $1 RETURNING `+brokerCols, address)
 		if err != nil {

@@ -72,7 +72,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign, userIDs []
 	if err != nil {
 		return store.Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO onboarding_campaigns (id, channels, selector, notification_short,
 			notification_long, email_subject, email_body, invite_ttl_seconds, created_by, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -100,7 +100,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign, userIDs []
 }
 
 func (s *Store) campaignCounts(ctx context.Context, id string) (map[store.TargetState]int, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM onboarding_targets WHERE campaign_id = $1 GROUP BY state`, id)
+	rows, err := s.reader().QueryContext(ctx, `SELECT state, count(*) FROM onboarding_targets WHERE campaign_id = $1 GROUP BY state`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (s *Store) campaignCounts(ctx context.Context, id string) (map[store.Target
 
 // GetCampaign returns a campaign with its counts.
 func (s *Store) GetCampaign(ctx context.Context, id string) (store.Campaign, error) {
-	c, _, err := scanCampaign(s.read.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM onboarding_campaigns WHERE id = $1`, id))
+	c, _, err := scanCampaign(s.reader().QueryRowContext(ctx, `SELECT `+campaignCols+` FROM onboarding_campaigns WHERE id = $1`, id))
 	if err == nil {
 		c.Counts, err = s.campaignCounts(ctx, id)
 	}
@@ -138,7 +138,7 @@ func (s *Store) ListCampaigns(ctx context.Context, opts store.ListOptions) (stor
 		return store.CampaignPage{}, fmt.Errorf("list campaigns: %w", err)
 	}
 	limit := backend.Limit(opts.Limit)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+campaignCols+` FROM onboarding_campaigns
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+campaignCols+` FROM onboarding_campaigns
 		WHERE ($1 = 0 OR seq < $1) ORDER BY seq DESC LIMIT $2`, before, limit+1)
 	if err != nil {
 		return store.CampaignPage{}, s.fail("list campaigns", err)
@@ -178,7 +178,7 @@ func (s *Store) ListTargets(ctx context.Context, campaignID string, opts store.L
 		return store.TargetPage{}, fmt.Errorf("list targets: %w", err)
 	}
 	var one int
-	if err := s.read.QueryRowContext(ctx, `SELECT 1 FROM onboarding_campaigns WHERE id = $1`, campaignID).Scan(&one); err != nil {
+	if err := s.reader().QueryRowContext(ctx, `SELECT 1 FROM onboarding_campaigns WHERE id = $1`, campaignID).Scan(&one); err != nil {
 		return store.TargetPage{}, s.fail("list targets", err)
 	}
 	limit := backend.Limit(opts.Limit)
@@ -192,7 +192,7 @@ func (s *Store) ListTargets(ctx context.Context, campaignID string, opts store.L
 		q += ` AND lower(nextcloud_user_id) LIKE $4 ESCAPE '\'`
 		args = append(args, backend.LikePattern(opts.Query))
 	}
-	rows, err := s.read.QueryContext(ctx, q+` ORDER BY nextcloud_user_id LIMIT $3`, args...)
+	rows, err := s.reader().QueryContext(ctx, q+` ORDER BY nextcloud_user_id LIMIT $3`, args...)
 	if err != nil {
 		return store.TargetPage{}, s.fail("list targets", err)
 	}
@@ -218,7 +218,7 @@ func (s *Store) ClaimTargets(ctx context.Context, owner string, n int, now, leas
 		return nil, fmt.Errorf("claim targets: need an owner, 1..%d rows and a lease after now", backend.MaxClaim)
 	}
 	var out []store.CampaignTarget
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE onboarding_targets SET state = 'sending', lease_owner = $1, lease_until = $2,
 			attempts = attempts + 1, updated_at = $3
 			WHERE (campaign_id, nextcloud_user_id) IN (SELECT t.campaign_id, t.nextcloud_user_id
@@ -250,7 +250,7 @@ func sortTargets(ts []store.CampaignTarget) {
 // ReclaimStale fails targets whose worker's lease ended.
 func (s *Store) ReclaimStale(ctx context.Context, now time.Time, reason string) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'failed', last_error = $2, lease_owner = '',
 			lease_until = NULL, updated_at = $1 WHERE state = 'sending' AND lease_until < $1`,
 			s.ts(now), backend.TruncateError(reason))
@@ -268,7 +268,7 @@ func (s *Store) ReclaimStale(ctx context.Context, now time.Time, reason string) 
 
 // SetTargetInvite records the invite of a claimed target.
 func (s *Store) SetTargetInvite(ctx context.Context, campaignID, userID, owner, inviteID string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET invite_id = $4, updated_at = $5
 			WHERE campaign_id = $1 AND nextcloud_user_id = $2 AND state = 'sending' AND lease_owner = $3`,
 			campaignID, userID, owner, inviteID, s.ts(backend.Now()))
@@ -293,7 +293,7 @@ func (s *Store) FinishTarget(ctx context.Context, campaignID, userID, owner stri
 		sent = s.ts(*r.SentAt)
 	}
 	var out store.CampaignTarget
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = scanTarget(tx.QueryRowContext(ctx, `UPDATE onboarding_targets SET state = $4,
 			invite_id = CASE WHEN $5 = '' THEN invite_id ELSE $5 END, last_error = $6, sent_at = coalesce($7, sent_at),
@@ -310,7 +310,7 @@ func (s *Store) FinishTarget(ctx context.Context, campaignID, userID, owner stri
 
 // ReleaseTarget hands an untouched claim back.
 func (s *Store) ReleaseTarget(ctx context.Context, campaignID, userID, owner string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE onboarding_targets SET state = 'not_started', lease_owner = '', lease_until = NULL,
 			attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $4
 			WHERE campaign_id = $1 AND nextcloud_user_id = $2 AND state = 'sending' AND lease_owner = $3`,
@@ -338,7 +338,7 @@ func (s *Store) ResendTargets(ctx context.Context, campaignID string, userIDs []
 	users := encList(userIDs) // "[]" rather than null: Postgres cannot take the elements of a JSON null
 	pick := `campaign_id = $1 AND state IN ('invited', 'failed') AND ($2 OR nextcloud_user_id IN (` + s.flavor.JSONValues("$3") + `))`
 	var n int
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM onboarding_campaigns WHERE id = $1`, campaignID).Scan(&one); err != nil {
 			return err

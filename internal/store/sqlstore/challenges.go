@@ -58,7 +58,7 @@ func (s *Store) CreateChallenge(ctx context.Context, c store.Challenge) error {
 
 // GetChallenge returns the challenge whatever its state.
 func (s *Store) GetChallenge(ctx context.Context, id string) (store.Challenge, error) {
-	c, err := scanChallenge(s.read.QueryRowContext(ctx, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id))
+	c, err := scanChallenge(s.reader().QueryRowContext(ctx, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id))
 	if err != nil {
 		return store.Challenge{}, s.fail("get challenge", err)
 	}
@@ -90,7 +90,7 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 	// Nothing updated: say why. A concurrent consumer may have won in the
 	// meantime, in which case "used" is the right answer.
 	var used sql.NullString
-	err = s.read.QueryRowContext(ctx, `SELECT used_at FROM challenges WHERE id = $1`, id).Scan(&used)
+	err = s.reader().QueryRowContext(ctx, `SELECT used_at FROM challenges WHERE id = $1`, id).Scan(&used)
 	switch {
 	case err != nil:
 		return store.Challenge{}, s.fail("consume challenge", err)
@@ -104,7 +104,7 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 // DeleteExpiredChallenges removes challenges that expired before t, used or not.
 func (s *Store) DeleteExpiredChallenges(ctx context.Context, t time.Time) (int, error) {
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at < $1`, s.ts(t))
 		if err != nil {
 			return err

@@ -48,7 +48,7 @@ func (s *Store) CreateConsoleSession(ctx context.Context, cs store.ConsoleSessio
 	if err != nil {
 		return store.ConsoleSession{}, fmt.Errorf("create console session: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO console_sessions (`+consoleCols+`) VALUES ($1, $2, $3, $4, $5)`,
 			cs.TokenHash, cs.Address, s.ts(cs.CreatedAt), s.ts(cs.LastSeenAt), s.ts(cs.ExpiresAt)); err != nil {
 			return err
@@ -66,7 +66,7 @@ func (s *Store) CreateConsoleSession(ctx context.Context, cs store.ConsoleSessio
 
 // GetConsoleSession returns a session whatever its times.
 func (s *Store) GetConsoleSession(ctx context.Context, tokenHash string) (store.ConsoleSession, error) {
-	cs, err := scanConsoleSession(s.read.QueryRowContext(ctx, `SELECT `+consoleCols+` FROM console_sessions WHERE token_hash = $1`, tokenHash))
+	cs, err := scanConsoleSession(s.reader().QueryRowContext(ctx, `SELECT `+consoleCols+` FROM console_sessions WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return store.ConsoleSession{}, s.fail("get console session", err)
 	}
@@ -75,7 +75,7 @@ func (s *Store) GetConsoleSession(ctx context.Context, tokenHash string) (store.
 
 // TouchConsoleSession moves last_seen_at forward; text order is time order.
 func (s *Store) TouchConsoleSession(ctx context.Context, tokenHash string, at time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE console_sessions SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END WHERE token_hash = $1`,
 			tokenHash, s.ts(at))
 		if err != nil {
@@ -95,7 +95,7 @@ func (s *Store) TouchConsoleSession(ctx context.Context, tokenHash string, at ti
 // DeleteConsoleSession removes a session with its audit entry.
 func (s *Store) DeleteConsoleSession(ctx context.Context, tokenHash string, audit store.AuditEntry) (store.ConsoleSession, error) {
 	var cs store.ConsoleSession
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		cs, err = scanConsoleSession(tx.QueryRowContext(ctx, `DELETE FROM console_sessions WHERE token_hash = $1 RETURNING `+consoleCols, tokenHash))
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) DeleteConsoleSession(ctx context.Context, tokenHash string, audi
 // DeleteExpiredConsoleSessions removes ended and idle sessions.
 func (s *Store) DeleteExpiredConsoleSessions(ctx context.Context, t, idleBefore time.Time) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at < $1 OR last_seen_at < $2`, s.ts(t), s.ts(idleBefore))
 		if err != nil {
 			return err

@@ -60,7 +60,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv store.Invite, audit store.
 	if err != nil {
 		return store.Invite{}, fmt.Errorf("create invite: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO invites (`+inviteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, '', NULL)`,
 			inv.ID, inv.TokenHash, inv.NextcloudUserID, inv.CampaignID, inv.Note, inv.CreatedBy,
 			s.ts(inv.CreatedAt), s.ts(inv.ExpiresAt)); err != nil {
@@ -79,7 +79,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv store.Invite, audit store.
 
 // GetInvite returns an invite by id whatever its state.
 func (s *Store) GetInvite(ctx context.Context, id string) (store.Invite, error) {
-	inv, err := scanInvite(s.read.QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE id = $1`, id))
+	inv, err := scanInvite(s.reader().QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE id = $1`, id))
 	if err != nil {
 		return store.Invite{}, s.fail("get invite", err)
 	}
@@ -88,7 +88,7 @@ func (s *Store) GetInvite(ctx context.Context, id string) (store.Invite, error) 
 
 // GetInviteByTokenHash returns an invite by token hash whatever its state.
 func (s *Store) GetInviteByTokenHash(ctx context.Context, hash string) (store.Invite, error) {
-	inv, err := scanInvite(s.read.QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE token_hash = $1`, hash))
+	inv, err := scanInvite(s.reader().QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE token_hash = $1`, hash))
 	if err != nil {
 		return store.Invite{}, s.fail("get invite", err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) ConsumeInvite(ctx context.Context, hash, address string, now tim
 	}
 	var out store.Invite
 	var sentinel error
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		inv, err := scanInvite(tx.QueryRowContext(ctx, `UPDATE invites SET used_at = $2, used_by = $3
 			WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 RETURNING `+inviteCols,
 			hash, s.ts(now), address))
@@ -152,7 +152,7 @@ func (s *Store) ConsumeInvite(ctx context.Context, hash, address string, now tim
 func (s *Store) ReleaseInvite(ctx context.Context, hash, address string, audit store.AuditEntry) (store.Invite, error) {
 	now := backend.Now()
 	var out store.Invite
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = scanInvite(tx.QueryRowContext(ctx, `UPDATE invites SET used_at = NULL, used_by = ''
 			WHERE token_hash = $1 AND used_by = $2 AND used_at IS NOT NULL RETURNING `+inviteCols, hash, address))
@@ -188,7 +188,7 @@ func (s *Store) RevokeInvite(ctx context.Context, id string, now time.Time, audi
 		out      store.Invite
 		sentinel error
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		cur, err := scanInvite(tx.QueryRowContext(ctx, `SELECT `+inviteCols+` FROM invites WHERE id = $1`+s.flavor.LockRow, id))
 		if err != nil {
 			return err
@@ -236,7 +236,7 @@ func (s *Store) ListInvites(ctx context.Context, opts store.ListOptions) (store.
 		q += ` AND (lower(id) LIKE $3 ESCAPE '\' OR lower(nextcloud_user_id) LIKE $3 ESCAPE '\' OR lower(note) LIKE $3 ESCAPE '\')`
 		args = append(args, backend.LikePattern(opts.Query))
 	}
-	rows, err := s.read.QueryContext(ctx, q+` ORDER BY seq DESC LIMIT $2`, args...)
+	rows, err := s.reader().QueryContext(ctx, q+` ORDER BY seq DESC LIMIT $2`, args...)
 	if err != nil {
 		return store.InvitePage{}, s.fail("list invites", err)
 	}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -43,7 +42,7 @@ func (s *Store) CreateMapping(ctx context.Context, m store.Mapping, audit store.
 	if err != nil {
 		return store.Mapping{}, fmt.Errorf("create mapping: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mappings (`+mappingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			m.QortalAddress, m.NextcloudUserID, m.DisplayName, m.Email, string(m.Status), s.ts(m.CreatedAt), s.ts(m.UpdatedAt)); err != nil {
 			return err
@@ -64,7 +63,7 @@ func (s *Store) GetMappingByAddress(ctx context.Context, address string) (store.
 	if backend.CheckAddress(address) != nil {
 		return store.Mapping{}, fmt.Errorf("get mapping: %w", store.ErrNotFound)
 	}
-	m, err := scanMapping(s.read.QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE qortal_address = $1`, address))
+	m, err := scanMapping(s.reader().QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE qortal_address = $1`, address))
 	if err != nil {
 		return store.Mapping{}, s.fail("get mapping "+address, err)
 	}
@@ -77,7 +76,7 @@ func (s *Store) GetMappingByUser(ctx context.Context, userID string) (store.Mapp
 	if backend.CheckUserID(userID) != nil {
 		return store.Mapping{}, fmt.Errorf("get mapping by user: %w", store.ErrNotFound)
 	}
-	m, err := scanMapping(s.read.QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE lower(nextcloud_user_id) = lower($1)`, userID))
+	m, err := scanMapping(s.reader().QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE lower(nextcloud_user_id) = lower($1)`, userID))
 	if err != nil {
 		return store.Mapping{}, s.fail("get mapping by user "+userID, err)
 	}
@@ -96,7 +95,7 @@ func (s *Store) UpdateMapping(ctx context.Context, m store.Mapping, audit store.
 		return store.Mapping{}, fmt.Errorf("update mapping: %w", err)
 	}
 	var out store.Mapping
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = scanMapping(tx.QueryRowContext(ctx, `UPDATE mappings SET display_name = $2, email = $3, status = $4, updated_at = $5
 			WHERE qortal_address = $1 RETURNING `+mappingCols,
@@ -122,7 +121,7 @@ func (s *Store) DeleteMapping(ctx context.Context, address string, audit store.A
 		return store.Mapping{}, fmt.Errorf("delete mapping: %w", err)
 	}
 	var out store.Mapping
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = scanMapping(tx.QueryRowContext(ctx, `DELETE FROM mappings WHERE qortal_address = $1 RETURNING `+mappingCols, address))
 		if err != nil {
@@ -157,7 +156,7 @@ func (s *Store) ListMappings(ctx context.Context, opts store.ListOptions) (store
 		args = append(args, backend.LikePattern(opts.Query))
 	}
 	query += ` ORDER BY qortal_address LIMIT $2`
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.MappingPage{}, s.fail("list mappings", err)
 	}
@@ -185,7 +184,7 @@ func (s *Store) ListMappings(ctx context.Context, opts store.ListOptions) (store
 // CountMappings returns how many mappings have each status (all statuses
 // present, zero included).
 func (s *Store) CountMappings(ctx context.Context) (map[store.MappingStatus]int, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT status, count(*) FROM mappings GROUP BY status`)
+	rows, err := s.reader().QueryContext(ctx, `SELECT status, count(*) FROM mappings GROUP BY status`)
 	if err != nil {
 		return nil, s.fail("count mappings", err)
 	}
@@ -220,7 +219,7 @@ func (s *Store) RecordProvisionIntent(ctx context.Context, address, userID strin
 		in      store.ProvisionIntent
 		created string
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO provision_intents (qortal_address, nextcloud_user_id, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (qortal_address) DO UPDATE SET nextcloud_user_id = excluded.nextcloud_user_id,
 				created_at = CASE WHEN lower(provision_intents.nextcloud_user_id) = lower(excluded.nextcloud_user_id)
@@ -246,7 +245,7 @@ func (s *Store) GetProvisionIntent(ctx context.Context, address string) (store.P
 		in      store.ProvisionIntent
 		created string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT qortal_address, nextcloud_user_id, created_at FROM provision_intents WHERE qortal_address = $1`,
+	err := s.reader().QueryRowContext(ctx, `SELECT qortal_address, nextcloud_user_id, created_at FROM provision_intents WHERE qortal_address = $1`,
 		address).Scan(&in.QortalAddress, &in.NextcloudUserID, &created)
 	if err != nil {
 		return store.ProvisionIntent{}, s.fail("get provision intent "+address, err)
@@ -262,7 +261,7 @@ func (s *Store) DeleteProvisionIntent(ctx context.Context, address string) error
 	if backend.CheckAddress(address) != nil {
 		return nil
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM provision_intents WHERE qortal_address = $1`, address)
 		return err
 	})

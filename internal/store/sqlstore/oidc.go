@@ -41,7 +41,7 @@ func affected(res sql.Result) int {
 // PurgeExpiredOIDC deletes rows nothing can use any more.
 func (s *Store) PurgeExpiredOIDC(ctx context.Context, now time.Time) (int, error) {
 	total := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		for _, q := range []string{
 			`DELETE FROM oidc_codes WHERE expires_at < $1`,
 			`DELETE FROM oidc_codes WHERE auth_request_id IN (SELECT id FROM oidc_auth_requests WHERE expires_at < $1)`,

@@ -84,7 +84,7 @@ func (s *Store) UpsertClient(ctx context.Context, c store.OIDCClient) error {
 
 // GetClient returns one client.
 func (s *Store) GetClient(ctx context.Context, id string) (store.OIDCClient, error) {
-	c, err := scanClient(s.read.QueryRowContext(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id = $1`, id))
+	c, err := scanClient(s.reader().QueryRowContext(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id = $1`, id))
 	if err != nil {
 		return c, s.fail("get client", err)
 	}
@@ -93,7 +93,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.OIDCClient, err
 
 // ListClients returns all clients ordered by id.
 func (s *Store) ListClients(ctx context.Context) ([]store.OIDCClient, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+clientCols+` FROM oidc_clients ORDER BY id`)
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+clientCols+` FROM oidc_clients ORDER BY id`)
 	if err != nil {
 		return nil, s.fail("list clients", err)
 	}

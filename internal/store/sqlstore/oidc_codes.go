@@ -18,7 +18,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, codeHash, grantID string, ex
 		return errors.New("redeem auth code: code hash and grant id are required")
 	}
 	reused := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		reused, err = s.redeem(ctx, tx, codeHash, grantID, expiresAt, now)
 		return err
@@ -38,7 +38,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, codeHash, grantID string, ex
 // redeem marks the code used and records the redemption inside tx. reused
 // reports a replay, whose first grant redeem has revoked in tx: the caller
 // must commit so the revocation sticks, and store nothing else.
-func (s *Store) redeem(ctx context.Context, tx *sql.Tx, codeHash, grantID string, expiresAt, now time.Time) (reused bool, err error) {
+func (s *Store) redeem(ctx context.Context, tx *Tx, codeHash, grantID string, expiresAt, now time.Time) (reused bool, err error) {
 	res, err := tx.ExecContext(ctx, `UPDATE oidc_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $3`,
 		s.ts(now), codeHash, s.ts(now))
 	if err != nil {
@@ -89,14 +89,14 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 		return errors.New("exchange auth code: tokens must belong to the grant")
 	}
 	reused := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var (
-			reqID string
-			err   error
-		)
-		// Read before redeem marks it: the request to delete afterwards.
-		if err := tx.QueryRowContext(ctx, `SELECT auth_request_id FROM oidc_codes WHERE hash = $1`, x.CodeHash).Scan(&reqID); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+	err := s.inTx(ctx, func(tx *Tx) error {
+		var err error
+		reqID := x.AuthRequestID
+		if reqID == "" {
+			// Read before redeem marks it: the request to delete afterwards.
+			if err := tx.QueryRowContext(ctx, `SELECT auth_request_id FROM oidc_codes WHERE hash = $1`, x.CodeHash).Scan(&reqID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
 		if reused, err = s.redeem(ctx, tx, x.CodeHash, x.GrantID, x.KeepUntil, now); err != nil || reused {
 			return err
@@ -112,7 +112,9 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 			s.ts(t.CreatedAt), s.ts(t.ExpiresAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE auth_request_id = $1`, reqID); err != nil {
+		// The code itself goes too (by hash: reqID may be the caller's
+		// idea of it), with any other code of the request.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE hash = $1 OR auth_request_id = $2`, x.CodeHash, reqID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = $1`, reqID)
@@ -136,7 +138,7 @@ func (s *Store) GetRedeemedCode(ctx context.Context, codeHash string, now time.T
 		rc      store.RedeemedCode
 		at, exp string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge, code_challenge_method,
+	err := s.reader().QueryRowContext(ctx, `SELECT hash, grant_id, client_id, redirect_uri, code_challenge, code_challenge_method,
 		redeemed_at, expires_at FROM oidc_redeemed_codes WHERE hash = $1 AND expires_at > $2`, codeHash, s.ts(now)).Scan(
 		&rc.Hash, &rc.GrantID, &rc.ClientID, &rc.RedirectURI, &rc.CodeChallenge, &rc.CodeChallengeMethod, &at, &exp)
 	if err != nil {

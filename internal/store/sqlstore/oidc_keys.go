@@ -17,7 +17,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, opts stor
 		return false, fmt.Errorf("add signing key: %w", err)
 	}
 	added := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE oidc_key_lock SET id = 1 WHERE id = 1`); err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, opts stor
 
 // ListSigningKeys returns all keys, oldest ActiveFrom first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT kid, alg, private_key_enc, public_jwk, created_at, active_from, retire_at
+	rows, err := s.reader().QueryContext(ctx, `SELECT kid, alg, private_key_enc, public_jwk, created_at, active_from, retire_at
 		FROM oidc_signing_keys ORDER BY active_from, created_at, kid`)
 	if err != nil {
 		return nil, s.fail("list signing keys", err)

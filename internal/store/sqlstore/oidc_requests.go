@@ -86,7 +86,7 @@ func getAuthRequest(ctx context.Context, q queryer, id string) (store.AuthReques
 
 // GetAuthRequest returns the request whatever its state.
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
-	ar, err := getAuthRequest(ctx, s.read, id)
+	ar, err := getAuthRequest(ctx, s.reader(), id)
 	if err != nil {
 		return ar, s.fail("get auth request", err)
 	}
@@ -118,7 +118,7 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 		}
 	}
 	var ar store.AuthRequest
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		// The challenge first: a replayed proof is "challenge used" even
 		// when its request is done by now.
 		if c.Challenge != nil {
@@ -179,7 +179,7 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 
 // DeleteAuthRequest removes the request and its codes.
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE auth_request_id = $1`, id); err != nil {
 			return err
 		}
@@ -197,7 +197,7 @@ func (s *Store) SaveAuthCode(ctx context.Context, c store.AuthCode) error {
 	if c.Hash == "" || c.AuthRequestID == "" {
 		return errors.New("save auth code: hash and auth request id are required")
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		// Lock the request first, then count its codes in a statement of
 		// its own: where transactions overlap (Postgres) that count runs
 		// after a concurrent saver has committed, so only one code is saved.
@@ -239,7 +239,7 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time
 		reqID, expires string
 		used           sql.NullString
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT auth_request_id, used_at, expires_at FROM oidc_codes WHERE hash = $1`, codeHash).Scan(&reqID, &used, &expires)
+	err := s.reader().QueryRowContext(ctx, `SELECT auth_request_id, used_at, expires_at FROM oidc_codes WHERE hash = $1`, codeHash).Scan(&reqID, &used, &expires)
 	if err != nil {
 		return store.AuthRequest{}, s.fail("auth request by code", err)
 	}

@@ -34,14 +34,14 @@ func scanSession(row rowScanner) (store.Session, error) {
 
 // GetSession returns the session whatever its state.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	ss, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = $1`, id))
+	ss, err := scanSession(s.reader().QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = $1`, id))
 	if err != nil {
 		return ss, s.fail("get session", err)
 	}
 	return ss, nil
 }
 
-func (s *Store) revokeSessionTokens(ctx context.Context, tx *sql.Tx, sid string, now time.Time) error {
+func (s *Store) revokeSessionTokens(ctx context.Context, tx *Tx, sid string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE oidc_access_tokens SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL`, s.ts(now), sid); err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (s *Store) revokeSessionTokens(ctx context.Context, tx *sql.Tx, sid string,
 // EndSession ends an open session once and revokes its tokens.
 func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
 	var ss store.Session
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oidc_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL`, s.ts(now), id)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (store
 // EndSessionsFor ends every open session of subject at clientID.
 func (s *Store) EndSessionsFor(ctx context.Context, subject, clientID string, now time.Time) ([]store.Session, error) {
 	var out []store.Session
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		out = nil
 		// One conditional UPDATE: of concurrent callers each session is
 		// reported ended by exactly one.

@@ -34,7 +34,7 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (store.AccessToke
 		scopes, aud, cr, ex string
 		revoked             sql.NullString
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT `+accessCols+` FROM oidc_access_tokens WHERE id = $1`, id).Scan(&t.ID, &t.ClientID,
+	err := s.reader().QueryRowContext(ctx, `SELECT `+accessCols+` FROM oidc_access_tokens WHERE id = $1`, id).Scan(&t.ID, &t.ClientID,
 		&t.Subject, &t.QortalAddress, &scopes, &aud, &t.SessionID, &t.RefreshFamilyID, &cr, &ex, &revoked)
 	if err != nil {
 		return t, s.fail("get access token", err)
@@ -82,7 +82,7 @@ func (s *Store) insertRefresh(ctx context.Context, q queryer, t store.RefreshTok
 
 // CreateRefreshToken stores the first token of a family.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := s.insertRefresh(ctx, s.write, t); err != nil {
+	if err := s.oneStatement(ctx, func(q queryer) error { return s.insertRefresh(ctx, q, t) }); err != nil {
 		return s.fail("create refresh token", err)
 	}
 	return nil
@@ -127,7 +127,7 @@ func getRefresh(ctx context.Context, q queryer, hash, lock string) (store.Refres
 
 // GetRefreshToken returns the token whatever its state.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
-	t, err := getRefresh(ctx, s.read, hash, "")
+	t, err := getRefresh(ctx, s.reader(), hash, "")
 	if err != nil {
 		return t, s.fail("get refresh token", err)
 	}
@@ -138,7 +138,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 // token already rotated means reuse, and its family is revoked.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next store.RefreshToken, now time.Time) error {
 	var reusedFamily string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		// The row lock makes concurrent rotations of one token queue up
 		// where transactions overlap (Postgres); the waiter then reads the
 		// winner's rotated_at and reports reuse.
@@ -188,7 +188,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 	if familyID == "" {
 		return nil
 	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.revokeFamily(ctx, tx, familyID, now) }); err != nil {
+	if err := s.inTx(ctx, func(tx *Tx) error { return s.revokeFamily(ctx, tx, familyID, now) }); err != nil {
 		return s.fail("revoke refresh family", err)
 	}
 	return nil

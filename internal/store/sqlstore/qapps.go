@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,7 +87,7 @@ func (s *Store) CreateQApp(ctx context.Context, a store.QApp, audit store.AuditE
 	if err != nil {
 		return store.QApp{}, fmt.Errorf("create qapp: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO qapps (resource_key, `+qappCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			a.ResourceKey(), a.ID, a.Service, a.Name, a.Identifier, a.Title, a.Icon, jsonList(a.Groups), jsonList(a.Actions),
 			a.PinnedSignature, s.ts(a.PinnedAt), disabledInt(a.Disabled), s.ts(a.CreatedAt), s.ts(a.UpdatedAt)); err != nil {
@@ -107,7 +106,7 @@ func (s *Store) CreateQApp(ctx context.Context, a store.QApp, audit store.AuditE
 
 // GetQApp returns one entry.
 func (s *Store) GetQApp(ctx context.Context, id string) (store.QApp, error) {
-	a, err := scanQApp(s.read.QueryRowContext(ctx, `SELECT `+qappCols+` FROM qapps WHERE id = $1`, id))
+	a, err := scanQApp(s.reader().QueryRowContext(ctx, `SELECT `+qappCols+` FROM qapps WHERE id = $1`, id))
 	if err != nil {
 		return store.QApp{}, s.fail("get qapp", err)
 	}
@@ -116,7 +115,7 @@ func (s *Store) GetQApp(ctx context.Context, id string) (store.QApp, error) {
 
 // ListQApps returns the catalog by title, then id.
 func (s *Store) ListQApps(ctx context.Context) ([]store.QApp, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+qappCols+` FROM qapps ORDER BY title, id LIMIT $1`, store.MaxQApps)
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+qappCols+` FROM qapps ORDER BY title, id LIMIT $1`, store.MaxQApps)
 	if err != nil {
 		return nil, s.fail("list qapps", err)
 	}
@@ -130,7 +129,7 @@ func (s *Store) ListQApps(ctx context.Context) ([]store.QApp, error) {
 // UpdateQApp replaces the mutable fields of an entry.
 func (s *Store) UpdateQApp(ctx context.Context, a store.QApp, audit store.AuditEntry) (store.QApp, error) {
 	var out store.QApp
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		cur, err := scanQApp(tx.QueryRowContext(ctx, `SELECT `+qappCols+` FROM qapps WHERE id = $1`+s.flavor.LockRow, a.ID))
 		if err != nil {
 			return err
@@ -169,7 +168,7 @@ func (s *Store) UpdateQApp(ctx context.Context, a store.QApp, audit store.AuditE
 // DeleteQApp removes an entry; its consents go with it (ON DELETE CASCADE).
 func (s *Store) DeleteQApp(ctx context.Context, id string, audit store.AuditEntry) (store.QApp, error) {
 	var a store.QApp
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		a, err = scanQApp(tx.QueryRowContext(ctx, `DELETE FROM qapps WHERE id = $1 RETURNING `+qappCols, id))
 		if err != nil {
@@ -199,7 +198,7 @@ func (s *Store) GrantQAppConsent(ctx context.Context, c store.QAppConsent, audit
 	if err != nil {
 		return fmt.Errorf("grant qapp consent: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM qapps WHERE id = $1`, c.AppID).Scan(&one); err != nil {
 			return err
@@ -226,7 +225,7 @@ func (s *Store) GetQAppConsent(ctx context.Context, appID, userID string) (store
 		c       = store.QAppConsent{AppID: appID, UserID: userID}
 		granted string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT granted_at FROM qapp_consents WHERE app_id = $1 AND user_id = $2`, appID, userID).Scan(&granted)
+	err := s.reader().QueryRowContext(ctx, `SELECT granted_at FROM qapp_consents WHERE app_id = $1 AND user_id = $2`, appID, userID).Scan(&granted)
 	if err != nil {
 		return store.QAppConsent{}, s.fail("get qapp consent", err)
 	}

@@ -47,6 +47,8 @@ type Flavor struct {
 	// write lock at once; ConsumeChallenge measured 240 vs 330 µs); on
 	// Postgres BEGIN and COMMIT are two extra round trips for nothing.
 	TxPerStatement bool
+	// Prepare caches prepared statements per connection (see prepared.go).
+	Prepare bool
 }
 
 // Store implements store.Store. Reads go to read and writes to write; on
@@ -58,6 +60,9 @@ type Store struct {
 	logger      *slog.Logger
 	closed      atomic.Bool
 	writes      atomic.Uint64 // committed write transactions (see WriteTransactions)
+	// readStmts and writeStmts cache prepared statements (nil unless
+	// Flavor.Prepare).
+	readStmts, writeStmts *stmtCache
 	// unavailable counts errors classified store.ErrUnavailable (see
 	// store.FaultCounter).
 	unavailable atomic.Uint64
@@ -71,7 +76,15 @@ func New(read, write *sql.DB, f Flavor, logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{read: read, write: write, flavor: f, logger: logger}
+	s := &Store{read: read, write: write, flavor: f, logger: logger}
+	if f.Prepare {
+		s.writeStmts = newStmtCache(write)
+		s.readStmts = s.writeStmts
+		if read != write {
+			s.readStmts = newStmtCache(read)
+		}
+	}
+	return s
 }
 
 // Ping checks both pools can reach the database.
@@ -89,6 +102,11 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	for _, c := range []*stmtCache{s.readStmts, s.writeStmts} {
+		if c != nil {
+			c.close()
+		}
 	}
 	var errs []error
 	for _, db := range s.pools() {
@@ -109,12 +127,18 @@ func (s *Store) pools() []*sql.DB {
 
 // inTx runs fn in a write transaction and commits when fn succeeds. Errors
 // are returned unclassified; callers pass them to fail.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(*Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }() // no-op after a commit
+	tx := &Tx{Tx: sqlTx, cache: s.writeStmts}
+	defer func() {
+		_ = tx.Rollback() // no-op after a commit
+		for _, q := range tx.pending {
+			s.writeStmts.prepare(ctx, q)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -128,7 +152,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // exec runs one write statement outside a transaction (an autocommit, which
 // is a write transaction of its own).
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := s.write.ExecContext(ctx, q, args...)
+	res, err := s.writer().ExecContext(ctx, q, args...)
 	if err == nil {
 		s.writes.Add(1)
 	}
@@ -144,9 +168,9 @@ func (s *Store) WriteTransactions() uint64 { return s.writes.Load() }
 // flavor wants one (see Flavor.TxPerStatement).
 func (s *Store) oneStatement(ctx context.Context, fn func(queryer) error) error {
 	if s.flavor.TxPerStatement {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
+		return s.inTx(ctx, func(tx *Tx) error { return fn(tx) })
 	}
-	err := fn(s.write)
+	err := fn(s.writer())
 	if err == nil {
 		s.writes.Add(1)
 	}
