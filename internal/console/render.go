@@ -127,7 +127,8 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return d.String()
 		},
-		"eq2": func(a, b any) bool { return a == b },
+		"eq2":     func(a, b any) bool { return a == b },
+		"details": auditDetails,
 	}
 }
 

@@ -31,6 +31,19 @@ type apiError struct {
 	Message    string
 	RedirectTo string
 	retryAfter time.Duration
+	// page is what a person reads when this error ends a page rather than
+	// an API call: Message is for developers, page says what happened and
+	// what to do.
+	page *pageText
+}
+
+// pageText is an error page's wording.
+type pageText struct{ heading, message, hint string }
+
+// onPage sets the wording of the error page that e ends in.
+func (e *apiError) onPage(heading, message, hint string) *apiError {
+	e.page = &pageText{heading, message, hint}
+	return e
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -42,6 +55,15 @@ func newErr(status int, code, msg string) *apiError {
 func errInvalid(msg string) *apiError { return newErr(http.StatusBadRequest, "invalid_request", msg) }
 func errAuthRequestGone(msg string) *apiError {
 	return newErr(http.StatusGone, "auth_request_expired", msg)
+}
+
+// errSignInExpired is an auth request that is unknown or past its time:
+// for the person, both mean the link is too old.
+func errSignInExpired(msg string) *apiError {
+	return errAuthRequestGone(msg).onPage(
+		"This sign-in has expired",
+		"Sign-in links work for a few minutes and only once, and this one is no longer valid.",
+		"Go back to the app (for example Nextcloud) and start signing in again.")
 }
 
 func (h *Handler) internal(ctx context.Context, what string, err error) *apiError {

@@ -198,18 +198,24 @@ func (h *Handler) deniedURL(authRequestID, reason string) string {
 // authRequest fetches an auth request that can still be completed.
 func (h *Handler) authRequest(ctx context.Context, id string) (oidcprovider.AuthRequestInfo, *apiError) {
 	if id == "" || len(id) > maxIDLen {
-		return oidcprovider.AuthRequestInfo{}, errInvalid("authRequestId is missing or malformed")
+		return oidcprovider.AuthRequestInfo{}, errInvalid("authRequestId is missing or malformed").onPage(
+			"This sign-in link is incomplete",
+			"The link that opened this page does not say which app you are signing in to, so the sign-in cannot continue.",
+			"Go back to the app (for example Nextcloud) and choose to sign in with Qortal again. If you copied the link, check that you copied all of it.")
 	}
 	ar, err := h.provider.AuthRequest(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return ar, errAuthRequestGone("this login request is unknown or has expired: go back to the app and sign in again")
+		return ar, errSignInExpired("this login request is unknown or has expired: go back to the app and sign in again")
 	case err != nil:
 		return ar, h.internal(ctx, "load auth request", err)
 	case ar.Done:
-		return ar, errAuthRequestGone("this login request was already completed: go back to the app and sign in again")
+		return ar, errAuthRequestGone("this login request was already completed: go back to the app and sign in again").onPage(
+			"This sign-in is already finished",
+			"This sign-in link was already used: each one works only once.",
+			"Go back to the app: you may already be signed in there. If not, start signing in again from the app.")
 	case !ar.ExpiresAt.IsZero() && !h.now().Before(ar.ExpiresAt):
-		return ar, errAuthRequestGone("this login request has expired: go back to the app and sign in again")
+		return ar, errSignInExpired("this login request has expired: go back to the app and sign in again")
 	}
 	return ar, nil
 }

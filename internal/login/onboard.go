@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -65,7 +67,8 @@ func (h *Handler) inviteProblemPage(ctx context.Context, w http.ResponseWriter, 
 	}
 	reason, ok := denyReasons[den.Code]
 	d := h.basePage("Invite problem")
-	d.Heading, d.Message, d.Hint = "This invite can't be used", den.Description, ""
+	d.Heading, d.Message, d.Hint = "This invite can't be used", sentence(den.Description),
+		"Ask your administrator for a new invite."
 	if ok {
 		d.Heading, d.Message, d.Hint = reason.heading, reason.message, reason.hint
 	}
@@ -158,4 +161,18 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 		to = h.issuer
 	}
 	writeJSON(w, http.StatusOK, verifyResponse{RedirectTo: to})
+}
+
+// sentence capitalises s and ends it with a full stop, for text written
+// lower-case to be embedded in other messages.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }

@@ -67,13 +67,36 @@ func (h *Handler) render(ctx context.Context, w http.ResponseWriter, status int,
 }
 
 func (h *Handler) errorPage(ctx context.Context, w http.ResponseWriter, e *apiError) {
-	d := h.basePage("Sign-in problem")
-	d.Heading = "This sign-in link can't be used"
-	d.Message = e.Message
-	if e.status >= 500 {
-		d.Heading = "Something went wrong"
-	}
+	t := pageWording(e)
+	d := h.basePage(t.heading)
+	d.Heading, d.Message, d.Hint = t.heading, t.message, t.hint
 	h.render(ctx, w, e.status, "error.html", d, "")
+}
+
+// pageWording is what a person reads for e: what happened and what to do,
+// never the API's developer message (which names fields and parameters).
+func pageWording(e *apiError) pageText {
+	if e.page != nil {
+		return *e.page
+	}
+	switch {
+	case e.status == http.StatusServiceUnavailable:
+		return pageText{"Sign-in is unavailable right now",
+			"The sign-in service cannot reach its database at the moment.",
+			"Wait a minute, then reload this page or start signing in again from the app."}
+	case e.status >= 500:
+		return pageText{"Something went wrong",
+			"The sign-in service ran into a problem on its side; nothing was changed.",
+			"Start signing in again from the app. If it keeps happening, tell your administrator."}
+	case e.Code == "auth_request_expired":
+		return pageText{"This sign-in has expired",
+			"Sign-in links work for a few minutes and only once, and this one is no longer valid.",
+			"Go back to the app (for example Nextcloud) and start signing in again."}
+	default:
+		return pageText{"This sign-in link can't be used",
+			"The link that opened this page is incomplete or was changed.",
+			"Go back to the app (for example Nextcloud) and start signing in again."}
+	}
 }
 
 // loginPage is where /authorize sends the browser.
@@ -164,7 +187,10 @@ func (h *Handler) deniedPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	reason, ok := denyReasons[q.Get("reason")]
 	if !ok {
-		h.errorPage(r.Context(), w, errInvalid("unknown reason"))
+		h.errorPage(r.Context(), w, errInvalid("unknown reason").onPage(
+			"This page's link is incomplete",
+			"The link that opened this page does not say why the sign-in was refused.",
+			"Go back to the app (for example Nextcloud) and start signing in again."))
 		return
 	}
 	ar, e := h.authRequest(r.Context(), q.Get("authRequestID"))
@@ -186,12 +212,18 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request) {
 	if crossSite(r) {
 		// Only the denied page's own form may end a login: another site
 		// must not be able to cancel one for the user.
-		h.errorPage(r.Context(), w, newErr(http.StatusForbidden, "cross_site", "this form was sent from another site"))
+		h.errorPage(r.Context(), w, newErr(http.StatusForbidden, "cross_site", "this form was sent from another site").onPage(
+			"Request refused",
+			"This request came from another website, so it was refused to protect your sign-in.",
+			"Go back to the app (for example Nextcloud) and start signing in again from there."))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		h.errorPage(r.Context(), w, errInvalid("malformed form"))
+		h.errorPage(r.Context(), w, errInvalid("malformed form").onPage(
+			"The form could not be read",
+			"Your browser sent a form that the sign-in service could not read.",
+			"Reload the page and try again."))
 		return
 	}
 	reason, ok := denyReasons[r.PostForm.Get("reason")]
@@ -207,7 +239,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := h.internal(r.Context(), "deny login", err)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAuthRequestDone) {
-			e = errAuthRequestGone("this login request has expired: go back to the app and sign in again")
+			e = errSignInExpired("this login request has expired: go back to the app and sign in again")
 		}
 		h.errorPage(r.Context(), w, e)
 		return

@@ -163,3 +163,48 @@ func TestDenyRefusesCrossSitePosts(t *testing.T) {
 		t.Fatalf("same-origin post: %d, want 303", res.StatusCode)
 	}
 }
+
+// Error pages speak to the person who opened them: what happened and what
+// to do, never the API's developer text (field names like authRequestId).
+func TestErrorPagesUseUserFacingWording(t *testing.T) {
+	e := newEnv(t, testConfig())
+	developer := regexp.MustCompile(`(?i)authRequestI[dD]|malformed|invalid_request|auth_request_expired|unknown reason`)
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/login", http.StatusBadRequest, []string{"This sign-in link is incomplete", "does not say which app you are signing in to", "sign in with Qortal again"}},
+		{"/login?authRequestID=" + strings.Repeat("x", 200), http.StatusBadRequest, []string{"This sign-in link is incomplete"}},
+		{"/login?authRequestID=missing", http.StatusGone, []string{"This sign-in has expired", "work for a few minutes and only once", "start signing in again"}},
+		{"/login/denied?authRequestID=ar1&reason=whatever", http.StatusBadRequest, []string{"This page&#39;s link is incomplete", "start signing in again"}},
+		{"/login/denied?reason=not_linked", http.StatusBadRequest, []string{"This sign-in link is incomplete"}},
+	} {
+		res, body := e.get(tc.path)
+		if res.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.path, res.StatusCode, tc.status)
+		}
+		main := body[strings.Index(body, "<main"):]
+		for _, w := range tc.want {
+			if !strings.Contains(main, w) {
+				t.Errorf("%s: page lacks %q:\n%s", tc.path, w, main)
+			}
+		}
+		if m := developer.FindString(main); m != "" {
+			t.Errorf("%s: developer wording %q on the page:\n%s", tc.path, m, main)
+		}
+	}
+	// The JSON API keeps its precise developer message.
+	if w := pageWording(errInvalid("x")); w.heading == "" || w.hint == "" {
+		t.Errorf("default wording %+v", w)
+	}
+	for _, e := range []*apiError{
+		newErr(http.StatusServiceUnavailable, "unavailable", "the service is temporarily unavailable, please retry"),
+		newErr(http.StatusInternalServerError, "internal", "internal error"),
+	} {
+		w := pageWording(e)
+		if w.heading == "" || w.message == "" || w.hint == "" || strings.Contains(w.message, "internal error") {
+			t.Errorf("%s: wording %+v", e.Code, w)
+		}
+	}
+}

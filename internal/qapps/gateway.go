@@ -349,7 +349,7 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 		g.fail(w, r, &pageError{http.StatusMethodNotAllowed, "method_not_allowed", "Not allowed", "Apps are read with GET."})
 		return
 	}
-	u, app, err := g.appFor(r.Context(), id, ticket)
+	_, app, err := g.appFor(r.Context(), id, ticket)
 	if err != nil {
 		g.fail(w, r, err)
 		return
@@ -361,7 +361,6 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 	if cfg.Identifier == "" {
 		cfg.Identifier = "default"
 	}
-	_ = u
 	if f, meta, ok := g.cache.open(app.PinnedSignature, reqPath); ok {
 		defer f.Close()
 		if meta.HTML {
