@@ -27,7 +27,7 @@ const (
 )
 
 // startBroker runs a real broker on loopback with one linked address.
-func startBroker(t *testing.T, kind storetest.Kind, alg string) (string, ed25519.PrivateKey, *server.Server) {
+func startBroker(t testing.TB, kind storetest.Kind, alg string) (string, ed25519.PrivateKey, *server.Server) {
 	t.Helper()
 	nc := ocsfake.New()
 	t.Cleanup(nc.Close)

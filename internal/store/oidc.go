@@ -111,7 +111,10 @@ type AuthCompletion struct {
 // redeemed under GrantID (see RedeemAuthCode), the tokens are stored, and
 // the code and its auth request are deleted, all in one transaction.
 type CodeExchange struct {
-	CodeHash  string
+	CodeHash string
+	// AuthRequestID is the request the code belongs to (as AuthRequestByCode
+	// returned it); "" makes the store look it up.
+	AuthRequestID string
 	GrantID   string
 	KeepUntil time.Time     // the redemption record's expiry (see RedeemAuthCode)
 	Access    *AccessToken  // RefreshFamilyID must be GrantID

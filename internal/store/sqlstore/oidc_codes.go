@@ -90,13 +90,13 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 	}
 	reused := false
 	err := s.inTx(ctx, func(tx *Tx) error {
-		var (
-			reqID string
-			err   error
-		)
-		// Read before redeem marks it: the request to delete afterwards.
-		if err := tx.QueryRowContext(ctx, `SELECT auth_request_id FROM oidc_codes WHERE hash = $1`, x.CodeHash).Scan(&reqID); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+		var err error
+		reqID := x.AuthRequestID
+		if reqID == "" {
+			// Read before redeem marks it: the request to delete afterwards.
+			if err := tx.QueryRowContext(ctx, `SELECT auth_request_id FROM oidc_codes WHERE hash = $1`, x.CodeHash).Scan(&reqID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
 		if reused, err = s.redeem(ctx, tx, x.CodeHash, x.GrantID, x.KeepUntil, now); err != nil || reused {
 			return err
@@ -112,7 +112,9 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 			s.ts(t.CreatedAt), s.ts(t.ExpiresAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE auth_request_id = $1`, reqID); err != nil {
+		// The code itself goes too (by hash: reqID may be the caller's
+		// idea of it), with any other code of the request.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE hash = $1 OR auth_request_id = $2`, x.CodeHash, reqID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = $1`, reqID)
