@@ -32,7 +32,7 @@ func setupCommandFlags(output io.Writer) *setupFlags {
 	fs.SetOutput(output)
 	fs.String("config", "", configFlagHelp)
 	f := &setupFlags{fs: fs,
-		clientID:    fs.String("client-id", "", "client id registered with `qortal-oidc clients add` or in the config"),
+		clientID:    fs.String("client-id", "", "client id registered with \"qortal-oidc clients add\" or in the config"),
 		providerID:  fs.String("provider-id", "qortal", "user_oidc provider identifier"),
 		displayName: fs.String("display-name", "", "button label; user_oidc shows the identifier, so this replaces --provider-id"),
 		secret:      fs.String("client-secret", "", "the client secret (default: a $CLIENT_SECRET placeholder)"),
@@ -109,6 +109,12 @@ func writeSetup(w io.Writer, issuer, ident string, c store.OIDCClient, secret, a
 	}
 	fmt.Fprintf(w, "# Typical value: <nextcloud>/index.php/apps/user_oidc/code (without /index.php with pretty URLs).\n")
 	fmt.Fprintf(w, "# Back-channel logout endpoint to register on the client: <nextcloud>/index.php/apps/user_oidc/backchannel-logout/%s\n", ident)
+	// user_oidc stores --mapping-groups but ignores the claim unless group
+	// provisioning is on, and then it also takes users out of every group
+	// the claim does not name: worth saying before someone turns it on.
+	fmt.Fprintf(w, "# Groups: user_oidc ignores the groups claim (oidc.groups_claim) unless --group-provisioning=1, which also\n")
+	fmt.Fprintf(w, "# removes users from Nextcloud groups the claim does not name; limit it with --group-whitelist-regex.\n")
+	fmt.Fprintf(w, "# provision.default_groups puts accounts in groups without it.\n")
 	writeBearerSetup(w, ident, accessTokenFormat)
 }
 

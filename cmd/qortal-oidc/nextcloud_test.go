@@ -21,6 +21,7 @@ func TestSetupCommand(t *testing.T) {
 		"--discoveryuri='https://id.example/.well-known/openid-configuration'",
 		"--unique-uid=0", "--mapping-uid=sub", "--mapping-display-name=name", "--mapping-email=email",
 		"--mapping-groups=groups", "--send-id-token-hint=1", "--scope='openid email profile'",
+		"unless --group-provisioning=1", "--group-whitelist-regex",
 		"#   https://cloud.example/apps/user_oidc/code", "allow_local_remote_servers",
 	} {
 		if !strings.Contains(got, want) {
