@@ -19,6 +19,14 @@ func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 		m.Registry.MustRegister(c)
 		m.own = append(m.own, c)
 	}
+	if fc, ok := s.(store.FaultCounter); ok {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qortal_oidc_store_unavailable_errors_total",
+			Help: "Store operations that failed because the database could not be reached (each turns its request into a 503 / temporarily_unavailable answer).",
+		}, func() float64 { return float64(fc.UnavailableEvents()) })
+		m.Registry.MustRegister(c)
+		m.own = append(m.own, c)
+	}
 	return &timedStore{s: s, m: m}
 }
 
