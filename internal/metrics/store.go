@@ -17,6 +17,12 @@ func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 			Help: "Write transactions committed by this replica's store (each one is a durable write: an fsync on SQLite with synchronous=FULL, a WAL flush on Postgres).",
 		}, func() float64 { return float64(wc.WriteTransactions()) }))
 	}
+	if fc, ok := s.(store.FaultCounter); ok {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qortal_oidc_store_unavailable_errors_total",
+			Help: "Store operations that failed because the database could not be reached (each turns its request into a 503 / temporarily_unavailable answer).",
+		}, func() float64 { return float64(fc.UnavailableEvents()) }))
+	}
 	return &timedStore{s: s, m: m}
 }
 
