@@ -182,6 +182,13 @@ test('Chromium: the keyboard focus ring contrasts at least 3:1 with its backgrou
     await page.emulateMedia({ colorScheme });
     for (const p of ['/admin/mappings', '/admin/audit']) {
       await page.goto(`${b.issuer}${p}`);
+      // The first stop skips the header's links straight to the page.
+      await page.keyboard.press('Tab');
+      assert.equal((await page.evaluate(focusRing)).text, 'Skip to content', `${colorScheme} ${p}: first tab stop`);
+      assert.ok((await page.evaluate(focusRing)).ratio >= 3, `${colorScheme} ${p}: skip link ring`);
+      await page.keyboard.press('Enter');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'main', `${colorScheme} ${p}: skip link target`);
+      await page.goto(`${b.issuer}${p}`);
       const seen = new Set();
       // Tab through the first stops: links in the bar, the search field,
       // buttons, and the table's scroll region.

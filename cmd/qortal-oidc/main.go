@@ -28,6 +28,7 @@ import (
 	"syscall"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/logging"
 	"github.com/qortal-oidc/qortal-oidc/internal/server"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
@@ -271,11 +272,7 @@ func helpFor(ctx context.Context, cmd string, args []string, w io.Writer) error 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return logging.New(w, logging.Options{Level: level, Format: cfg.Log.Format})
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {

@@ -68,6 +68,9 @@ func runNextcloud(ctx context.Context, cfg config.Config, args []string, stdout,
 	}
 	defer st.Close()
 	c, err := st.GetClient(ctx, *clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("nextcloud setup-command: no client %q is registered: add it with qortal-oidc clients add (qortal-oidc clients list shows them)", *clientID)
+	}
 	if err != nil {
 		return fmt.Errorf("nextcloud setup-command: client %s: %w", *clientID, err)
 	}

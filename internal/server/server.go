@@ -115,7 +115,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if len(cfg.Admin.Tokens) == 0 {
 		log.Warn("no admin tokens configured: the admin API will refuse every request")
 	}
-	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log,
+	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Metrics: s.metrics, Logger: log,
 		Sessions: sessionEnder{s}})
 
 	r := mux.NewRouter()
