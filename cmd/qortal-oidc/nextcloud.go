@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
@@ -111,7 +112,16 @@ func writeSetup(w io.Writer, issuer, ident string, c store.OIDCClient, secret, a
 		fmt.Fprintf(w, "#   %s\n", u)
 	}
 	fmt.Fprintf(w, "# Typical value: <nextcloud>/index.php/apps/user_oidc/code (without /index.php with pretty URLs).\n")
-	fmt.Fprintf(w, "# Back-channel logout endpoint to register on the client: <nextcloud>/index.php/apps/user_oidc/backchannel-logout/%s\n", ident)
+	// user_oidc routes back-channel logout by the provider identifier, which
+	// --display-name may fill with spaces: the path segment must be escaped,
+	// and a client registered for another identifier gets no logout at all.
+	bcl := "/apps/user_oidc/backchannel-logout/" + url.PathEscape(ident)
+	fmt.Fprintf(w, "# Back-channel logout endpoint to register on the client: <nextcloud>/index.php%s\n", bcl)
+	if c.BackchannelLogoutURI == "" {
+		fmt.Fprintf(w, "# (client %s has none yet: without it, blocking or signing out everywhere cannot end Nextcloud sessions)\n", c.ID)
+	} else if !strings.HasSuffix(c.BackchannelLogoutURI, bcl) {
+		fmt.Fprintf(w, "# WARNING: client %s has back-channel logout URI %s, which does not end in %s:\n#   Nextcloud will refuse its logout tokens. Register the one above.\n", c.ID, c.BackchannelLogoutURI, bcl)
+	}
 	// user_oidc stores --mapping-groups but ignores the claim unless group
 	// provisioning is on, and then it also takes users out of every group
 	// the claim does not name: worth saying before someone turns it on.
