@@ -12,7 +12,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/store/sqlite"
 )
 
-// TestSlowNextcloudNeverDelaysLinkedLogins: while Nextcloud takes 3 s per
+// TestSlowNextcloudNeverDelaysLinkedLogins: while Nextcloud takes 5 s per
 // account creation and every Nextcloud slot is taken by auto-provisioning
 // logins, logins of already linked users complete (they never call
 // Nextcloud), further provisioning is refused at once with 503
@@ -36,7 +36,7 @@ func TestSlowNextcloudNeverDelaysLinkedLogins(t *testing.T) {
 			t.Fatalf("provision: %s", a)
 		}
 	}
-	nc.SetCreateDelay(3 * time.Second)
+	nc.SetCreateDelay(5 * time.Second) // margin for a slow CI machine; the linked logins take milliseconds
 	ncClient := fb.replicas[0].nextcloud
 
 	// Two new users whose logins create their accounts: they hold both slots.
