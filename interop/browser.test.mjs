@@ -130,6 +130,38 @@ test('Chromium: an unlinked address is told so and can return to the relying par
   await page.close();
 });
 
+test('Chromium: a policy refusal other than not_linked also shows its page and returns access_denied', async () => {
+  const api = (method, body) => fetch(`${b.issuer}/api/policy`, {
+    method, headers: { authorization: `Bearer ${b.adminToken}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  assert.equal((await api('PUT', { mode: 'auto_provision', guard: 'allowlist' })).status, 200);
+  try {
+    const { url, state } = await authorizationURL();
+    const { page, problems } = await openPage();
+    await page.goto(url.href);
+    await page.fill('#address', b.accounts.bob.address);
+    await page.click('#address-submit');
+    await page.waitForSelector('#step-sign:not([hidden])');
+    await page.fill('#private-key', b.accounts.bob.privateKey58);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/login/denied' && u.searchParams.get('reason') === 'not_allowlisted'),
+      page.click('#key-sign'),
+    ]);
+    await Promise.all([
+      page.waitForURL((u) => u.href.startsWith(b.rp.redirectURI)),
+      page.getByRole('button', { name: 'Return to Interop RP' }).click(),
+    ]);
+    const landed = new URL(page.url());
+    assert.equal(landed.searchParams.get('error'), 'access_denied');
+    assert.equal(landed.searchParams.get('state'), state);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await api('DELETE');
+  }
+});
+
 test('Chromium: the command the Sign elsewhere tab shows signs correctly', async () => {
   const { url, state } = await authorizationURL();
   const { page, problems } = await openPage();

@@ -4,7 +4,8 @@
 // against what it is drawn on, in the light and the dark colour scheme,
 // measured from the colours Chromium computes. With
 // INTEROP_SCREENSHOTS=../docs/screenshots the phone view of the mappings and
-// audit pages go to docs/screenshots (admin-*-mobile.png).
+// audit pages, scrolled to their table, go to docs/screenshots
+// (admin-*-mobile.png).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -129,6 +130,11 @@ test('Chromium at 390 px: console pages with tables never scroll sideways; table
     }
     if (shotDir && (p === '/admin/mappings' || p === '/admin/audit')) {
       mkdirSync(shotDir, { recursive: true });
+      await page.evaluate((audit) => {
+        const region = document.querySelector('.table-scroll');
+        region.closest('.card').scrollIntoView();
+        if (audit) region.scrollLeft = region.scrollWidth; // show the details column, scrolled to inside the card
+      }, p === '/admin/audit');
       await page.screenshot({ path: path.join(shotDir, `admin-${p.slice(7)}-mobile.png`) });
     }
   }
@@ -175,6 +181,13 @@ test('Chromium: the keyboard focus ring contrasts at least 3:1 with its backgrou
   for (const colorScheme of ['light', 'dark']) {
     await page.emulateMedia({ colorScheme });
     for (const p of ['/admin/mappings', '/admin/audit']) {
+      await page.goto(`${b.issuer}${p}`);
+      // The first stop skips the header's links straight to the page.
+      await page.keyboard.press('Tab');
+      assert.equal((await page.evaluate(focusRing)).text, 'Skip to content', `${colorScheme} ${p}: first tab stop`);
+      assert.ok((await page.evaluate(focusRing)).ratio >= 3, `${colorScheme} ${p}: skip link ring`);
+      await page.keyboard.press('Enter');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'main', `${colorScheme} ${p}: skip link target`);
       await page.goto(`${b.issuer}${p}`);
       const seen = new Set();
       // Tab through the first stops: links in the bar, the search field,

@@ -152,6 +152,9 @@ func clientsAction(ctx context.Context, st store.Store, args []string, stdout, s
 			return errors.New("clients remove: --id is required")
 		}
 		c, err := st.GetClient(ctx, *f.id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("clients remove: no client %q is registered (qortal-oidc clients list shows them)", *f.id)
+		}
 		if err != nil {
 			return fmt.Errorf("clients remove: %w", err)
 		}

@@ -51,6 +51,9 @@ func TestClientsAddListRemove(t *testing.T) {
 	if _, err := st.GetClient(ctx, "nc"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("client still there: %v", err)
 	}
+	if err := clientsAction(ctx, st, []string{"remove", "--id", "nc"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), `no client "nc" is registered`) {
+		t.Errorf("removing an unknown client: %v", err)
+	}
 	cfgClient := store.OIDCClient{ID: "fromcfg", SecretHash: oidcprovider.HashSecret("x"), RedirectURIs: []string{"https://c.example/cb"}, FromConfig: true}
 	if err := st.CreateClient(ctx, cfgClient); err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{[]string{"nextcloud", "--help"}, []string{"setup-command", "external-sites"}},
 		{[]string{"nextcloud", "setup-command", "--help"}, []string{"-client-id", "-config"}},
 		{[]string{"nextcloud", "external-sites", "--help"}, []string{"external-sites", "-config"}},
-		{[]string{"--help"}, []string{"qortal-oidc serve", "healthcheck"}},
+		{[]string{"--help"}, []string{"qortal-oidc serve", "healthcheck", "nextcloud external-sites", "--secret", "--redirect-uri"}},
 		{[]string{"clients", "--config", "/nonexistent.yaml", "add", "--help"}, []string{"-redirect-uri"}},
 	} {
 		var out, errOut bytes.Buffer
@@ -51,6 +51,13 @@ func TestHelpOnEveryCommand(t *testing.T) {
 				t.Errorf("%q: usage lacks %q:\n%s", c.args, w, out.String())
 			}
 		}
+	}
+	// A backquoted word in a flag's usage becomes its argument name
+	// ("-client-id qortal-oidc clients add"): the help must show "-client-id string".
+	var out bytes.Buffer
+	_ = run(t.Context(), []string{"nextcloud", "setup-command", "--help"}, strings.NewReader(""), &out, &out)
+	if !strings.Contains(out.String(), "-client-id string") {
+		t.Errorf("setup-command help names the -client-id argument wrongly:\n%s", out.String())
 	}
 	if entries, _ := os.ReadDir("."); len(entries) > 0 {
 		t.Errorf("help wrote files: %v", entries)

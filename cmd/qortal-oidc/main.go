@@ -11,6 +11,7 @@
 //	qortal-oidc clients add|list|remove   manage OIDC relying parties
 //	qortal-oidc keys rotate|list          manage token signing keys
 //	qortal-oidc nextcloud setup-command   print the occ user_oidc:provider command
+//	qortal-oidc nextcloud external-sites  print the occ commands for Q-Apps menu entries
 package main
 
 import (
@@ -27,6 +28,7 @@ import (
 	"syscall"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/logging"
 	"github.com/qortal-oidc/qortal-oidc/internal/server"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/postgres"
@@ -43,7 +45,7 @@ Usage:
   qortal-oidc sign    --key-file FILE    sign the message on stdin with a Qortal key
   qortal-oidc keygen  --out FILE         make a new Qortal key (mode 0600); prints its address last
   qortal-oidc address FILE|PUBKEY        print the Qortal address of a key file or public key
-  qortal-oidc loadtest --issuer URL --client ID --key-file F ...
+  qortal-oidc loadtest --issuer URL --client ID --secret S --redirect-uri U --key-file F ...
                                          drive complete logins and measure them (see loadtest -h)
   qortal-oidc healthcheck [--config FILE] [--url URL]
                                          exit 0 when the broker on this host is ready (container HEALTHCHECK)
@@ -52,6 +54,8 @@ Usage:
   qortal-oidc keys rotate|list [--config FILE]               manage token signing keys
   qortal-oidc nextcloud setup-command --client-id ID [--config FILE]
                                          print the exact occ user_oidc:provider command
+  qortal-oidc nextcloud external-sites [--config FILE]
+                                         print the occ commands for Q-Apps menu entries (External sites)
 
 Every setting can also come from QORTAL_OIDC_* environment variables; see README.md.
 "qortal-oidc COMMAND --help" shows a command's flags.
@@ -268,11 +272,7 @@ func helpFor(ctx context.Context, cmd string, args []string, w io.Writer) error 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return logging.New(w, logging.Options{Level: level, Format: cfg.Log.Format})
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {

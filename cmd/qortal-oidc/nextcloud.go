@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
@@ -32,7 +33,7 @@ func setupCommandFlags(output io.Writer) *setupFlags {
 	fs.SetOutput(output)
 	fs.String("config", "", configFlagHelp)
 	f := &setupFlags{fs: fs,
-		clientID:    fs.String("client-id", "", "client id registered with `qortal-oidc clients add` or in the config"),
+		clientID:    fs.String("client-id", "", "client id registered with \"qortal-oidc clients add\" or in the config"),
 		providerID:  fs.String("provider-id", "qortal", "user_oidc provider identifier"),
 		displayName: fs.String("display-name", "", "button label; user_oidc shows the identifier, so this replaces --provider-id"),
 		secret:      fs.String("client-secret", "", "the client secret (default: a $CLIENT_SECRET placeholder)"),
@@ -68,6 +69,9 @@ func runNextcloud(ctx context.Context, cfg config.Config, args []string, stdout,
 	}
 	defer st.Close()
 	c, err := st.GetClient(ctx, *clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("nextcloud setup-command: no client %q is registered: add it with qortal-oidc clients add (qortal-oidc clients list shows them)", *clientID)
+	}
 	if err != nil {
 		return fmt.Errorf("nextcloud setup-command: client %s: %w", *clientID, err)
 	}
@@ -108,7 +112,22 @@ func writeSetup(w io.Writer, issuer, ident string, c store.OIDCClient, secret, a
 		fmt.Fprintf(w, "#   %s\n", u)
 	}
 	fmt.Fprintf(w, "# Typical value: <nextcloud>/index.php/apps/user_oidc/code (without /index.php with pretty URLs).\n")
-	fmt.Fprintf(w, "# Back-channel logout endpoint to register on the client: <nextcloud>/index.php/apps/user_oidc/backchannel-logout/%s\n", ident)
+	// user_oidc routes back-channel logout by the provider identifier, which
+	// --display-name may fill with spaces: the path segment must be escaped,
+	// and a client registered for another identifier gets no logout at all.
+	bcl := "/apps/user_oidc/backchannel-logout/" + url.PathEscape(ident)
+	fmt.Fprintf(w, "# Back-channel logout endpoint to register on the client: <nextcloud>/index.php%s\n", bcl)
+	if c.BackchannelLogoutURI == "" {
+		fmt.Fprintf(w, "# (client %s has none yet: without it, blocking or signing out everywhere cannot end Nextcloud sessions)\n", c.ID)
+	} else if !strings.HasSuffix(c.BackchannelLogoutURI, bcl) {
+		fmt.Fprintf(w, "# WARNING: client %s has back-channel logout URI %s, which does not end in %s:\n#   Nextcloud will refuse its logout tokens. Register the one above.\n", c.ID, c.BackchannelLogoutURI, bcl)
+	}
+	// user_oidc stores --mapping-groups but ignores the claim unless group
+	// provisioning is on, and then it also takes users out of every group
+	// the claim does not name: worth saying before someone turns it on.
+	fmt.Fprintf(w, "# Groups: user_oidc ignores the groups claim (oidc.groups_claim) unless --group-provisioning=1, which also\n")
+	fmt.Fprintf(w, "# removes users from Nextcloud groups the claim does not name; limit it with --group-whitelist-regex.\n")
+	fmt.Fprintf(w, "# provision.default_groups puts accounts in groups without it.\n")
 	writeBearerSetup(w, ident, accessTokenFormat)
 }
 

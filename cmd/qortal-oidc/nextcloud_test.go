@@ -21,6 +21,7 @@ func TestSetupCommand(t *testing.T) {
 		"--discoveryuri='https://id.example/.well-known/openid-configuration'",
 		"--unique-uid=0", "--mapping-uid=sub", "--mapping-display-name=name", "--mapping-email=email",
 		"--mapping-groups=groups", "--send-id-token-hint=1", "--scope='openid email profile'",
+		"unless --group-provisioning=1", "--group-whitelist-regex",
 		"#   https://cloud.example/apps/user_oidc/code", "allow_local_remote_servers",
 	} {
 		if !strings.Contains(got, want) {
@@ -30,6 +31,24 @@ func TestSetupCommand(t *testing.T) {
 	if strings.Contains(got, "allow_insecure_http") {
 		t.Error("https issuer got the insecure-http note")
 	}
+	if !strings.Contains(got, "client nc has none yet") {
+		t.Errorf("no note about the missing back-channel logout URI:\n%s", got)
+	}
+	// A display name becomes user_oidc's identifier: its logout path is
+	// escaped, and a client registered for another identifier is flagged.
+	out.Reset()
+	c.BackchannelLogoutURI = "https://cloud.example/index.php/apps/user_oidc/backchannel-logout/qortal"
+	writeSetup(&out, "https://id.example", "Sign in with Qortal", c, "", "opaque")
+	if got := out.String(); !strings.Contains(got, "/backchannel-logout/Sign%20in%20with%20Qortal\n") ||
+		!strings.Contains(got, "WARNING: client nc has back-channel logout URI") {
+		t.Errorf("display name identifier:\n%s", got)
+	}
+	out.Reset()
+	writeSetup(&out, "https://id.example", "qortal", c, "", "opaque")
+	if got := out.String(); strings.Contains(got, "WARNING") || strings.Contains(got, "none yet") {
+		t.Errorf("matching back-channel logout URI flagged:\n%s", got)
+	}
+	c.BackchannelLogoutURI = ""
 	out.Reset()
 	writeSetup(&out, "http://127.0.0.1:8080", "it's", c, "s3'cret", "jwt")
 	if got := out.String(); !strings.Contains(got, "allow_insecure_http --value=1 --type=boolean --lazy") ||

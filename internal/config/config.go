@@ -119,6 +119,12 @@ type Nextcloud struct {
 	APIVersion      int           `yaml:"api_version"`
 	Timeout         time.Duration `yaml:"timeout"`
 	MaxRetries      int           `yaml:"max_retries"`
+	// MaxConcurrent caps requests in flight to Nextcloud per replica;
+	// QueueTimeout is how long a request waits for a slot before the
+	// broker answers 503 nextcloud_unavailable (a slow Nextcloud must not
+	// tie up every connection of the broker).
+	MaxConcurrent int           `yaml:"max_concurrent"`
+	QueueTimeout  time.Duration `yaml:"queue_timeout"`
 	// CreateMissingGroups lets provisioning create groups it is asked to add
 	// users to; off means an unknown group is an error.
 	CreateMissingGroups bool `yaml:"create_missing_groups"`
@@ -257,7 +263,7 @@ func Default() Config {
 		DatabaseConnectTimeout: time.Minute,
 		Log:                    Log{Level: "info", Format: "json"},
 		Admin:                  Admin{SessionTTL: 8 * time.Hour},
-		Nextcloud:              Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2},
+		Nextcloud:              Nextcloud{APIVersion: 2, Timeout: 10 * time.Second, MaxRetries: 2, MaxConcurrent: 8, QueueTimeout: time.Second},
 		Provision:              Provision{UserIDTemplate: "{address}", ChallengeTTL: 5 * time.Minute, DisableBlockedUsers: true},
 		OIDC: OIDC{
 			SigningAlg:      "RS256",

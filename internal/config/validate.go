@@ -92,6 +92,10 @@ func (c Config) Validate() error {
 		bad("nextcloud.api_version", "must be 1 or 2, got %d", c.Nextcloud.APIVersion)
 	}
 	positive(bad, "nextcloud.timeout", c.Nextcloud.Timeout)
+	if c.Nextcloud.MaxConcurrent < 1 || c.Nextcloud.MaxConcurrent > 1000 {
+		bad("nextcloud.max_concurrent", "must be between 1 and 1000, got %d", c.Nextcloud.MaxConcurrent)
+	}
+	positive(bad, "nextcloud.queue_timeout", c.Nextcloud.QueueTimeout)
 	if c.Nextcloud.MaxRetries < 0 || c.Nextcloud.MaxRetries > 5 {
 		bad("nextcloud.max_retries", "must be between 0 and 5, got %d", c.Nextcloud.MaxRetries)
 	}

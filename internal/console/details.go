@@ -13,11 +13,10 @@ type detailItem struct{ Key, Value string }
 
 // auditDetails turns an audit detail (a JSON object) into its key/value
 // pairs in the order they were written, so the console shows a readable
-// list instead of raw JSON. Strings lose their quotes; numbers, booleans
-// and null read as written; a nested object becomes pairs with dotted keys
-// (selection.group); a list of plain values reads "a, b"; anything deeper
-// stays compact JSON.
-// Anything that is not a JSON object (old rows, plain text) comes back as
+// list instead of raw JSON. Strings lose their quotes; numbers and booleans
+// read as written, an empty string or null as a dash; a nested object
+// becomes pairs with dotted keys (selection.group); a list of plain values
+// reads "a, b"; anything deeper stays compact JSON. Anything that is not a JSON object (old rows, plain text) comes back as
 // one pair with an empty key, shown as it is. Escaping is left to
 // html/template.
 func auditDetails(detail string) []detailItem {
@@ -70,11 +69,21 @@ func appendObject(items []detailItem, prefix, detail string) ([]detailItem, bool
 	return items, true
 }
 
+// noValue shows an empty string or null: an empty cell reads as missing.
+const noValue = "—"
+
 func detailValue(raw json.RawMessage) string {
 	switch raw[0] {
+	case 'n':
+		if string(raw) == "null" {
+			return noValue
+		}
 	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err == nil {
+			if s == "" {
+				return noValue
+			}
 			return s
 		}
 	case '[':

@@ -18,10 +18,10 @@ func TestAuditDetailsAreKeyValuePairsInWrittenOrder(t *testing.T) {
 		{``, nil},
 		{`{}`, nil},
 		{`{"nextcloudUserId":"carol","clientId":"nextcloud"}`, []detailItem{{"nextcloudUserId", "carol"}, {"clientId", "nextcloud"}}},
-		{`{"count":3,"ok":true,"gone":null,"ratio":0.5}`, []detailItem{{"count", "3"}, {"ok", "true"}, {"gone", "null"}, {"ratio", "0.5"}}},
+		{`{"count":3,"ok":true,"gone":null,"ratio":0.5}`, []detailItem{{"count", "3"}, {"ok", "true"}, {"gone", "—"}, {"ratio", "0.5"}}},
 		{`{"groups":[ "staff", "ops" ],"policy":{"mode":"open","ttl":{"days":14}},"empty":{},"n":[1,true]}`,
 			[]detailItem{{"groups", "staff, ops"}, {"policy.mode", "open"}, {"policy.ttl.days", "14"}, {"empty", "{}"}, {"n", "1, true"}}},
-		{`{"rows":[{"a":1}],"mixed":["x",null]}`, []detailItem{{"rows", `[{"a":1}]`}, {"mixed", `["x",null]`}}},
+		{`{"rows":[{"a":1}],"mixed":["x",null],"campaignId":""}`, []detailItem{{"rows", `[{"a":1}]`}, {"mixed", `["x",null]`}, {"campaignId", "—"}}},
 		{`{"note":"line\nnext \"quoted\" \u00e9"}`, []detailItem{{"note", "line\nnext \"quoted\" é"}}},
 		// Not one JSON object: shown as it is, in one row.
 		{`plain text`, []detailItem{{"", "plain text"}}},

@@ -162,12 +162,14 @@ type signedIn struct {
 
 type pageData struct {
 	Title, IssuerHost, Base, Issuer string
+	Account                         string // the /account page
 	Claims, Userinfo                string
 	Error, Notice                   string
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: "qortal-oidc demo app", IssuerHost: hostOf(h.issuer), Base: h.base, Issuer: h.issuer}
+	d := pageData{Title: "qortal-oidc demo app", IssuerHost: hostOf(h.issuer), Base: h.base, Issuer: h.issuer,
+		Account: strings.TrimSuffix(h.base, "/demo") + "/account"}
 	var s signedIn
 	if h.readCookie(r, sessionCookie, &s) && time.Now().Unix() < s.Exp {
 		d.Claims, d.Userinfo = indent(s.Claims), indent(s.Userinfo)

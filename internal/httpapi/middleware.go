@@ -16,21 +16,18 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
+	"github.com/qortal-oidc/qortal-oidc/internal/logging"
 	"github.com/qortal-oidc/qortal-oidc/internal/metrics"
 )
 
 type ctxKey int
 
 const (
-	requestIDKey ctxKey = iota
-	routeKey
+	routeKey ctxKey = iota + 1
 )
 
 // RequestID returns the id the middleware gave this request.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+func RequestID(ctx context.Context) string { return logging.RequestID(ctx) }
 
 // routeHolder lets the router's inner middleware tell the outer one which
 // route template matched, so metrics are labelled by template (bounded
@@ -93,7 +90,7 @@ func Observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handl
 		}
 		w.Header().Set("X-Request-Id", id)
 		holder := &routeHolder{template: "unmatched"}
-		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), routeKey, holder)
+		ctx := context.WithValue(logging.WithRequestID(r.Context(), id), routeKey, holder)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {

@@ -21,22 +21,20 @@ type Admission interface {
 
 // resolve turns a proven address into the account to log in.
 func (h *Handler) resolve(ctx context.Context, c store.Challenge, inviteToken string) (store.Mapping, *apiError) {
-	var (
-		m store.Mapping
-		e *apiError
-	)
 	if h.admission == nil {
-		m, e = h.resolveLinked(ctx, c)
-	} else if mm, err := h.admission.Admit(ctx, c.QortalAddress, inviteToken); err != nil {
-		e = h.admissionError(ctx, c, err)
-	} else {
-		m = mm
+		return h.resolveLinked(ctx, c)
 	}
-	if e != nil && h.selfService != "" && c.ClientID == h.selfService && e.Code != "blocked" && e.status == http.StatusForbidden {
-		// The account page: the proof is enough to see one's own account.
+	m, err := h.admission.Admit(ctx, c.QortalAddress, inviteToken)
+	var d *policy.Denial
+	if err != nil && errors.As(err, &d) && d.Code != policy.CodeBlocked && h.selfService != "" && c.ClientID == h.selfService {
+		// The account page: the proof is enough to see one's own account
+		// (and that it is not linked); not a refused login.
 		return store.Mapping{QortalAddress: c.QortalAddress, NextcloudUserID: c.QortalAddress, Status: store.StatusLinked}, nil
 	}
-	return m, e
+	if err != nil {
+		return store.Mapping{}, h.admissionError(ctx, c, err)
+	}
+	return m, nil
 }
 
 // admissionError reports a denial (403, with the denied page when the

@@ -72,7 +72,20 @@ type Deps struct {
 	// its key gets in (to see that it is not linked and what to do), except
 	// a blocked one; relying parties still apply the policy on every login.
 	SelfServiceClient string
+	// Metrics counts logins and refused proofs (metrics.Metrics); nil: not counted.
+	Metrics Observer
 }
+
+// Observer counts login outcomes.
+type Observer interface {
+	Login(outcome, client string)
+	ProofRefused(reason string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Login(string, string) {}
+func (noObserver) ProofRefused(string)  {}
 
 // Handler serves the login pages, API and static assets.
 type Handler struct {
@@ -94,8 +107,9 @@ type Handler struct {
 
 	sealKey []byte // MACs sealed login challenges (sealed.go)
 
-	pages  *template.Template
-	assets *web.Assets
+	pages   *template.Template
+	assets  *web.Assets
+	metrics Observer
 }
 
 // New builds the handler.
@@ -119,6 +133,7 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 		ipLim:      deps.IPLimiter,
 		addrLim:    deps.AddressLimiter,
 
+		metrics:      deps.Metrics,
 		admission:    deps.Admission,
 		selfService:  deps.SelfServiceClient,
 		nextcloudURL: cfg.Nextcloud.URL,
@@ -132,6 +147,9 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 		}
 	} else {
 		h.sealKey = newSealKey()
+	}
+	if h.metrics == nil {
+		h.metrics = noObserver{}
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -27,6 +27,7 @@ func (h *Handler) singleSignOn(w http.ResponseWriter, r *http.Request, ar oidcpr
 			}}}
 			to, err := h.provider.CompleteLoginFromSession(ctx, ar.ID, m, bs, rec)
 			if err == nil {
+				h.metrics.Login("success", ar.ClientID)
 				h.log.InfoContext(ctx, "login from broker session", "address", bs.QortalAddress, "client_id", ar.ClientID, "user_id", m.NextcloudUserID)
 				return to, true
 			}

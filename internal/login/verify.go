@@ -58,9 +58,13 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 
 	c, e := h.loadChallenge(r, req.ChallengeID)
 	if e != nil {
+		if e.status < 500 {
+			h.metrics.ProofRefused(e.Code) // challenge_not_found, challenge_expired, challenge_used
+		}
 		return "", e
 	}
 	if req.AuthRequestID != "" && subtle.ConstantTimeCompare([]byte(req.AuthRequestID), []byte(c.AuthRequestID)) != 1 {
+		h.metrics.ProofRefused("auth_request_mismatch")
 		return "", newErr(http.StatusBadRequest, "auth_request_mismatch", "this challenge belongs to another login request: request a new one")
 	}
 	ar, e := h.authRequest(ctx, c.AuthRequestID)
@@ -86,6 +90,9 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	// Admission may create or link an account: consume first, so only one
 	// of concurrent verifies of the same proof gets that far.
 	if e := h.consume(ctx, c); e != nil {
+		if e.status < 500 {
+			h.metrics.ProofRefused(e.Code) // challenge_used: a replay
+		}
 		return "", e
 	}
 	return h.finish(w, r, c, invite, nil)
@@ -105,6 +112,9 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 	ctx := r.Context()
 	m, e := h.resolve(ctx, c, inviteToken)
 	if e != nil {
+		if e.status < 500 {
+			h.metrics.Login(e.Code, c.ClientID) // a refusal: not_linked, blocked, invite_required, ...
+		}
 		return "", e
 	}
 	rec := oidcprovider.LoginRecord{Challenge: unconsumed, Audit: []store.AuditEntry{{
@@ -121,6 +131,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challen
 	if err != nil {
 		return "", h.internal(ctx, "complete login", err)
 	}
+	h.metrics.Login("success", c.ClientID)
 	h.log.InfoContext(ctx, "login", "address", c.QortalAddress, "client_id", c.ClientID, "user_id", m.NextcloudUserID)
 	return to, nil
 }
@@ -151,6 +162,7 @@ func (h *Handler) prove(ctx context.Context, c store.Challenge, req verifyReques
 		e = verifySignature(c, strings.TrimSpace(req.PublicKey), strings.TrimSpace(req.Signature))
 	}
 	if e != nil {
+		h.metrics.ProofRefused(e.Code)
 		if le := limit(ctx, h.addrLim, c.QortalAddress, "for this address"); le != nil {
 			return le
 		}

@@ -6,6 +6,7 @@ package metrics
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,8 @@ type Metrics struct {
 	NextcloudCalls *prometheus.CounterVec
 	NextcloudTime  *prometheus.HistogramVec
 	StoreDuration  *prometheus.HistogramVec
+	Business       Business
+	own            []prometheus.Collector // the broker's own collectors, for Names
 }
 
 // New registers all collectors on a fresh registry.
@@ -47,9 +50,13 @@ func New() *Metrics {
 			Name: "qortal_oidc_store_operation_duration_seconds", Help: "Store operation latency by operation and result.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"op", "result"}),
+		Business: newBusiness(),
 	}
 	m.Registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.NextcloudCalls, m.NextcloudTime, m.StoreDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.Business.collectors()...)
+	m.own = append([]prometheus.Collector{m.HTTPRequests, m.HTTPDuration, m.NextcloudCalls, m.NextcloudTime, m.StoreDuration},
+		m.Business.collectors()...)
 	return m
 }
 
@@ -77,4 +84,26 @@ func (m *Metrics) ObserveStore(op string, start time.Time, err error) {
 		result = "error"
 	}
 	m.StoreDuration.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the metric names the broker itself exports (not the Go
+// runtime's), whether or not they have samples yet: what a dashboard may
+// query.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range m.own {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		if sm := fqName.FindStringSubmatch(d.String()); sm != nil {
+			out = append(out, sm[1])
+		}
+	}
+	return out
 }

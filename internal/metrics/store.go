@@ -12,10 +12,20 @@ import (
 // the store counts its write transactions, exports that count.
 func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 	if wc, ok := s.(interface{ WriteTransactions() uint64 }); ok {
-		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "qortal_oidc_store_write_transactions_total",
 			Help: "Write transactions committed by this replica's store (each one is a durable write: an fsync on SQLite with synchronous=FULL, a WAL flush on Postgres).",
-		}, func() float64 { return float64(wc.WriteTransactions()) }))
+		}, func() float64 { return float64(wc.WriteTransactions()) })
+		m.Registry.MustRegister(c)
+		m.own = append(m.own, c)
+	}
+	if fc, ok := s.(store.FaultCounter); ok {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qortal_oidc_store_unavailable_errors_total",
+			Help: "Store operations that failed because the database could not be reached (each turns its request into a 503 / temporarily_unavailable answer).",
+		}, func() float64 { return float64(fc.UnavailableEvents()) })
+		m.Registry.MustRegister(c)
+		m.own = append(m.own, c)
 	}
 	return &timedStore{s: s, m: m}
 }

@@ -43,3 +43,23 @@ func TestInstrumentStoreTimesEveryOperation(t *testing.T) {
 		}
 	}
 }
+
+// Failures to reach the database are counted, so an outage shows as one
+// number rising.
+func TestUnavailableErrorsAreCounted(t *testing.T) {
+	m := New()
+	raw := storetest.Open(t, storetest.SQLite)
+	st := m.InstrumentStore(raw)
+	raw.Close()
+	for i := 0; i < 3; i++ {
+		if _, err := st.GetMappingByAddress(context.Background(), "Qx"); err == nil {
+			t.Fatal("a closed store answered")
+		}
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if want := "qortal_oidc_store_unavailable_errors_total 3"; !strings.Contains(string(body), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+}

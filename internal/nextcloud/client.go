@@ -29,6 +29,13 @@ type Config struct {
 	MaxRetries  int           // default 2; only idempotent calls are retried
 	// RetryBackoff is the first retry's delay (doubling after), default 200ms.
 	RetryBackoff time.Duration
+	// MaxConcurrent caps the requests in flight to Nextcloud (default 8),
+	// so a slow Nextcloud (2-3 s to create a user) ties up at most that
+	// many broker requests and connections; the rest wait up to
+	// QueueTimeout (default 1s) for a slot, then fail fast with
+	// ErrUnavailable ("Nextcloud is busy", 503 nextcloud_unavailable).
+	MaxConcurrent int
+	QueueTimeout  time.Duration
 	// CreateMissingGroups lets AddToGroup create a group that does not exist.
 	CreateMissingGroups bool
 	HTTPClient          *http.Client
@@ -61,6 +68,7 @@ type Client struct {
 	hc     *http.Client
 	log    *slog.Logger
 	rand   io.Reader
+	slots  chan struct{} // one per request in flight (Config.MaxConcurrent)
 }
 
 // New validates cfg and builds a Client.
@@ -94,7 +102,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = 200 * time.Millisecond
 	}
-	c := &Client{cfg: cfg, base: strings.TrimRight(u.String(), "/"), hc: cfg.HTTPClient, log: cfg.Logger, rand: rand.Reader}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
+	}
+	c := &Client{cfg: cfg, base: strings.TrimRight(u.String(), "/"), hc: cfg.HTTPClient, log: cfg.Logger, rand: rand.Reader,
+		slots: make(chan struct{}, cfg.MaxConcurrent)}
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}
@@ -134,7 +149,13 @@ func (c *Client) do(ctx context.Context, cl call) (*envelope, error) {
 				return nil, lastErr
 			}
 		}
+		release, busy := c.acquire(ctx, cl.op)
+		if busy != nil {
+			// No retry: waiting longer is what the cap is there to stop.
+			return nil, busy
+		}
 		env, err := c.attempt(ctx, cl, i+1)
+		release()
 		if err == nil {
 			return env, nil
 		}
@@ -145,6 +166,38 @@ func (c *Client) do(ctx context.Context, cl call) (*envelope, error) {
 	}
 	return nil, lastErr
 }
+
+// Defaults for Config.MaxConcurrent and Config.QueueTimeout.
+const (
+	DefaultMaxConcurrent = 8
+	DefaultQueueTimeout  = time.Second
+)
+
+// acquire takes a request slot, waiting up to QueueTimeout.
+func (c *Client) acquire(ctx context.Context, op string) (release func(), busy *Error) {
+	release = func() { <-c.slots }
+	select {
+	case c.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(c.cfg.QueueTimeout)
+	defer t.Stop()
+	select {
+	case c.slots <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		c.log.WarnContext(ctx, "nextcloud busy: request refused", "op", op, "in_flight", cap(c.slots), "waited", c.cfg.QueueTimeout)
+		return nil, &Error{Op: op, Kind: ErrUnavailable,
+			Message:    fmt.Sprintf("Nextcloud is slow: %d requests already in flight; retry shortly", cap(c.slots)),
+			RetryAfter: 2 * time.Second}
+	case <-ctx.Done():
+		return nil, &Error{Op: op, Kind: ErrUnreachable, Message: "gave up waiting for a Nextcloud request slot", cause: ctx.Err()}
+	}
+}
+
+// InFlight reports the requests to Nextcloud in flight now.
+func (c *Client) InFlight() int { return len(c.slots) }
 
 // retryable: no response, or a server-side failure. Never 429.
 func retryable(e *Error) bool {

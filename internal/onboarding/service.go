@@ -52,7 +52,17 @@ type Service struct {
 	cfg     config.Onboarding
 	log     *slog.Logger
 	now     func() time.Time
+	metrics Observer
 }
+
+// Observer counts deliveries (metrics.Metrics).
+type Observer interface {
+	Delivered(channel, result string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Delivered(string, string) {}
 
 // Deps are the Service's collaborators. Leave Directory or Mailer nil (not
 // a typed nil) when Nextcloud or SMTP is not configured.
@@ -63,6 +73,7 @@ type Deps struct {
 	Invites   *invite.Service
 	Logger    *slog.Logger
 	Now       func() time.Time
+	Metrics   Observer // nil: not counted
 }
 
 // New builds a Service.
@@ -73,7 +84,10 @@ func New(cfg config.Config, d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, dir: d.Directory, mailer: d.Mailer, invites: d.Invites, cfg: cfg.Onboarding, log: d.Logger, now: d.Now}
+	if d.Metrics == nil {
+		d.Metrics = noObserver{}
+	}
+	return &Service{store: d.Store, dir: d.Directory, mailer: d.Mailer, invites: d.Invites, cfg: cfg.Onboarding, log: d.Logger, now: d.Now, metrics: d.Metrics}
 }
 
 // StartRequest describes a campaign. Exactly one of UserIDs, Group and

@@ -217,15 +217,19 @@ func (w *Worker) attempt(ctx context.Context, t store.CampaignTarget) store.Targ
 	if notify {
 		if err := s.dir.NotifyUser(ctx, user.ID, msgs.short, msgs.long); err != nil {
 			problems = append(problems, "notification: "+err.Error())
+			s.metrics.Delivered(store.ChannelNotification, "failed")
 		} else {
 			sent++
+			s.metrics.Delivered(store.ChannelNotification, "sent")
 		}
 	}
 	if email {
 		if err := s.mailer.Send(ctx, mail.Message{To: user.Email, Subject: msgs.subject, Body: msgs.body}); err != nil {
 			problems = append(problems, "e-mail: "+err.Error())
+			s.metrics.Delivered(store.ChannelEmail, "failed")
 		} else {
 			sent++
+			s.metrics.Delivered(store.ChannelEmail, "sent")
 		}
 	}
 	if sent == 0 {

@@ -47,6 +47,28 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	locks    keyedMutex
+	metrics  Observer
+}
+
+// Observer counts provisioning outcomes (metrics.Metrics).
+type Observer interface {
+	Provisioned(op, outcome string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Provisioned(string, string) {}
+
+// observe counts one call: created, ok, or the error's code.
+func (s *Service) observe(op string, created bool, err error) {
+	outcome := "ok"
+	switch {
+	case err != nil:
+		outcome = apierror.As(err).Code
+	case created:
+		outcome = "created"
+	}
+	s.metrics.Provisioned(op, outcome)
 }
 
 // Deps are the Service's collaborators.
@@ -57,6 +79,7 @@ type Deps struct {
 	Sessions SessionEnder
 	Logger   *slog.Logger
 	Now      func() time.Time
+	Metrics  Observer // nil: not counted
 }
 
 // New builds a Service.
@@ -67,7 +90,10 @@ func New(cfg config.Config, d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, nc: d.Nextcloud, sessions: d.Sessions, cfg: cfg.Provision, issuer: cfg.Issuer, log: d.Logger, now: d.Now}
+	if d.Metrics == nil {
+		d.Metrics = noObserver{}
+	}
+	return &Service{store: d.Store, nc: d.Nextcloud, sessions: d.Sessions, cfg: cfg.Provision, issuer: cfg.Issuer, log: d.Logger, now: d.Now, metrics: d.Metrics}
 }
 
 // Request asks for an address to be linked, creating the account if needed.
@@ -94,7 +120,8 @@ type Result struct {
 // provision intent recorded before the create call): an account someone else
 // made under the derived id is refused with nextcloud_user_exists, so nobody
 // can pre-create a victim's account and keep its password.
-func (s *Service) Upsert(ctx context.Context, actor string, req Request) (Result, error) {
+func (s *Service) Upsert(ctx context.Context, actor string, req Request) (res Result, err error) {
+	defer func() { s.observe("upsert", res.Created, err) }()
 	if err := validateRequest(&req); err != nil {
 		return Result{}, err
 	}
@@ -278,7 +305,8 @@ func sameUser(a, b string) bool { return strings.EqualFold(a, b) }
 // Link links an address to an existing Nextcloud user (named on purpose, so
 // an account the broker did not create is fine here). The mapping keeps the
 // id as Nextcloud spells it, and provision.default_groups apply.
-func (s *Service) Link(ctx context.Context, actor, address, uid string) (store.Mapping, error) {
+func (s *Service) Link(ctx context.Context, actor, address, uid string) (_ store.Mapping, err error) {
+	defer func() { s.observe("link", false, err) }()
 	req := Request{QortalAddress: address, NextcloudUserID: uid}
 	if err := validateRequest(&req); err != nil {
 		return store.Mapping{}, err

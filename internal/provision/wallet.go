@@ -72,7 +72,8 @@ type WalletRequest struct {
 
 // UpsertFromWallet verifies the proof, consumes the challenge once and then
 // upserts for the proven address.
-func (s *Service) UpsertFromWallet(ctx context.Context, actor string, req WalletRequest) (Result, error) {
+func (s *Service) UpsertFromWallet(ctx context.Context, actor string, req WalletRequest) (res Result, err error) {
+	defer func() { s.observe("upsert_from_wallet", res.Created, err) }()
 	if req.ChallengeID == "" || req.PublicKey == "" || req.Signature == "" {
 		return Result{}, badRequest("invalid_request", "challengeId, publicKey and signature are required")
 	}

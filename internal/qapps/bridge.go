@@ -165,12 +165,15 @@ const (
 	kindReadOnly
 	kindAccount
 	kindSigning
+	kindResourceURL
 )
 
 func classify(action string) actionKind {
 	switch {
 	case action == "GET_USER_ACCOUNT":
 		return kindAccount
+	case action == "GET_QDN_RESOURCE_URL":
+		return kindResourceURL
 	case readOnlyActions[action] != nil:
 		return kindReadOnly
 	case slices.Contains(SigningActions, action):

@@ -667,6 +667,8 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		g.count("action", "allowed")
 		g.nodeAnswer(w, r, p, q.Encode())
+	case kindResourceURL:
+		g.resourceURL(w, r, u, app, in.Request)
 	case kindAccount:
 		if _, err := g.store.GetQAppConsent(r.Context(), app.ID, u.User); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -705,6 +707,44 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 	default:
 		g.refuse(w, action, "unknown_action", fmt.Sprintf("qortalRequest action %q is not supported by this gateway", action))
 	}
+}
+
+// resourceURL answers GET_QDN_RESOURCE_URL as q-apps.js does (status
+// first, "Resource does not exist" when not published) with a URL of the
+// gateway's node proxy for this app, usable in <img src> and the like.
+func (g *Gateway) resourceURL(w http.ResponseWriter, r *http.Request, u claims, app store.QApp, req request) {
+	status, err := resourcePath(req, "/arbitrary/resource/status/", false)
+	if err != nil {
+		g.refuse(w, "GET_QDN_RESOURCE_URL", "invalid_request", "GET_QDN_RESOURCE_URL: "+err.Error())
+		return
+	}
+	fetchPath, _ := resourcePath(req, "/arbitrary/", false)
+	if !allowedNodePath(status) || !allowedNodePath(fetchPath) {
+		g.refuse(w, "GET_QDN_RESOURCE_URL", "not_allowed", "GET_QDN_RESOURCE_URL: this resource is not on the gateway's allowlist")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.opt.NodeTimeout)
+	defer cancel()
+	resp, err := g.node.Get(ctx, status, "")
+	if err != nil {
+		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "qortal_node_unavailable", Message: "the Qortal node is unavailable"}})
+		return
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Status string `json:"status"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&st)
+	if resp.StatusCode != http.StatusOK || st.Status == "" || st.Status == "NOT_PUBLISHED" {
+		g.refuse(w, "GET_QDN_RESOURCE_URL", "not_found", "Resource does not exist")
+		return
+	}
+	g.count("action", "allowed")
+	out := "/node/" + app.ID + "/" + g.ticketFor(u, app.ID) + fetchPath
+	if fp := req.str("path"); fp != "" {
+		out += "?" + url.Values{"filepath": {fp}}.Encode()
+	}
+	apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Result: out})
 }
 
 func containsStr(list []string, s string) bool {

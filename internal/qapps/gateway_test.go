@@ -345,6 +345,15 @@ func TestBridge(t *testing.T) {
 	if c := errCode(req(map[string]any{"action": "GET_WALLET_BALANCE", "coin": "BTC"})); c != "unknown_action" {
 		t.Errorf("unknown action = %s", c)
 	}
+	out = req(map[string]any{"action": "GET_QDN_RESOURCE_URL", "service": "APP", "name": "Fixture", "path": "img/logo.png"})
+	if u, _ := out["result"].(string); !strings.HasPrefix(u, "/node/"+e.app.ID+"/") || !strings.HasSuffix(u, "/arbitrary/APP/Fixture?filepath=img%2Flogo.png") {
+		t.Errorf("GET_QDN_RESOURCE_URL = %v", out)
+	} else if a := e.get(u, "Cookie", ""); a.status != 200 || a.body != string(nodefake.FixtureApp()["img/logo.png"]) {
+		t.Errorf("resource URL answers %d", a.status)
+	}
+	if c := errCode(req(map[string]any{"action": "GET_QDN_RESOURCE_URL", "service": "APP", "name": "Nobody"})); c != "not_found" {
+		t.Errorf("GET_QDN_RESOURCE_URL of nothing = %s", c)
+	}
 	if c := errCode(req(map[string]any{"action": "GET_NAME_DATA"})); c != "invalid_request" {
 		t.Errorf("missing name = %s", c)
 	}
@@ -395,7 +404,7 @@ func TestBridge(t *testing.T) {
 	if out["result"] != qortal.Base58Encode(append(append([]byte{}, unsigned...), sig...)) || len(e.node.Processed()) != 1 {
 		t.Errorf("signed without process = %v", out)
 	}
-	for outcome, want := range map[string]float64{"allowed": 3, "refused": 6, "signed": 2} {
+	for outcome, want := range map[string]float64{"allowed": 4, "refused": 7, "signed": 2} {
 		if got := testutil.ToFloat64(e.gw.requests.WithLabelValues("action", outcome)); got != want {
 			t.Errorf("metric action/%s = %v, want %v", outcome, got, want)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode/nodefake"
@@ -139,9 +141,27 @@ func TestAccountPage(t *testing.T) {
 		t.Errorf("node down: page lacks the unavailable note or the rest")
 	}
 	e.node.SetDown(false)
-	// bob is not linked: he still gets in to see that, and what to do.
+	// bob is not linked: he still gets in to see that, and what to do;
+	// that is not a refused login in his activity.
 	if !strings.Contains(page, `id="not-linked"`) {
 		t.Error("an unlinked address does not see that it is not linked")
+	}
+	if strings.Contains(page, "login.denied") || !strings.Contains(page, "login.success") {
+		t.Error("signing in to /account is recorded as a refused login")
+	}
+	// His broker session does not let him into an application: the policy
+	// is asked again (prompt=none: login_required; else the signing page).
+	relying, err := rp.NewRelyingPartyOIDC(t.Context(), e.c.issuer, rpID, rpSecret, rpRedirect, []string{"openid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, challenge := pkcePair()
+	b3.rp = rpRedirect
+	if o := b3.authorize(relying, challenge, "prompt", "none"); o.callback == nil || o.callback.Query().Get("error") != "login_required" {
+		t.Errorf("unlinked address with a broker session, prompt=none: %+v", o)
+	}
+	if o := b3.authorize(relying, challenge); !o.page {
+		t.Error("unlinked address with a broker session got into the application without the policy")
 	}
 
 	// Sign out everywhere: every session of alice ends, back-channel logouts go out.

@@ -46,7 +46,7 @@ func (s *Server) mountAdmin(r *mux.Router, auth *httpapi.AdminAuth) error {
 	a := &s.admin
 	a.invites = invite.New(cfg, invite.Deps{Store: s.store, Users: users, Logger: log})
 	a.policy = policy.New(cfg, policy.Deps{Store: s.store, Provisioner: s.provision, Invites: a.invites, Logger: log})
-	a.onboarding = onboarding.New(cfg, onboarding.Deps{Store: s.store, Directory: dir, Mailer: mlr, Invites: a.invites, Logger: log})
+	a.onboarding = onboarding.New(cfg, onboarding.Deps{Store: s.store, Directory: dir, Mailer: mlr, Invites: a.invites, Logger: log, Metrics: s.metrics})
 
 	(&httpapi.PolicyAPI{Service: a.policy, Config: config.Policy{Mode: cfg.PolicyMode(), Guard: cfg.Policy.Guard, InviteTTL: cfg.Policy.InviteTTL}, Auth: auth}).Register(r)
 	(&httpapi.AllowlistAPI{Service: a.policy, Auth: auth}).Register(r)

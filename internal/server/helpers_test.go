@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/logging"
 	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
@@ -62,7 +63,7 @@ func newBroker(t testing.TB, st store.Store, nc *ocsfake.Server, mutate ...func(
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := logging.New(logs, logging.Options{Level: slog.LevelDebug}) // as serve logs
 	srv, err := NewWithStore(context.Background(), cfg, log, st)
 	if err != nil {
 		t.Fatal(err)

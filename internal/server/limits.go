@@ -11,12 +11,21 @@ import (
 // key and window: on Postgres shared by every replica through the store
 // (one budget however many replicas run), on the embedded store, which
 // serves one process, a token bucket in memory with burst.
+// Refusals are counted per limiter (qortal_oidc_rate_limit_refusals_total),
+// except the onboarding pace, which delays deliveries rather than refusing
+// anyone.
 func (s *Server) limiter(name string, perWindow int, window time.Duration, burst int) ratelimit.Limiter {
+	var l ratelimit.Limiter
 	if s.sharedLimits {
-		return ratelimit.NewShared(s.store, ratelimit.SharedConfig{Name: name, Limit: perWindow, Window: window, Logger: s.log})
+		l = ratelimit.NewShared(s.store, ratelimit.SharedConfig{Name: name, Limit: perWindow, Window: window, Logger: s.log})
+	} else {
+		perMinute := int(float64(perWindow) * float64(time.Minute) / float64(window))
+		l = ratelimit.New(ratelimit.Config{PerMinute: max(perMinute, 1), Burst: burst})
 	}
-	perMinute := int(float64(perWindow) * float64(time.Minute) / float64(window))
-	return ratelimit.New(ratelimit.Config{PerMinute: max(perMinute, 1), Burst: burst})
+	if name == limitOnboarding {
+		return l
+	}
+	return s.metrics.CountRefusals(name, l)
 }
 
 // Limiter names, which prefix the shared counters' keys.

@@ -80,9 +80,9 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 	}
 	s.oidc = p
 	lh, err := login.New(s.cfg, login.Deps{Store: s.store, Provider: p, Logger: s.log, Admission: s.admin.policy,
-		SelfServiceClient: console.AccountClientID,
-		IPLimiter:         s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
-		AddressLimiter:    s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
+		SelfServiceClient: console.AccountClientID, Metrics: s.metrics,
+		IPLimiter:      s.limiter(limitLoginIP, s.cfg.Login.RateLimit.PerIPPerMinute, time.Minute, s.cfg.Login.RateLimit.PerIPPerMinute),
+		AddressLimiter: s.limiter(limitLoginAddress, s.cfg.Login.RateLimit.PerAddressPerMinute, time.Minute, s.cfg.Login.RateLimit.PerAddressPerMinute),
 	})
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)

@@ -102,6 +102,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 		nc, err := nextcloud.New(nextcloud.Config{
 			BaseURL: cfg.Nextcloud.URL, User: cfg.Nextcloud.User, AppPassword: cfg.Nextcloud.AppPassword,
 			APIVersion: cfg.Nextcloud.APIVersion, Timeout: cfg.Nextcloud.Timeout, MaxRetries: retries,
+			MaxConcurrent: cfg.Nextcloud.MaxConcurrent, QueueTimeout: cfg.Nextcloud.QueueTimeout,
 			CreateMissingGroups: cfg.Nextcloud.CreateMissingGroups, Logger: log, Observe: m.ObserveNextcloud,
 		})
 		if err != nil {
@@ -114,7 +115,7 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 	if len(cfg.Admin.Tokens) == 0 {
 		log.Warn("no admin tokens configured: the admin API will refuse every request")
 	}
-	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Logger: log,
+	s.provision = provision.New(cfg, provision.Deps{Store: s.store, Nextcloud: s.nextcloud, Metrics: s.metrics, Logger: log,
 		Sessions: sessionEnder{s}})
 
 	r := mux.NewRouter()

@@ -64,7 +64,10 @@
   function signError(err) {
     $('sign-status').hidden = true;
     if (!err) { show($('sign-error'), false); return; }
-    if ((err.code === 'not_linked' || err.code === 'blocked') && err.redirectTo) {
+    // Every policy refusal (not_linked, blocked, not_allowlisted, invite_*,
+    // nextcloud_user_exists, ...) comes with its explanation page, which is
+    // also the way back to the application with access_denied.
+    if (err.redirectTo) {
       window.location.assign(err.redirectTo);
       return;
     }
