@@ -44,6 +44,16 @@ func TestAPISurfaceAuthBeforeRouting(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d %s", c.method, c.path, r.Status, r.Raw, c.status, c.code)
 		}
 	}
+	// A 405 names the methods the endpoint has (RFC 9110 15.5.6).
+	for path, want := range map[string]string{
+		"/api/provision/upsert":   "POST",
+		"/api/policy":             "GET, PUT, DELETE",
+		"/api/provision/mappings": "GET",
+	} {
+		if r := b.do(http.MethodPatch, path, nil); r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != want {
+			t.Errorf("PATCH %s: %d Allow %q, want 405 Allow %q", path, r.Status, r.Header.Get("Allow"), want)
+		}
+	}
 }
 
 // Bodies that are not exactly one JSON object are refused with a message

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -145,7 +146,11 @@ func NewWithStore(ctx context.Context, cfg config.Config, log *slog.Logger, st s
 		}
 		apierror.Write(w, apierror.NotFound("not_found", "no such endpoint"))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// RFC 9110 15.5.6: a 405 lists the methods the resource has.
+		if allow := allowedMethods(r, req); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
 		apierror.Write(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint"))
 	})
 	s.router = r
@@ -297,4 +302,18 @@ func (e sessionEnder) EndSessionsForAddress(ctx context.Context, address, reason
 		return 0, nil
 	}
 	return e.s.oidc.EndSessionsForAddress(ctx, address, reason)
+}
+
+// allowedMethods lists the methods some route of r serves at req's path.
+func allowedMethods(r *mux.Router, req *http.Request) string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
