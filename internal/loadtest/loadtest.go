@@ -540,12 +540,11 @@ func (d *driver) checkIDToken(ctx context.Context, raw, nonce string) (map[strin
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, err
 	}
-	aud := fmt.Sprint(c["aud"])
 	exp, _ := c["exp"].(float64)
 	switch {
 	case c["iss"] != d.issuer:
 		return nil, fmt.Errorf("iss %v", c["iss"])
-	case !strings.Contains(aud, d.o.ClientID):
+	case !hasAudience(c["aud"], d.o.ClientID):
 		return nil, fmt.Errorf("aud %v", c["aud"])
 	case c["nonce"] != nonce:
 		return nil, errors.New("nonce mismatch")
@@ -555,4 +554,20 @@ func (d *driver) checkIDToken(ctx context.Context, raw, nonce string) (map[strin
 		return nil, errors.New("no sub")
 	}
 	return c, nil
+}
+
+// hasAudience reports whether aud (a string or an array of strings) names
+// clientID exactly.
+func hasAudience(aud any, clientID string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == clientID
+	case []any:
+		for _, v := range a {
+			if v == clientID {
+				return true
+			}
+		}
+	}
+	return false
 }

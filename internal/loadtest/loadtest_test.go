@@ -152,3 +152,17 @@ func TestStatCPUParsesOwnProcess(t *testing.T) {
 		t.Fatal("no error for a missing process")
 	}
 }
+
+func TestHasAudience(t *testing.T) {
+	for _, tc := range []struct {
+		aud  any
+		want bool
+	}{
+		{"nextcloud", true}, {[]any{"other", "nextcloud"}, true}, {"next", false},
+		{[]any{"nextcloud2"}, false}, {nil, false}, {42.0, false},
+	} {
+		if got := hasAudience(tc.aud, "nextcloud"); got != tc.want {
+			t.Errorf("hasAudience(%v) = %v", tc.aud, got)
+		}
+	}
+}

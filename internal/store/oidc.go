@@ -115,10 +115,10 @@ type CodeExchange struct {
 	// AuthRequestID is the request the code belongs to (as AuthRequestByCode
 	// returned it); "" makes the store look it up.
 	AuthRequestID string
-	GrantID   string
-	KeepUntil time.Time     // the redemption record's expiry (see RedeemAuthCode)
-	Access    *AccessToken  // RefreshFamilyID must be GrantID
-	Refresh   *RefreshToken // optional; FamilyID must be GrantID
+	GrantID       string
+	KeepUntil     time.Time     // the redemption record's expiry (see RedeemAuthCode)
+	Access        *AccessToken  // RefreshFamilyID must be GrantID
+	Refresh       *RefreshToken // optional; FamilyID must be GrantID
 }
 
 // AuthCode is an issued authorization code, stored by hash only.

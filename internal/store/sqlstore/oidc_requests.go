@@ -126,13 +126,15 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE oidc_auth_requests SET done = true, subject = $1, qortal_address = $2,
-			auth_time = $3, amr = $4, session_id = $5 WHERE id = $6 AND NOT done AND expires_at > $7`,
-			c.Subject, c.QortalAddress, s.ts(c.AuthTime), encList(c.AMR), c.SessionID, id, s.ts(now))
-		if err != nil {
+		// RETURNING: the completed request in the same statement.
+		var err error
+		ar, err = scanAuthRequest(tx.QueryRowContext(ctx, `UPDATE oidc_auth_requests SET done = true, subject = $1, qortal_address = $2,
+			auth_time = $3, amr = $4, session_id = $5 WHERE id = $6 AND NOT done AND expires_at > $7 RETURNING `+authRequestCols,
+			c.Subject, c.QortalAddress, s.ts(c.AuthTime), encList(c.AMR), c.SessionID, id, s.ts(now)))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if affected(res) == 0 {
+		if errors.Is(err, sql.ErrNoRows) {
 			var done bool
 			err := tx.QueryRowContext(ctx, `SELECT done FROM oidc_auth_requests WHERE id = $1 AND expires_at > $2`, id, s.ts(now)).Scan(&done)
 			if err == nil && done {
@@ -141,9 +143,6 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			if err == nil {
 				return sql.ErrNoRows
 			}
-			return err
-		}
-		if ar, err = getAuthRequest(ctx, tx, id); err != nil {
 			return err
 		}
 		brokerID, err := s.brokerSessionForLogin(ctx, tx, c, now)
