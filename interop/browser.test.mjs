@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
 import { startBroker } from './lib/harness.mjs';
-import { launchContext, openPage as newPage } from './lib/chromium.mjs';
+import { closePostedPage, launchContext, openPage as newPage } from './lib/chromium.mjs';
 import { beginAuthorization } from './lib/rp.mjs';
 
 const shots = process.env.INTEROP_SCREENSHOTS; // a directory, to look at the page
@@ -214,11 +214,15 @@ test('Chromium: response_mode=form_post posts code, state and iss to the relying
   await page.waitForFunction((pub) => document.getElementById('derived-pub').textContent === pub, b.accounts.alice.publicKey58);
   // The broker's form_post page submits itself (its one script is allowed
   // by hash) to the redirect URI, which form-action allows.
-  const [posted, formPage] = await Promise.all([
-    page.waitForRequest((r) => r.url() === b.rp.redirectURI && r.method() === 'POST'),
+  // Wait for the relying party's answer, not only the request: closing the
+  // page while Chromium is still mid-navigation on that POST can hang
+  // page.close() under load.
+  const [postedResponse, formPage] = await Promise.all([
+    page.waitForResponse((r) => r.url() === b.rp.redirectURI && r.request().method() === 'POST'),
     page.waitForResponse((r) => new URL(r.url()).pathname === '/authorize/callback'),
     page.click('#key-sign'),
   ]);
+  const posted = postedResponse.request();
   const csp = formPage.headers()['content-security-policy'] || '';
   assert.match(csp, /frame-ancestors 'none'/);
   assert.match(csp, /script-src 'sha256-/);
@@ -234,7 +238,7 @@ test('Chromium: response_mode=form_post posts code, state and iss to the relying
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString(),
   }), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
   assert.equal(tokens.claims().sub, 'alice');
-  await page.close();
+  await closePostedPage(page);
 });
 
 test('Chromium: with form_post, an unlinked address returns to the relying party by a posted access_denied', async () => {
@@ -253,14 +257,15 @@ test('Chromium: with form_post, an unlinked address returns to the relying party
     page.waitForURL((u) => u.pathname === '/login/denied'),
     page.click('#key-sign'),
   ]);
-  const [posted] = await Promise.all([
-    page.waitForRequest((r) => r.url() === b.rp.redirectURI && r.method() === 'POST'),
+  const [postedResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url() === b.rp.redirectURI && r.request().method() === 'POST'),
     page.getByRole('button', { name: 'Return to Interop RP' }).click(),
   ]);
+  const posted = postedResponse.request();
   const body = new URLSearchParams(posted.postData());
   assert.equal(body.get('error'), 'access_denied');
   assert.equal(body.get('state'), state);
   assert.equal(body.get('iss'), b.issuer);
   assert.deepEqual(problems, [], 'console errors or CSP violations');
-  await page.close();
+  await closePostedPage(page);
 });

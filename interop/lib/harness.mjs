@@ -52,8 +52,14 @@ async function startRP() {
       calls.push(url);
       for (const w of waiters.splice(0)) w(url);
     }
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('relying party callback received');
+    // Read a posted (form_post) body to its end before answering, and close
+    // the connection: a half-read request left on a kept-alive socket is
+    // how a browser ends up waiting on the stand-in.
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('relying party callback received');
+    });
   });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
