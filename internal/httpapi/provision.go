@@ -32,6 +32,7 @@ func (p *ProvisionAPI) Register(r *mux.Router) {
 	route("/link", p.link, http.MethodPost)
 	route("/mapping/{qortalAddress}", p.get, http.MethodGet)
 	route("/mapping/{qortalAddress}", p.unlink, http.MethodDelete)
+	route("/mapping/{qortalAddress}/status", p.setStatus, http.MethodPut)
 	route("/mappings", p.list, http.MethodGet)
 }
 
@@ -167,6 +168,30 @@ func (p *ProvisionAPI) unlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	apierror.WriteJSON(w, http.StatusOK, map[string]any{"unlinked": true, "mapping": mappingJSON(m)})
+}
+
+// setStatus blocks or unblocks an address, with the same effects as the
+// console's buttons (sessions ended, Nextcloud account disabled/enabled).
+// "invited" is a state onboarding sets, not one an admin may choose here.
+func (p *ProvisionAPI) setStatus(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status string `json:"status"`
+	}
+	if err := apierror.DecodeJSON(r, &in, 0); err != nil {
+		apierror.Write(w, err)
+		return
+	}
+	status := store.MappingStatus(in.Status)
+	if status != store.StatusBlocked && status != store.StatusLinked {
+		apierror.Write(w, apierror.BadRequest("invalid_status", "status must be \"blocked\" or \"linked\" (unblock)"))
+		return
+	}
+	m, err := p.Service.SetStatus(r.Context(), Actor(r.Context()), mux.Vars(r)["qortalAddress"], status)
+	if err != nil {
+		apierror.Write(w, err)
+		return
+	}
+	apierror.WriteJSON(w, http.StatusOK, mappingJSON(m))
 }
 
 func (p *ProvisionAPI) list(w http.ResponseWriter, r *http.Request) {

@@ -113,3 +113,46 @@ func TestBlockWithoutDisablingNextcloud(t *testing.T) {
 		t.Fatal("the Nextcloud account was disabled although provision.disable_blocked_users is false")
 	}
 }
+
+// The JSON API blocks and unblocks with the same effects as the console:
+// tokens stop, sessions end with back-channel logout, the Nextcloud account
+// is disabled, and unblocking enables it again; "invited" is not an admin's
+// choice.
+func TestBlockAndUnblockThroughTheAPI(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newSSOEnv(t, kind)
+			nc := e.c.admin.nc
+			b := newBrowser(t, e.c)
+			o := b.authorize(e.relying, e.chall)
+			cb, _ := b.sign(o.id, e.alice)
+			tokens := e.exchange(t, cb)
+
+			path := "/api/provision/mapping/" + e.alice.Address + "/status"
+			before := e.bc.count()
+			r := e.c.admin.do("PUT", path, map[string]any{"status": "blocked"})
+			if r.Status != http.StatusOK || r.Body["status"] != "blocked" {
+				t.Fatalf("block: %d %s", r.Status, r.Raw)
+			}
+			e.bc.wait(t, before+1)
+			if u, _ := nc.User("alice"); !u.Disabled {
+				t.Error("block through the API left the Nextcloud account enabled")
+			}
+			if _, err := rp.Userinfo[*oidc.UserInfo](context.Background(), tokens.AccessToken, "Bearer", "alice", e.relying); err == nil {
+				t.Error("an access token still works after the block")
+			}
+			if r := e.c.admin.do("PUT", path, map[string]any{"status": "invited"}); r.Status != http.StatusBadRequest {
+				t.Errorf("status invited: %d %s, want 400", r.Status, r.Raw)
+			}
+			if r := e.c.admin.do("PUT", path, map[string]any{"status": "linked"}); r.Status != http.StatusOK || r.Body["status"] != "linked" {
+				t.Fatalf("unblock: %d %s", r.Status, r.Raw)
+			}
+			if u, _ := nc.User("alice"); u.Disabled {
+				t.Error("unblock through the API left the Nextcloud account disabled")
+			}
+			if m, _ := e.c.admin.store.GetMappingByAddress(t.Context(), e.alice.Address); m.Status != store.StatusLinked {
+				t.Errorf("status %s after unblock, want linked", m.Status)
+			}
+		})
+	}
+}

@@ -269,6 +269,10 @@ func TestOpenAPIEveryOperationAnswersPerContract(t *testing.T) {
 	want(b.do("GET", "/api/provision/mapping/"+dave, nil), 404, "get missing mapping")
 	want(b.do("GET", "/api/provision/mappings?limit=1", nil), 200, "list mappings")
 	want(b.do("GET", "/api/provision/mappings?limit=0", nil), 400, "list bad limit")
+	want(b.do("PUT", "/api/provision/mapping/"+alice.Address+"/status", map[string]any{"status": "blocked"}), 200, "block")
+	want(b.do("PUT", "/api/provision/mapping/"+alice.Address+"/status", map[string]any{"status": "invited"}), 400, "bad status")
+	want(b.do("PUT", "/api/provision/mapping/"+dave+"/status", map[string]any{"status": "blocked"}), 404, "block unmapped")
+	want(b.do("PUT", "/api/provision/mapping/"+alice.Address+"/status", map[string]any{"status": "linked"}), 200, "unblock")
 	want(b.do("DELETE", "/api/provision/mapping/"+carol.Address, nil), 200, "unlink")
 
 	// Policy, allowlist, invites.
