@@ -25,8 +25,10 @@ broker's process, on this machine) it also prints the server CPU time per
 login and its resident memory, from /proc; --db-pid adds a database process
 and its children (a Postgres postmaster and its backends).
 
-The key's address must be linked to a Nextcloud user, the client registered
-with the redirect URI, and the broker's login.rate_limit.* raised for the run.
+The key's address must be admitted by the login policy (linked to a Nextcloud
+user, or any address under the standalone policy), the client registered with
+the redirect URI, and the broker's login.rate_limit.* raised for the run
+(scripts/loadtest.sh sets all of this up).
 
 Flags:
 `
