@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -215,6 +216,40 @@ func TestAccessTokenFormatAndCORSOrigins(t *testing.T) {
 		k, v, _ := strings.Cut(env, "=")
 		if _, err := Load("", envMap(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s: error %v does not name %s", env, err, key)
+		}
+	}
+}
+
+// Processes starting together on a fresh data dir must all end up with the
+// same key and none with an error (the loser of the create race reads the
+// winner's file, which is never seen half-written).
+func TestDevKeyEncryptionKeyRace(t *testing.T) {
+	for round := range 50 {
+		dir := t.TempDir()
+		keys := make([][]byte, 4)
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cfg := Default()
+				cfg.DataDir = dir
+				errs[i] = EnsureDevKeyEncryptionKey(&cfg)
+				keys[i] = cfg.OIDC.KeyEncryptionKey
+			}()
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil {
+				t.Fatalf("round %d, process %d: %v", round, i, errs[i])
+			}
+			if string(keys[i]) != string(keys[0]) || len(keys[i]) != 32 {
+				t.Fatalf("round %d: processes got different keys", round)
+			}
+		}
+		if left, _ := filepath.Glob(filepath.Join(dir, ".key-encryption-key-*")); len(left) != 0 {
+			t.Fatalf("temporary files left behind: %v", left)
 		}
 	}
 }

@@ -155,25 +155,33 @@ func EnsureDevKeyEncryptionKey(c *Config) error {
 		if _, err := rand.Read(k); err != nil {
 			return err
 		}
-		enc := base64.StdEncoding.EncodeToString(k)
-		// O_EXCL: two processes racing on a fresh data dir must not end up
-		// with different keys.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			_, err = f.WriteString(enc + "\n")
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("write %s: %w", path, err)
-			}
+		// Written whole to a private temporary file, then linked into place:
+		// link fails if the name exists, so of two processes racing on a
+		// fresh data dir exactly one key wins, and the loser never reads a
+		// file the winner has created but not yet written.
+		// (CreateTemp makes it 0600.) The outer err is reused on purpose: the
+		// check after this block must see the loser's read of the winner's key.
+		var tmp *os.File
+		tmp, err = os.CreateTemp(c.DataDir, ".key-encryption-key-*")
+		if err != nil {
+			return fmt.Errorf("create key file in %s: %w", c.DataDir, err)
+		}
+		defer os.Remove(tmp.Name())
+		_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("write %s: %w", tmp.Name(), werr)
+		}
+		switch err := os.Link(tmp.Name(), path); {
+		case err == nil:
 			c.OIDC.KeyEncryptionKey = k
 			return nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
+		case !errors.Is(err, fs.ErrExist):
 			return fmt.Errorf("create %s: %w", path, err)
 		}
-		b, err = os.ReadFile(path)
+		b, err = os.ReadFile(path) // the other process's key
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
