@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,8 +93,6 @@ type Gateway struct {
 	csp      cspSet
 	requests *prometheus.CounterVec
 	oidc     *oidcClient
-
-	consentMu sync.Mutex
 }
 
 // New builds a gateway.

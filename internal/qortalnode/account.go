@@ -3,11 +3,8 @@ package qortalnode
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 )
 
 // Names lists the names registered to address (GET /names/address/{a}).
@@ -32,19 +29,10 @@ func (c *Client) Names(ctx context.Context, address string) ([]string, error) {
 // text, 8 places), from GET /addresses/balance/{a}.
 func (c *Client) Balance(ctx context.Context, address string) (string, error) {
 	path := "/addresses/balance/" + url.PathEscape(address)
-	resp, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	s, err := c.getText(ctx, path)
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w: %w", path, ErrUnavailable, err)
-	}
-	if err := statusError(path, resp.StatusCode, body); err != nil {
-		return "", err
-	}
-	s := strings.TrimSpace(string(body))
 	if _, err := strconv.ParseFloat(s, 64); err != nil {
 		return "", fmt.Errorf("%s: not a balance: %q", path, s[:min(len(s), 40)])
 	}

@@ -77,18 +77,36 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, he
 	return resp, nil
 }
 
-// getJSON GETs path and decodes a 200 answer into out.
-func (c *Client) getJSON(ctx context.Context, path string, out any) error {
-	resp, err := c.do(ctx, http.MethodGet, path, nil, http.Header{"Accept": {"application/json"}})
+// get GETs path and returns a 200 answer's body, at most limit bytes.
+func (c *Client) get(ctx context.Context, path string, header http.Header, limit int64) ([]byte, error) {
+	resp, err := c.do(ctx, http.MethodGet, path, nil, header)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSON))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return fmt.Errorf("read %s: %w: %w", path, ErrUnavailable, err)
+		return nil, fmt.Errorf("read %s: %w: %w", path, ErrUnavailable, err)
 	}
 	if err := statusError(path, resp.StatusCode, body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// getText GETs a short plain-text answer (a balance, a key), trimmed.
+func (c *Client) getText(ctx context.Context, path string) (string, error) {
+	body, err := c.get(ctx, path, nil, 4096)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(body)), nil
+}
+
+// getJSON GETs path and decodes a 200 answer into out.
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	body, err := c.get(ctx, path, http.Header{"Accept": {"application/json"}}, maxJSON)
+	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(body, out); err != nil {
@@ -140,20 +158,10 @@ func (c *Client) PrimaryName(ctx context.Context, address string) (string, error
 // PublicKey is the Base58 public key of address, "" when the node does not
 // know it (an account's key is on chain only after its first transaction).
 func (c *Client) PublicKey(ctx context.Context, address string) (string, error) {
-	path := "/addresses/publickey/" + url.PathEscape(address)
-	resp, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	s, err := c.getText(ctx, "/addresses/publickey/"+url.PathEscape(address))
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w: %w", path, ErrUnavailable, err)
-	}
-	if err := statusError(path, resp.StatusCode, body); err != nil {
-		return "", err
-	}
-	s := strings.TrimSpace(string(body))
 	if s == "false" {
 		return "", nil
 	}

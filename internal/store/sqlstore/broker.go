@@ -109,11 +109,21 @@ func (s *Store) ListBrokerSessions(ctx context.Context, address string, now time
 	return out, nil
 }
 
-// TouchBrokerSession moves last_seen_at forward; text order is time order.
+// TouchBrokerSession moves last_seen_at forward.
 func (s *Store) TouchBrokerSession(ctx context.Context, id string, at time.Time) error {
+	return s.touchLastSeen(ctx, "touch broker session", `UPDATE broker_sessions SET `+lastSeenForward+` WHERE id = $1`, id, at)
+}
+
+// lastSeenForward never moves last_seen_at back ($2 is the new time): a
+// slower request of the same session may finish after a faster one. Text
+// order is time order in both databases' encodings.
+const lastSeenForward = `last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END`
+
+// touchLastSeen runs one lastSeenForward UPDATE keyed by $1; no row is
+// ErrNotFound.
+func (s *Store) touchLastSeen(ctx context.Context, what, query, key string, at time.Time) error {
 	err := s.oneStatement(ctx, func(q queryer) error {
-		res, err := q.ExecContext(ctx, `UPDATE broker_sessions SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END WHERE id = $1`,
-			id, s.ts(at))
+		res, err := q.ExecContext(ctx, query, key, s.ts(at))
 		if err != nil {
 			return err
 		}
@@ -123,7 +133,7 @@ func (s *Store) TouchBrokerSession(ctx context.Context, id string, at time.Time)
 		return nil
 	})
 	if err != nil {
-		return s.fail("touch broker session", err)
+		return s.fail(what, err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -73,23 +72,9 @@ func (s *Store) GetConsoleSession(ctx context.Context, tokenHash string) (store.
 	return cs, nil
 }
 
-// TouchConsoleSession moves last_seen_at forward; text order is time order.
+// TouchConsoleSession moves last_seen_at forward.
 func (s *Store) TouchConsoleSession(ctx context.Context, tokenHash string, at time.Time) error {
-	err := s.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE console_sessions SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END WHERE token_hash = $1`,
-			tokenHash, s.ts(at))
-		if err != nil {
-			return err
-		}
-		if affected(res) == 0 {
-			return sql.ErrNoRows
-		}
-		return nil
-	})
-	if err != nil {
-		return s.fail("touch console session", err)
-	}
-	return nil
+	return s.touchLastSeen(ctx, "touch console session", `UPDATE console_sessions SET `+lastSeenForward+` WHERE token_hash = $1`, tokenHash, at)
 }
 
 // DeleteConsoleSession removes a session with its audit entry.
