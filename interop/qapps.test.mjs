@@ -202,6 +202,45 @@ test('Chromium: an allowed SIGN_TRANSACTION is shown, signed in the launcher and
   await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 
+test('Chromium: an allowed SEND_COIN is built by the gateway, signed in the launcher and broadcast', async () => {
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['SEND_COIN'] });
+  await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
+  const app = await waitFor(() => appFrame(page), 'the app frame');
+  await app.waitForFunction(() => document.getElementById('account').textContent.startsWith('Q'));
+  const bob = b.accounts.bob.address;
+  const balance = (a) => fetch(`${node.url}/addresses/balance/${a}`).then((r) => r.text());
+  const before = Number(await balance(bob));
+  const code = (req) => app.evaluate((r) => qortalRequest(r).then(() => 'answered', (e) => e.code), req);
+  assert.equal(await code({ action: 'SEND_COIN', coin: 'BTC', recipient: bob, amount: 1 }), 'unsupported_coin');
+  assert.equal(await code({ action: 'SEND_COIN', coin: 'QORT', recipient: bob }), 'invalid_request');
+  assert.equal(await code({ action: 'JOIN_GROUP', groupId: 1 }), 'action_not_allowed');
+  const pending = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 1.25 }).then((r) => ({ r }), (e) => ({ e })), bob);
+  const launcher = launcherFrame(page);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-title').innerText(), /asks you to send QORT/);
+  const shown = await launcher.locator('#dialog-tx').innerText();
+  assert.match(shown, /"type": "PAYMENT"/);
+  assert.match(shown, /"amount": "1\.25000000"/);
+  assert.ok(shown.includes(`"recipient": "${bob}"`), 'the decoded recipient is shown');
+  assert.ok(shown.includes(`"creatorAddress": "${b.accounts.alice.address}"`), 'the signed-in account pays');
+  assert.equal(Number(await balance(bob)), before, 'nothing is broadcast before the user signs');
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const got = await pending;
+  assert.ok(got.r, `SEND_COIN answered ${JSON.stringify(got.e)}`);
+  assert.equal(got.r.type, 'PAYMENT');
+  assert.equal(got.r.recipient, bob);
+  assert.match(got.r.signature, /^[1-9A-HJ-NP-Za-km-z]{80,90}$/);
+  assert.equal(Number(await balance(bob)), before + 1.25);
+  // Declined in the launcher: the app is told so and nothing moves.
+  const declined = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 2 }).then(() => 'sent', (e) => e.code), bob);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  await launcher.click('#dialog-no');
+  assert.equal(await declined, 'user_declined');
+  assert.equal(Number(await balance(bob)), before + 1.25);
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
+});
+
 test('Chromium: app script cannot read broker cookies or fetch the console', async () => {
   await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
   const app = await waitFor(() => appFrame(page), 'the app frame');

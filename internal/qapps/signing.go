@@ -110,7 +110,7 @@ func parseAmount(v any) (int64, bool) {
 	default:
 		return 0, false
 	}
-	if !regexp.MustCompile(`^[0-9]{1,11}(\.[0-9]{1,8})?$`).MatchString(s) {
+	if !amountRE.MatchString(s) {
 		return 0, false
 	}
 	whole, frac, _ := strings.Cut(s, ".")
@@ -135,6 +135,7 @@ func intField(r request, k string) (int64, bool) {
 }
 
 var (
+	amountRE     = regexp.MustCompile(`^[0-9]{1,11}(\.[0-9]{1,8})?$`)
 	serviceRE    = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,39}$`)
 	publishIDRE  = regexp.MustCompile(`^[^/\\?#\x00-\x1f]{1,64}$`)
 )
