@@ -135,9 +135,9 @@ func intField(r request, k string) (int64, bool) {
 }
 
 var (
-	amountRE     = regexp.MustCompile(`^[0-9]{1,11}(\.[0-9]{1,8})?$`)
-	serviceRE    = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,39}$`)
-	publishIDRE  = regexp.MustCompile(`^[^/\\?#\x00-\x1f]{1,64}$`)
+	amountRE    = regexp.MustCompile(`^[0-9]{1,11}(\.[0-9]{1,8})?$`)
+	serviceRE   = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,39}$`)
+	publishIDRE = regexp.MustCompile(`^[^/\\?#\x00-\x1f]{1,64}$`)
 )
 
 // reference is the account's last reference, or 64 random bytes for an account
