@@ -241,6 +241,33 @@ test('Chromium: an allowed SEND_COIN is built by the gateway, signed in the laun
   await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 
+test('Chromium: an allowed PUBLISH_QDN_RESOURCE is signed in its signing form and published', async () => {
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['PUBLISH_QDN_RESOURCE'] });
+  await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
+  const app = await waitFor(() => appFrame(page), 'the app frame');
+  await app.waitForFunction(() => document.getElementById('account').textContent.startsWith('Q'));
+  const code = (req) => app.evaluate((r) => qortalRequest(r).then(() => 'answered', (e) => e.code), req);
+  assert.equal(await code({ action: 'PUBLISH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Fixture', data64: 'aGk=' }), 'invalid_request', 'a name nobody owns');
+  const pending = app.evaluate(() => qortalRequest({ action: 'PUBLISH_QDN_RESOURCE', service: 'DOCUMENT', identifier: 'hello', filename: 'hello.txt', title: 'Hello', data64: btoa('hello from the gateway') })
+    .then((r) => ({ r }), (e) => ({ e })));
+  const launcher = launcherFrame(page);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-title').innerText(), /asks you to publish on QDN/);
+  const shown = await launcher.locator('#dialog-tx').innerText();
+  assert.match(shown, /"type": "ARBITRARY"/);
+  assert.match(shown, /"name": "Alice"/);
+  assert.match(shown, /"identifier": "hello"/);
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const got = await pending;
+  assert.ok(got.r, `PUBLISH_QDN_RESOURCE answered ${JSON.stringify(got.e)}`);
+  assert.equal(got.r.type, 'ARBITRARY');
+  // The fake node accepts an ARBITRARY signature only over core's signing form.
+  const text = await app.evaluate(() => qortalRequest({ action: 'FETCH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Alice', identifier: 'hello', filepath: 'hello.txt' }));
+  assert.equal(text, 'hello from the gateway');
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
+});
+
 test('Chromium: app script cannot read broker cookies or fetch the console', async () => {
   await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
   const app = await waitFor(() => appFrame(page), 'the app frame');

@@ -876,7 +876,9 @@ func (g *Gateway) signed(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	signed58 := qortal.Base58Encode(append(append([]byte{}, unsigned...), sig...))
 	process := in.Process || built // a built action is always broadcast, as Hub does
-	detail, _ := json.Marshal(map[string]any{"action": in.Action, "address": u.Address, "process": process, "bytes": len(unsigned)})
+	// The transaction's signature is its id on chain: the audit entry finds it there.
+	detail, _ := json.Marshal(map[string]any{"action": in.Action, "address": u.Address, "process": process, "bytes": len(unsigned),
+		"signature": qortal.Base58Encode(sig)})
 	if err := g.store.AppendAudit(r.Context(), store.AuditEntry{Actor: "user:" + u.User, Action: "qapp.sign", Subject: app.ID, Detail: string(detail)}); err != nil {
 		g.jsonError(w, http.StatusServiceUnavailable, "store_unavailable", "cannot audit the signature right now, so nothing was sent")
 		return
