@@ -625,6 +625,8 @@ type bridgeAnswer struct {
 type bridgeErr struct {
 	Code    string `json:"code"`
 	Message string `json:"error"`
+	// PUBLISH_MULTIPLE_QDN_RESOURCES: the resources the node did not accept.
+	Unsuccessful []map[string]any `json:"unsuccessfulPublishes,omitempty"`
 }
 
 // signPrompt asks the launcher to have the user sign.
@@ -638,6 +640,8 @@ type signPrompt struct {
 	// binding the built bytes to this app, user and action.
 	SignBytes string `json:"signBytes,omitempty"`
 	Token     string `json:"token,omitempty"`
+	// PUBLISH_MULTIPLE_QDN_RESOURCES: the transactions to sign (Unsigned is empty).
+	Batch []batchTx `json:"transactions,omitempty"`
 }
 
 func (g *Gateway) refuse(w http.ResponseWriter, action, code, msg string) {
@@ -695,6 +699,12 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		if !containsStr(SupportedSigningActions, action) {
 			g.refuse(w, action, "unsupported_action", action+" is allowed for this app but this gateway cannot carry it out yet")
+			return
+		}
+		if action == "PUBLISH_MULTIPLE_QDN_RESOURCES" {
+			ctx, cancel := context.WithTimeout(r.Context(), 3*maxBatch*g.opt.NodeTimeout)
+			defer cancel()
+			g.prepareBatch(w, ctx, u, app.ID, in.Request, in.PublicKey)
 			return
 		}
 		if containsStr(builtActions, action) {
@@ -841,6 +851,8 @@ func (g *Gateway) signed(w http.ResponseWriter, r *http.Request, id string) {
 		Signature string `json:"signature"`
 		Process   bool   `json:"process"`
 		Token     string `json:"token"`
+		// PUBLISH_MULTIPLE_QDN_RESOURCES
+		Transactions []signedTx `json:"transactions"`
 	}
 	if err := apierror.DecodeJSON(r, &in, 1<<20); err != nil {
 		apierror.Write(w, err)
@@ -853,6 +865,10 @@ func (g *Gateway) signed(w http.ResponseWriter, r *http.Request, id string) {
 	pub, err := qortal.ParsePublicKey(strings.TrimSpace(in.PublicKey))
 	if err != nil || qortal.AddressFromPublicKey(pub) != u.Address {
 		g.refuse(w, in.Action, "wrong_key", "the key that signed is not the signed-in account's key")
+		return
+	}
+	if in.Action == "PUBLISH_MULTIPLE_QDN_RESOURCES" {
+		g.signedBatch(w, r, u, app.ID, pub, in.Token, in.Transactions)
 		return
 	}
 	unsigned, err1 := qortal.Base58Decode(strings.TrimSpace(in.Unsigned))

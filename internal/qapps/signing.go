@@ -20,6 +20,7 @@ import (
 	"github.com/qortal-oidc/qortal-oidc/internal/apierror"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
 // The signing actions the gateway carries out by building the transaction itself, for
@@ -39,7 +40,7 @@ const tokenTTL = 10 * time.Minute
 
 // builtActions are carried out by building the transaction (SIGN_TRANSACTION signs the
 // app's own bytes).
-var builtActions = []string{"SEND_COIN", "JOIN_GROUP", "SEND_CHAT_MESSAGE", "PUBLISH_QDN_RESOURCE", "VOTE_ON_POLL", "CREATE_POLL"}
+var builtActions = []string{"SEND_COIN", "JOIN_GROUP", "SEND_CHAT_MESSAGE", "PUBLISH_QDN_RESOURCE", "PUBLISH_MULTIPLE_QDN_RESOURCES", "VOTE_ON_POLL", "CREATE_POLL"}
 
 // TxNode is what building a transaction needs from the node.
 type TxNode interface {
@@ -271,7 +272,7 @@ func (g *Gateway) buildTx(ctx context.Context, u claims, pub ed25519.PublicKey, 
 	case "SEND_CHAT_MESSAGE":
 		return g.buildChat(ctx, pub, req)
 	case "PUBLISH_QDN_RESOURCE":
-		return g.buildPublish(ctx, u, pub, req)
+		return g.buildPublish(ctx, u, pub, req, action)
 	default:
 		return "", 0, &refusal{"unsupported_action", action + " is allowed for this app but this gateway cannot carry it out yet"}
 	}
@@ -349,8 +350,8 @@ func (g *Gateway) buildChat(ctx context.Context, pub ed25519.PublicKey, req requ
 // (default: their primary name): the node keeps the data and builds the ARBITRARY
 // transaction with the name owner's key, with the unit fee (so no proof of work), as
 // Hub's publishData does.
-func (g *Gateway) buildPublish(ctx context.Context, u claims, pub ed25519.PublicKey, req request) (string, int32, *refusal) {
-	const action = "PUBLISH_QDN_RESOURCE"
+// action names the request in messages ("PUBLISH_MULTIPLE_QDN_RESOURCES: resources[1]").
+func (g *Gateway) buildPublish(ctx context.Context, u claims, pub ed25519.PublicKey, req request, action string) (string, int32, *refusal) {
 	service := strings.ToUpper(req.str("service"))
 	if service == "" {
 		return "", 0, invalidField(action, "service", "is required")
@@ -359,7 +360,7 @@ func (g *Gateway) buildPublish(ctx context.Context, u claims, pub ed25519.Public
 		return "", 0, invalidField(action, "service", "is not a QDN service name")
 	}
 	if req["encrypt"] == true || req.has("encryption") {
-		return "", 0, &refusal{"unsupported_encryption", "PUBLISH_QDN_RESOURCE: encrypted publishing needs your private key for the shared secret, which the gateway never has"}
+		return "", 0, &refusal{"unsupported_encryption", action + ": encrypted publishing needs your private key for the shared secret, which the gateway never has"}
 	}
 	data64 := req.str("data64")
 	if data64 == "" {
@@ -400,7 +401,7 @@ func (g *Gateway) buildPublish(ctx context.Context, u claims, pub ed25519.Public
 		return "", 0, nodeRefusal(action, err)
 	}
 	if owner != u.Address {
-		return "", 0, &refusal{"name_not_owned", "PUBLISH_QDN_RESOURCE: the name " + name + " is not the signed-in account's"}
+		return "", 0, &refusal{"name_not_owned", action + ": the name " + name + " is not the signed-in account's"}
 	}
 	fee, err := g.node.UnitFee(ctx, "ARBITRARY")
 	if err != nil {
@@ -453,23 +454,9 @@ func (g *Gateway) prepare(w http.ResponseWriter, ctx context.Context, u claims, 
 		g.refuse(w, action, ref.code, ref.msg)
 		return
 	}
-	unsigned, err := qortal.Base58Decode(unsigned58)
-	h, err2 := qortal.ParseTxHeader(unsigned)
-	if err != nil || err2 != nil || h.Type != typ || !h.Creator.Equal(pub) {
-		// The node built something else than asked: never show it.
-		g.log.Error("qapps: the node built an unexpected transaction", "action", action)
-		g.refuse(w, action, "invalid_transaction", action+": the Qortal node built an unexpected transaction")
-		return
-	}
-	signBytes, err := qortal.SigningBytes(unsigned)
-	if err != nil {
-		g.refuse(w, action, "invalid_transaction", action+": "+err.Error())
-		return
-	}
-	decoded, err := g.node.Decode(ctx, unsigned58)
-	if err != nil {
-		r := nodeRefusal(action, err)
-		g.refuse(w, action, r.code, r.msg)
+	unsigned, signBytes, decoded, ref := g.checkBuilt(ctx, action, unsigned58, typ, pub)
+	if ref != nil {
+		g.refuse(w, action, ref.code, ref.msg)
 		return
 	}
 	p := &signPrompt{Action: action, Unsigned: unsigned58, Decoded: decoded, Process: true, Token: g.promptToken(u, appID, action, unsigned)}
@@ -477,4 +464,169 @@ func (g *Gateway) prepare(w http.ResponseWriter, ctx context.Context, u claims, 
 		p.SignBytes = qortal.Base58Encode(signBytes)
 	}
 	apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Sign: p})
+}
+
+// maxBatch bounds PUBLISH_MULTIPLE_QDN_RESOURCES (the bridge body is at most 1 MiB anyway).
+const maxBatch = 20
+
+// batchTx is one transaction of a batch prompt.
+type batchTx struct {
+	Unsigned  string          `json:"unsignedBytes"`
+	SignBytes string          `json:"signBytes,omitempty"`
+	Decoded   json.RawMessage `json:"decoded"`
+}
+
+// batchHash is what a batch token binds: every transaction's bytes, in order.
+func batchHash(unsigned [][]byte) []byte {
+	h := sha256.New()
+	for _, u := range unsigned {
+		sum := sha256.Sum256(u)
+		h.Write(sum[:])
+	}
+	return h.Sum(nil)
+}
+
+// prepareBatch is PUBLISH_MULTIPLE_QDN_RESOURCES: each resource is checked and built as
+// PUBLISH_QDN_RESOURCE is, the node decodes each, and the user signs them all in one
+// prompt (one token binds the whole list, in order).
+func (g *Gateway) prepareBatch(w http.ResponseWriter, ctx context.Context, u claims, appID string, req request, launcherKey string) {
+	const action = "PUBLISH_MULTIPLE_QDN_RESOURCES"
+	list, _ := req["resources"].([]any)
+	if len(list) == 0 || len(list) > maxBatch {
+		g.refuse(w, action, "invalid_request", fmt.Sprintf("%s: resources must be a list of 1 to %d resources", action, maxBatch))
+		return
+	}
+	if req["encrypt"] == true {
+		g.refuse(w, action, "unsupported_encryption", action+": encrypted publishing needs your private key for the shared secret, which the gateway never has")
+		return
+	}
+	pub, ref := g.userKey(ctx, u, launcherKey)
+	if ref != nil {
+		g.refuse(w, action, ref.code, ref.msg)
+		return
+	}
+	var (
+		txs []batchTx
+		raw [][]byte
+		all []json.RawMessage
+	)
+	for i, item := range list {
+		res, ok := item.(map[string]any)
+		label := fmt.Sprintf("%s: resources[%d]", action, i)
+		if !ok {
+			g.refuse(w, action, "invalid_request", label+" is not an object")
+			return
+		}
+		unsigned58, _, ref := g.buildPublish(ctx, u, pub, request(res), label)
+		if ref != nil {
+			g.refuse(w, action, ref.code, ref.msg)
+			return
+		}
+		unsigned, signBytes, decoded, ref := g.checkBuilt(ctx, label, unsigned58, qortal.TxArbitrary, pub)
+		if ref != nil {
+			g.refuse(w, action, ref.code, ref.msg)
+			return
+		}
+		t := batchTx{Unsigned: unsigned58, Decoded: decoded}
+		if !bytes.Equal(signBytes, unsigned) {
+			t.SignBytes = qortal.Base58Encode(signBytes)
+		}
+		txs, raw, all = append(txs, t), append(raw, unsigned), append(all, decoded)
+	}
+	shown, _ := json.Marshal(all)
+	tok := g.prompts.make(claims{Kind: "p", User: u.User, Address: u.Address, App: appID, Sid: u.Sid, Action: action,
+		Hash: base64.RawURLEncoding.EncodeToString(batchHash(raw)), Expires: g.now().Add(tokenTTL).Unix()})
+	apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Sign: &signPrompt{Action: action, Decoded: shown, Process: true, Token: tok, Batch: txs}})
+}
+
+// checkBuilt makes sure the node built what was asked (type, creator), computes the
+// signing bytes and has the node decode the transaction with its validity checks.
+func (g *Gateway) checkBuilt(ctx context.Context, action, unsigned58 string, typ int32, pub ed25519.PublicKey) ([]byte, []byte, json.RawMessage, *refusal) {
+	unsigned, err := qortal.Base58Decode(unsigned58)
+	h, err2 := qortal.ParseTxHeader(unsigned)
+	if err != nil || err2 != nil || h.Type != typ || !h.Creator.Equal(pub) {
+		// The node built something else than asked: never show it.
+		g.log.Error("qapps: the node built an unexpected transaction", "action", action)
+		return nil, nil, nil, &refusal{"invalid_transaction", action + ": the Qortal node built an unexpected transaction"}
+	}
+	signBytes, err := qortal.SigningBytes(unsigned)
+	if err != nil {
+		return nil, nil, nil, &refusal{"invalid_transaction", action + ": " + err.Error()}
+	}
+	decoded, err := g.node.Decode(ctx, unsigned58)
+	if err != nil {
+		return nil, nil, nil, nodeRefusal(action, err)
+	}
+	return unsigned, signBytes, decoded, nil
+}
+
+// signedBatch checks, audits and broadcasts a signed PUBLISH_MULTIPLE_QDN_RESOURCES
+// prompt. As Hub, it answers the list of processed transactions, or, when some were
+// not accepted, which ones and why.
+func (g *Gateway) signedBatch(w http.ResponseWriter, r *http.Request, u claims, appID string, pub ed25519.PublicKey, token string, in []signedTx) {
+	const action = "PUBLISH_MULTIPLE_QDN_RESOURCES"
+	if len(in) == 0 || len(in) > maxBatch {
+		g.refuse(w, action, "bad_token", action+": these are not the transactions the gateway built for you: ask again")
+		return
+	}
+	raw := make([][]byte, len(in))
+	sigs := make([][]byte, len(in))
+	for i, t := range in {
+		b, err1 := qortal.Base58Decode(strings.TrimSpace(t.Unsigned))
+		s, err2 := qortal.Base58Decode(strings.TrimSpace(t.Signature))
+		if err1 != nil || err2 != nil {
+			g.refuse(w, action, "bad_signature", "the signatures do not verify over the transactions")
+			return
+		}
+		raw[i], sigs[i] = b, s
+	}
+	c, err := g.prompts.check(token, "p", g.now())
+	if err != nil || c.User != u.User || c.Address != u.Address || c.App != appID || c.Sid != u.Sid || c.Action != action ||
+		c.Hash != base64.RawURLEncoding.EncodeToString(batchHash(raw)) {
+		g.refuse(w, action, "bad_token", action+": these are not the transactions the gateway built for you (or the prompt expired): ask again")
+		return
+	}
+	for i := range raw {
+		msg, err := qortal.SigningBytes(raw[i])
+		if err != nil || len(sigs[i]) != ed25519.SignatureSize || !ed25519.Verify(pub, msg, sigs[i]) {
+			g.refuse(w, action, "bad_signature", fmt.Sprintf("the signature of transaction %d does not verify", i))
+			return
+		}
+	}
+	sig58 := make([]string, len(raw))
+	for i := range sigs {
+		sig58[i] = qortal.Base58Encode(sigs[i])
+	}
+	detail, _ := json.Marshal(map[string]any{"action": action, "address": u.Address, "process": true, "transactions": len(raw), "signatures": sig58})
+	if err := g.store.AppendAudit(r.Context(), store.AuditEntry{Actor: "user:" + u.User, Action: "qapp.sign", Subject: appID, Detail: string(detail)}); err != nil {
+		g.jsonError(w, http.StatusServiceUnavailable, "store_unavailable", "cannot audit the signature right now, so nothing was sent")
+		return
+	}
+	g.count("action", "signed")
+	var (
+		done   []json.RawMessage
+		failed []map[string]any
+	)
+	for i := range raw {
+		ctx, cancel := context.WithTimeout(r.Context(), g.opt.NodeTimeout)
+		res, err := g.node.ProcessV2(ctx, qortal.Base58Encode(append(append([]byte{}, raw[i]...), sigs[i]...)))
+		cancel()
+		if err != nil {
+			failed = append(failed, map[string]any{"index": i, "reason": "the Qortal node did not accept the transaction: " + err.Error()})
+			continue
+		}
+		done = append(done, res)
+	}
+	if len(failed) > 0 {
+		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "broadcast_failed",
+			Message: fmt.Sprintf("%d of %d resources were not published", len(failed), len(raw)), Unsuccessful: failed}})
+		return
+	}
+	apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Result: done})
+}
+
+// signedTx is one signed transaction of a batch.
+type signedTx struct {
+	Unsigned  string `json:"unsignedBytes"`
+	Signature string `json:"signature"`
 }

@@ -282,3 +282,84 @@ func TestPublicKeyFromTheLauncher(t *testing.T) {
 		t.Errorf("public key after the first transaction = %q", pk)
 	}
 }
+
+func TestBridgePublishMultiple(t *testing.T) {
+	e, _ := builtEnv(t)
+	res := func(id, text string) map[string]any {
+		return map[string]any{"service": "DOCUMENT", "identifier": id, "filename": id + ".txt", "data64": base64.StdEncoding.EncodeToString([]byte(text))}
+	}
+	for name, c := range map[string]struct {
+		req  map[string]any
+		code string
+		in   string
+	}{
+		"no resources":     {map[string]any{"action": "PUBLISH_MULTIPLE_QDN_RESOURCES"}, "invalid_request", "resources"},
+		"one without data": {map[string]any{"action": "PUBLISH_MULTIPLE_QDN_RESOURCES", "resources": []any{res("a", "A"), map[string]any{"service": "DOCUMENT"}}}, "invalid_request", "resources[1]: data64"},
+		"encrypted":        {map[string]any{"action": "PUBLISH_MULTIPLE_QDN_RESOURCES", "encrypt": true, "resources": []any{res("a", "A")}}, "unsupported_encryption", "private key"},
+	} {
+		out := e.bridgeReq(c.req)
+		msg, _ := out["error"].(map[string]any)["error"].(string)
+		if code(out) != c.code || !strings.Contains(msg, c.in) {
+			t.Errorf("%s: %v, want %s naming %q", name, out, c.code, c.in)
+		}
+	}
+	p := prompt(t, e.bridgeReq(map[string]any{"action": "PUBLISH_MULTIPLE_QDN_RESOURCES", "resources": []any{res("one", "first"), res("two", "second")}}))
+	txs, _ := p["transactions"].([]any)
+	var shown []map[string]any
+	if err := json.Unmarshal(mustJSON(t, p["decoded"]), &shown); err != nil || len(txs) != 2 || len(shown) != 2 || shown[1]["identifier"] != "two" {
+		t.Fatalf("batch prompt %v", p)
+	}
+	pub := e.priv.Public().(ed25519.PublicKey)
+	sign := func(items []any, overUnsigned bool) []any {
+		var out []any
+		for _, it := range items {
+			m := it.(map[string]any)
+			msg := mustB58(t, m["signBytes"])
+			if overUnsigned {
+				msg = mustB58(t, m["unsignedBytes"])
+			}
+			out = append(out, map[string]any{"unsignedBytes": m["unsignedBytes"], "signature": qortal.Base58Encode(ed25519.Sign(e.priv, msg))})
+		}
+		return out
+	}
+	body := func(items []any) map[string]any {
+		return map[string]any{"action": "PUBLISH_MULTIPLE_QDN_RESOURCES", "publicKey": qortal.Base58Encode(pub), "token": p["token"], "process": true, "transactions": items}
+	}
+	for name, b := range map[string]map[string]any{
+		"reordered":             body(sign([]any{txs[1], txs[0]}, false)),
+		"one left out":          body(sign(txs[:1], false)),
+		"signed unsigned bytes": body(sign(txs, true)),
+	} {
+		if _, out := e.post("/bridge/"+e.app.ID+"/signed", b); code(out) == "" {
+			t.Errorf("%s: accepted: %v", name, out)
+		}
+	}
+	if n := len(e.node.Processed()); n != 0 {
+		t.Fatalf("%d broadcast", n)
+	}
+	_, out := e.post("/bridge/"+e.app.ID+"/signed", body(sign(txs, false)))
+	if list, _ := out["result"].([]any); len(list) != 2 || list[0].(map[string]any)["type"] != "ARBITRARY" {
+		t.Fatalf("signed batch = %v", out)
+	}
+	for id, text := range map[string]string{"one": "first", "two": "second"} {
+		got := e.bridgeReq(map[string]any{"action": "FETCH_QDN_RESOURCE", "service": "DOCUMENT", "name": "Alice", "identifier": id, "filepath": id + ".txt"})
+		if got["result"] != text {
+			t.Errorf("%s = %v", id, got)
+		}
+	}
+	// Sent again, the node refuses what it already has, reported per resource as Hub does.
+	_, out = e.post("/bridge/"+e.app.ID+"/signed", body(sign(txs, false)))
+	if failed, _ := out["error"].(map[string]any)["unsuccessfulPublishes"].([]any); code(out) != "broadcast_failed" || len(failed) != 2 ||
+		!strings.Contains(failed[0].(map[string]any)["reason"].(string), "TRANSACTION_ALREADY_EXISTS") {
+		t.Errorf("replayed batch = %v", out)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -102,9 +102,18 @@
     try { imported = await S.importSeed(seed); } finally { seed.fill(0); }
     // Built actions say which bytes core checks the signature over (an
     // ARBITRARY transaction's signature covers its data's hash).
-    const bytes = S.b58decode(prompt.signBytes || prompt.unsignedBytes);
-    const sig = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, imported.key, bytes));
-    return { publicKey: S.b58encode(imported.pub), signature: S.b58encode(sig) };
+    async function sign(t) {
+      const bytes = S.b58decode(t.signBytes || t.unsignedBytes);
+      return S.b58encode(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, imported.key, bytes)));
+    }
+    const out = { publicKey: S.b58encode(imported.pub) };
+    if (prompt.transactions) {
+      out.transactions = [];
+      for (const t of prompt.transactions) out.transactions.push({ unsignedBytes: t.unsignedBytes, signature: await sign(t) });
+    } else {
+      out.signature = await sign(prompt);
+    }
+    return out;
   }
 
   async function publicKeyOf(keyText) {
@@ -117,7 +126,7 @@
 
   const titles = {
     SEND_COIN: 'asks you to send QORT', JOIN_GROUP: 'asks you to join a group', SEND_CHAT_MESSAGE: 'asks you to send a chat message',
-    PUBLISH_QDN_RESOURCE: 'asks you to publish on QDN', VOTE_ON_POLL: 'asks you to vote on a poll', CREATE_POLL: 'asks you to create a poll',
+    PUBLISH_QDN_RESOURCE: 'asks you to publish on QDN', PUBLISH_MULTIPLE_QDN_RESOURCES: 'asks you to publish on QDN', VOTE_ON_POLL: 'asks you to vote on a poll', CREATE_POLL: 'asks you to create a poll',
   };
 
   async function handle(request) {
@@ -159,6 +168,7 @@
       if (!signed) return declined();
       return post('/bridge/' + encodeURIComponent(appID) + '/signed', {
         action: p.action, unsignedBytes: p.unsignedBytes, publicKey: signed.publicKey, signature: signed.signature, process: p.process, token: p.token,
+        transactions: signed.transactions,
       });
     }
     return answer;

@@ -755,6 +755,11 @@ func (n *Node) processTx(w http.ResponseWriter, r *http.Request, signed string, 
 	}
 	n.mu.Lock()
 	res, text := n.validate(t)
+	for _, p := range n.processed {
+		if p == signed {
+			res, text = "TRANSACTION_ALREADY_EXISTS", "transaction already exists"
+		}
+	}
 	if res != "" {
 		n.mu.Unlock()
 		invalid(w, res, text)
