@@ -241,8 +241,8 @@ test('Chromium: an allowed SEND_COIN is built by the gateway, signed in the laun
   await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 
-test('Chromium: an allowed PUBLISH_QDN_RESOURCE is signed in its signing form and published', async () => {
-  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['PUBLISH_QDN_RESOURCE'] });
+test('Chromium: allowed PUBLISH_QDN_RESOURCE and PUBLISH_MULTIPLE_QDN_RESOURCES are signed in their signing form and published', async () => {
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['PUBLISH_QDN_RESOURCE', 'PUBLISH_MULTIPLE_QDN_RESOURCES'] });
   await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
   const app = await waitFor(() => appFrame(page), 'the app frame');
   await app.waitForFunction(() => document.getElementById('account').textContent.startsWith('Q'));
@@ -265,6 +265,19 @@ test('Chromium: an allowed PUBLISH_QDN_RESOURCE is signed in its signing form an
   // The fake node accepts an ARBITRARY signature only over core's signing form.
   const text = await app.evaluate(() => qortalRequest({ action: 'FETCH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Alice', identifier: 'hello', filepath: 'hello.txt' }));
   assert.equal(text, 'hello from the gateway');
+  // Several at once: one prompt, every transaction signed in the launcher.
+  const many = app.evaluate(() => qortalRequest({ action: 'PUBLISH_MULTIPLE_QDN_RESOURCES', resources: [
+    { service: 'DOCUMENT', identifier: 'one', filename: 'one.txt', data64: btoa('first') },
+    { service: 'DOCUMENT', identifier: 'two', filename: 'two.txt', data64: btoa('second') },
+  ] }).then((r) => ({ r }), (e) => ({ e })));
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-tx').innerText(), /"identifier": "two"/);
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const both = await many;
+  assert.ok(both.r, `PUBLISH_MULTIPLE_QDN_RESOURCES answered ${JSON.stringify(both.e)}`);
+  assert.deepEqual(both.r.map((t) => t.identifier), ['one', 'two']);
+  assert.equal(await app.evaluate(() => qortalRequest({ action: 'FETCH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Alice', identifier: 'two', filepath: 'two.txt' })), 'second');
   await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 
