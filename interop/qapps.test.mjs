@@ -238,6 +238,29 @@ test('Chromium: an allowed SEND_COIN is built by the gateway, signed in the laun
   await launcher.click('#dialog-no');
   assert.equal(await declined, 'user_declined');
   assert.equal(Number(await balance(bob)), before + 1.25);
+
+  // An account with no transaction yet: the node does not know its public key, so the
+  // launcher asks for the key first (the gateway builds with the public key derived from
+  // it, checked against the session's address) and signs with it without asking again.
+  const alice = b.accounts.alice.address;
+  await fetch(`${node.url}/_fake/account`, { method: 'POST', body: JSON.stringify({ address: alice, balance: await balance(alice) }) });
+  const fresh = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 0.5 }).then((r) => ({ r }), (e) => ({ e })), bob);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-text').innerText(), /no transaction on chain yet/);
+  await launcher.fill('#key', b.accounts.bob.privateKey58);
+  await launcher.click('#dialog-yes');
+  assert.equal((await fresh).e && (await fresh).e.code, 'wrong_key', 'another account\'s key is refused');
+  const fresh2 = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 0.5 }).then((r) => ({ r }), (e) => ({ e })), bob);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  await launcher.locator('#dialog-tx', { hasText: '"type": "PAYMENT"' }).waitFor();
+  assert.equal(await launcher.locator('#key').inputValue(), b.accounts.alice.privateKey58, 'the key is not asked twice');
+  await launcher.click('#dialog-yes');
+  const paid = await fresh2;
+  assert.ok(paid.r, `SEND_COIN answered ${JSON.stringify(paid.e)}`);
+  assert.equal(Number(await balance(bob)), before + 1.75);
+  assert.equal(await fetch(`${node.url}/addresses/publickey/${alice}`).then((r) => r.text()), b.accounts.alice.publicKey58, 'on chain now');
   await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 

@@ -105,7 +105,8 @@ func parseAmount(v any) (int64, bool) {
 		if x <= 0 || x > 1e10 || math.IsNaN(x) {
 			return 0, false
 		}
-		s = strconv.FormatFloat(x, 'f', -1, 64)
+		// As Hub (Number(amount) * 1e8): a float's noise past 8 places is rounded.
+		s = strings.TrimRight(strings.TrimRight(strconv.FormatFloat(x, 'f', 8, 64), "0"), ".")
 	case string:
 		s = strings.TrimSpace(x)
 	default:

@@ -363,3 +363,13 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestParseAmount(t *testing.T) {
+	for in, want := range map[any]int64{1.5: 150_000_000, 0.1 + 0.2: 30_000_000, 10.0: 1_000_000_000, "0.00000001": 1, "12": 1_200_000_000,
+		0.000000001: 0, "0.000000001": 0, -1.0: 0, "1e3": 0, "": 0, true: 0} {
+		got, ok := parseAmount(in)
+		if want == 0 && ok || want != 0 && (!ok || got != want) {
+			t.Errorf("parseAmount(%v) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}
