@@ -910,7 +910,7 @@ func (g *Gateway) signed(w http.ResponseWriter, r *http.Request, id string) {
 		// Hub answers these actions with the node's JSON of the processed transaction.
 		res, err := g.node.ProcessV2(ctx, signed58)
 		if err != nil {
-			apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "broadcast_failed", Message: "the Qortal node did not accept the transaction: " + err.Error()}})
+			apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "broadcast_failed", Message: broadcastFailure(err)}})
 			return
 		}
 		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Result: res})

@@ -76,6 +76,18 @@ func nodeRefusal(action string, err error) *refusal {
 	return &refusal{"qortal_node_unavailable", "the Qortal node is unavailable"}
 }
 
+// broadcastFailure says why the node did not take a signed transaction.
+func broadcastFailure(err error) string {
+	var apiErr *qortalnode.APIError
+	if errors.As(err, &apiErr) {
+		return "the Qortal node did not accept the transaction: " + apiErr.Message
+	}
+	if errors.Is(err, qortalnode.ErrTimeout) {
+		return "the Qortal node did not answer in time; the transaction may still be broadcast"
+	}
+	return "the Qortal node could not take the transaction: " + err.Error()
+}
+
 // userKey is the signed-in account's public key: the node's (on chain since the
 // account's first transaction), else the one the launcher derived from the key the user
 // typed, accepted only when it is the session's address. A key from the app is never used.
@@ -613,7 +625,7 @@ func (g *Gateway) signedBatch(w http.ResponseWriter, r *http.Request, u claims, 
 		res, err := g.node.ProcessV2(ctx, qortal.Base58Encode(append(append([]byte{}, raw[i]...), sigs[i]...)))
 		cancel()
 		if err != nil {
-			failed = append(failed, map[string]any{"index": i, "reason": "the Qortal node did not accept the transaction: " + err.Error()})
+			failed = append(failed, map[string]any{"index": i, "reason": broadcastFailure(err)})
 			continue
 		}
 		done = append(done, res)
