@@ -224,6 +224,7 @@ test('Chromium: an allowed SEND_COIN is built by the gateway, signed in the laun
   assert.ok(shown.includes(`"recipient": "${bob}"`), 'the decoded recipient is shown');
   assert.ok(shown.includes(`"creatorAddress": "${b.accounts.alice.address}"`), 'the signed-in account pays');
   assert.equal(Number(await balance(bob)), before, 'nothing is broadcast before the user signs');
+  if (shots) await page.screenshot({ path: path.join(shots, 'qapps-send-coin.png') });
   await launcher.fill('#key', b.accounts.alice.privateKey58);
   await launcher.click('#dialog-yes');
   const got = await pending;
