@@ -202,6 +202,109 @@ test('Chromium: an allowed SIGN_TRANSACTION is shown, signed in the launcher and
   await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
 });
 
+test('Chromium: an allowed SEND_COIN is built by the gateway, signed in the launcher and broadcast', async () => {
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['SEND_COIN'] });
+  await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
+  const app = await waitFor(() => appFrame(page), 'the app frame');
+  await app.waitForFunction(() => document.getElementById('account').textContent.startsWith('Q'));
+  const bob = b.accounts.bob.address;
+  const balance = (a) => fetch(`${node.url}/addresses/balance/${a}`).then((r) => r.text());
+  const before = Number(await balance(bob));
+  const code = (req) => app.evaluate((r) => qortalRequest(r).then(() => 'answered', (e) => e.code), req);
+  assert.equal(await code({ action: 'SEND_COIN', coin: 'BTC', recipient: bob, amount: 1 }), 'unsupported_coin');
+  assert.equal(await code({ action: 'SEND_COIN', coin: 'QORT', recipient: bob }), 'invalid_request');
+  assert.equal(await code({ action: 'JOIN_GROUP', groupId: 1 }), 'action_not_allowed');
+  const pending = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 1.25 }).then((r) => ({ r }), (e) => ({ e })), bob);
+  const launcher = launcherFrame(page);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-title').innerText(), /asks you to send QORT/);
+  const shown = await launcher.locator('#dialog-tx').innerText();
+  assert.match(shown, /"type": "PAYMENT"/);
+  assert.match(shown, /"amount": "1\.25000000"/);
+  assert.ok(shown.includes(`"recipient": "${bob}"`), 'the decoded recipient is shown');
+  assert.ok(shown.includes(`"creatorAddress": "${b.accounts.alice.address}"`), 'the signed-in account pays');
+  assert.equal(Number(await balance(bob)), before, 'nothing is broadcast before the user signs');
+  if (shots) await page.screenshot({ path: path.join(shots, 'qapps-send-coin.png') });
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const got = await pending;
+  assert.ok(got.r, `SEND_COIN answered ${JSON.stringify(got.e)}`);
+  assert.equal(got.r.type, 'PAYMENT');
+  assert.equal(got.r.recipient, bob);
+  assert.match(got.r.signature, /^[1-9A-HJ-NP-Za-km-z]{80,90}$/);
+  assert.equal(Number(await balance(bob)), before + 1.25);
+  // Declined in the launcher: the app is told so and nothing moves.
+  const declined = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 2 }).then(() => 'sent', (e) => e.code), bob);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  await launcher.click('#dialog-no');
+  assert.equal(await declined, 'user_declined');
+  assert.equal(Number(await balance(bob)), before + 1.25);
+
+  // An account with no transaction yet: the node does not know its public key, so the
+  // launcher asks for the key first (the gateway builds with the public key derived from
+  // it, checked against the session's address) and signs with it without asking again.
+  const alice = b.accounts.alice.address;
+  await fetch(`${node.url}/_fake/account`, { method: 'POST', body: JSON.stringify({ address: alice, balance: await balance(alice) }) });
+  const fresh = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 0.5 }).then((r) => ({ r }), (e) => ({ e })), bob);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-text').innerText(), /no transaction on chain yet/);
+  await launcher.fill('#key', b.accounts.bob.privateKey58);
+  await launcher.click('#dialog-yes');
+  assert.equal((await fresh).e && (await fresh).e.code, 'wrong_key', 'another account\'s key is refused');
+  const fresh2 = app.evaluate((to) => qortalRequest({ action: 'SEND_COIN', coin: 'QORT', recipient: to, amount: 0.5 }).then((r) => ({ r }), (e) => ({ e })), bob);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  await launcher.locator('#dialog-tx', { hasText: '"type": "PAYMENT"' }).waitFor();
+  assert.equal(await launcher.locator('#key').inputValue(), b.accounts.alice.privateKey58, 'the key is not asked twice');
+  await launcher.click('#dialog-yes');
+  const paid = await fresh2;
+  assert.ok(paid.r, `SEND_COIN answered ${JSON.stringify(paid.e)}`);
+  assert.equal(Number(await balance(bob)), before + 1.75);
+  assert.equal(await fetch(`${node.url}/addresses/publickey/${alice}`).then((r) => r.text()), b.accounts.alice.publicKey58, 'on chain now');
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
+});
+
+test('Chromium: allowed PUBLISH_QDN_RESOURCE and PUBLISH_MULTIPLE_QDN_RESOURCES are signed in their signing form and published', async () => {
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: ['PUBLISH_QDN_RESOURCE', 'PUBLISH_MULTIPLE_QDN_RESOURCES'] });
+  await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
+  const app = await waitFor(() => appFrame(page), 'the app frame');
+  await app.waitForFunction(() => document.getElementById('account').textContent.startsWith('Q'));
+  const code = (req) => app.evaluate((r) => qortalRequest(r).then(() => 'answered', (e) => e.code), req);
+  assert.equal(await code({ action: 'PUBLISH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Fixture', data64: 'aGk=' }), 'invalid_request', 'a name nobody owns');
+  const pending = app.evaluate(() => qortalRequest({ action: 'PUBLISH_QDN_RESOURCE', service: 'DOCUMENT', identifier: 'hello', filename: 'hello.txt', title: 'Hello', data64: btoa('hello from the gateway') })
+    .then((r) => ({ r }), (e) => ({ e })));
+  const launcher = launcherFrame(page);
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-title').innerText(), /asks you to publish on QDN/);
+  const shown = await launcher.locator('#dialog-tx').innerText();
+  assert.match(shown, /"type": "ARBITRARY"/);
+  assert.match(shown, /"name": "Alice"/);
+  assert.match(shown, /"identifier": "hello"/);
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const got = await pending;
+  assert.ok(got.r, `PUBLISH_QDN_RESOURCE answered ${JSON.stringify(got.e)}`);
+  assert.equal(got.r.type, 'ARBITRARY');
+  // The fake node accepts an ARBITRARY signature only over core's signing form.
+  const text = await app.evaluate(() => qortalRequest({ action: 'FETCH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Alice', identifier: 'hello', filepath: 'hello.txt' }));
+  assert.equal(text, 'hello from the gateway');
+  // Several at once: one prompt, every transaction signed in the launcher.
+  const many = app.evaluate(() => qortalRequest({ action: 'PUBLISH_MULTIPLE_QDN_RESOURCES', resources: [
+    { service: 'DOCUMENT', identifier: 'one', filename: 'one.txt', data64: btoa('first') },
+    { service: 'DOCUMENT', identifier: 'two', filename: 'two.txt', data64: btoa('second') },
+  ] }).then((r) => ({ r }), (e) => ({ e })));
+  await launcher.waitForSelector('#dialog:not([hidden])');
+  assert.match(await launcher.locator('#dialog-tx').innerText(), /"identifier": "two"/);
+  await launcher.fill('#key', b.accounts.alice.privateKey58);
+  await launcher.click('#dialog-yes');
+  const both = await many;
+  assert.ok(both.r, `PUBLISH_MULTIPLE_QDN_RESOURCES answered ${JSON.stringify(both.e)}`);
+  assert.deepEqual(both.r.map((t) => t.identifier), ['one', 'two']);
+  assert.equal(await app.evaluate(() => qortalRequest({ action: 'FETCH_QDN_RESOURCE', service: 'DOCUMENT', name: 'Alice', identifier: 'two', filepath: 'two.txt' })), 'second');
+  await api('PUT', `/api/qapps/${apps.fixture.id}`, { actions: [] });
+});
+
 test('Chromium: app script cannot read broker cookies or fetch the console', async () => {
   await page.goto(`${apps.ncOrigin}/?app=${apps.fixture.id}`);
   const app = await waitFor(() => appFrame(page), 'the app frame');

@@ -33,7 +33,8 @@ var SigningActions = []string{
 
 // SupportedSigningActions are the signing actions the launcher can carry
 // out today; the others are refused with "unsupported" even when allowed.
-var SupportedSigningActions = []string{"SIGN_TRANSACTION"}
+var SupportedSigningActions = []string{"SIGN_TRANSACTION", "SEND_COIN", "JOIN_GROUP", "SEND_CHAT_MESSAGE",
+	"PUBLISH_QDN_RESOURCE", "PUBLISH_MULTIPLE_QDN_RESOURCES", "VOTE_ON_POLL", "CREATE_POLL"}
 
 // Node is what the catalog needs from the Qortal node.
 type Node interface {

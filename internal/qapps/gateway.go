@@ -44,6 +44,7 @@ type NodeClient interface {
 	PublicKey(ctx context.Context, address string) (string, error)
 	Decode(ctx context.Context, unsigned58 string) (json.RawMessage, error)
 	Process(ctx context.Context, signed58 string) (string, error)
+	TxNode
 }
 
 // Options configure a gateway.
@@ -87,6 +88,7 @@ type Gateway struct {
 	now      func() time.Time
 	sessions signer
 	tickets  signer
+	prompts  signer
 	cache    diskCache
 	secure   bool
 	static   fs.FS
@@ -116,6 +118,7 @@ func New(opt Options, d Deps) (*Gateway, error) {
 		opt: opt, store: d.Store, node: d.Node, log: d.Logger, now: d.Now,
 		sessions: signer{key: deriveKey(opt.KeyEncryptionKey, "session")},
 		tickets:  signer{key: deriveKey(opt.KeyEncryptionKey, "ticket")},
+		prompts:  signer{key: deriveKey(opt.KeyEncryptionKey, "sign-prompt")},
 		cache:    diskCache{dir: opt.CacheDir},
 		secure:   strings.HasPrefix(opt.Origin, "https://"),
 		static:   web.Static(),
@@ -622,6 +625,8 @@ type bridgeAnswer struct {
 type bridgeErr struct {
 	Code    string `json:"code"`
 	Message string `json:"error"`
+	// PUBLISH_MULTIPLE_QDN_RESOURCES: the resources the node did not accept.
+	Unsuccessful []map[string]any `json:"unsuccessfulPublishes,omitempty"`
 }
 
 // signPrompt asks the launcher to have the user sign.
@@ -630,6 +635,13 @@ type signPrompt struct {
 	Unsigned string          `json:"unsignedBytes"`
 	Decoded  json.RawMessage `json:"decoded,omitempty"`
 	Process  bool            `json:"process"`
+	// Built actions only: the bytes the signature covers when they are not the
+	// unsigned bytes (ARBITRARY: core signs the data's hash), and the token
+	// binding the built bytes to this app, user and action.
+	SignBytes string `json:"signBytes,omitempty"`
+	Token     string `json:"token,omitempty"`
+	// PUBLISH_MULTIPLE_QDN_RESOURCES: the transactions to sign (Unsigned is empty).
+	Batch []batchTx `json:"transactions,omitempty"`
 }
 
 func (g *Gateway) refuse(w http.ResponseWriter, action, code, msg string) {
@@ -645,6 +657,9 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	var in struct {
 		Request request `json:"request"`
+		// PublicKey: the launcher's, derived from the key the user typed, when
+		// the node does not know the account's key yet (public_key_needed).
+		PublicKey string `json:"publicKey"`
 	}
 	if err := apierror.DecodeJSON(r, &in, 1<<20); err != nil {
 		apierror.Write(w, err)
@@ -684,6 +699,18 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		if !containsStr(SupportedSigningActions, action) {
 			g.refuse(w, action, "unsupported_action", action+" is allowed for this app but this gateway cannot carry it out yet")
+			return
+		}
+		if action == "PUBLISH_MULTIPLE_QDN_RESOURCES" {
+			ctx, cancel := context.WithTimeout(r.Context(), 3*maxBatch*g.opt.NodeTimeout)
+			defer cancel()
+			g.prepareBatch(w, ctx, u, app.ID, in.Request, in.PublicKey)
+			return
+		}
+		if containsStr(builtActions, action) {
+			ctx, cancel := context.WithTimeout(r.Context(), 3*g.opt.NodeTimeout)
+			defer cancel()
+			g.prepare(w, ctx, u, app.ID, action, in.Request, in.PublicKey)
 			return
 		}
 		unsigned := strings.TrimSpace(in.Request.str("unsignedBytes"))
@@ -823,6 +850,9 @@ func (g *Gateway) signed(w http.ResponseWriter, r *http.Request, id string) {
 		PublicKey string `json:"publicKey"`
 		Signature string `json:"signature"`
 		Process   bool   `json:"process"`
+		Token     string `json:"token"`
+		// PUBLISH_MULTIPLE_QDN_RESOURCES
+		Transactions []signedTx `json:"transactions"`
 	}
 	if err := apierror.DecodeJSON(r, &in, 1<<20); err != nil {
 		apierror.Write(w, err)
@@ -837,25 +867,55 @@ func (g *Gateway) signed(w http.ResponseWriter, r *http.Request, id string) {
 		g.refuse(w, in.Action, "wrong_key", "the key that signed is not the signed-in account's key")
 		return
 	}
+	if in.Action == "PUBLISH_MULTIPLE_QDN_RESOURCES" {
+		g.signedBatch(w, r, u, app.ID, pub, in.Token, in.Transactions)
+		return
+	}
 	unsigned, err1 := qortal.Base58Decode(strings.TrimSpace(in.Unsigned))
 	sig, err2 := qortal.Base58Decode(strings.TrimSpace(in.Signature))
-	if err1 != nil || err2 != nil || len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, unsigned, sig) {
+	built := containsStr(builtActions, in.Action)
+	if built && (err1 != nil || !g.checkPromptToken(in.Token, u, app.ID, in.Action, unsigned)) {
+		// Only the bytes the gateway built for this action, app and user.
+		g.refuse(w, in.Action, "bad_token", in.Action+": these are not the transaction bytes the gateway built for you (or the prompt expired): ask again")
+		return
+	}
+	msg := unsigned
+	if built {
+		if msg, err1 = qortal.SigningBytes(unsigned); err1 != nil {
+			g.refuse(w, in.Action, "invalid_transaction", in.Action+": "+err1.Error())
+			return
+		}
+	}
+	if err1 != nil || err2 != nil || len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, msg, sig) {
 		g.refuse(w, in.Action, "bad_signature", "the signature does not verify over the transaction")
 		return
 	}
 	signed58 := qortal.Base58Encode(append(append([]byte{}, unsigned...), sig...))
-	detail, _ := json.Marshal(map[string]any{"action": in.Action, "address": u.Address, "process": in.Process, "bytes": len(unsigned)})
+	process := in.Process || built // a built action is always broadcast, as Hub does
+	// The transaction's signature is its id on chain: the audit entry finds it there.
+	detail, _ := json.Marshal(map[string]any{"action": in.Action, "address": u.Address, "process": process, "bytes": len(unsigned),
+		"signature": qortal.Base58Encode(sig)})
 	if err := g.store.AppendAudit(r.Context(), store.AuditEntry{Actor: "user:" + u.User, Action: "qapp.sign", Subject: app.ID, Detail: string(detail)}); err != nil {
 		g.jsonError(w, http.StatusServiceUnavailable, "store_unavailable", "cannot audit the signature right now, so nothing was sent")
 		return
 	}
 	g.count("action", "signed")
-	if !in.Process {
+	if !process {
 		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Result: signed58})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.opt.NodeTimeout)
 	defer cancel()
+	if built {
+		// Hub answers these actions with the node's JSON of the processed transaction.
+		res, err := g.node.ProcessV2(ctx, signed58)
+		if err != nil {
+			apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "broadcast_failed", Message: broadcastFailure(err)}})
+			return
+		}
+		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Result: res})
+		return
+	}
 	res, err := g.node.Process(ctx, signed58)
 	if err != nil {
 		apierror.WriteJSON(w, http.StatusOK, bridgeAnswer{Error: &bridgeErr{Code: "broadcast_failed", Message: "the Qortal node did not accept the transaction: " + err.Error()}})

@@ -370,8 +370,11 @@ func TestBridge(t *testing.T) {
 
 	// SIGN_TRANSACTION is allowed for this app: the user signs, the gateway
 	// checks and broadcasts only then.
-	unsigned := make([]byte, 120)
-	unsigned[3] = 17 // MESSAGE
+	pub := e.priv.Public().(ed25519.PublicKey)
+	unsigned, err := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: time.Now(), SenderPublicKey: pub, Data: []byte("challenge"), IsText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	u58 := qortal.Base58Encode(unsigned)
 	out = req(map[string]any{"action": "SIGN_TRANSACTION", "unsignedBytes": u58, "process": true})
 	sign, _ := out["sign"].(map[string]any)
@@ -381,7 +384,6 @@ func TestBridge(t *testing.T) {
 	if len(e.node.Processed()) != 0 {
 		t.Fatal("broadcast before the user signed")
 	}
-	pub := e.priv.Public().(ed25519.PublicKey)
 	sig := ed25519.Sign(e.priv, unsigned)
 	_, wrong, _ := ed25519.GenerateKey(nil)
 	for name, body := range map[string]map[string]any{

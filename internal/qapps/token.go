@@ -18,7 +18,10 @@ import (
 //   - the app ticket (kind "t"), a path segment of every URL of an app's
 //     files. The app runs in a sandboxed frame with an opaque origin, which
 //     sends no cookies, so the ticket is how each file request proves whose
-//     it is and for which app; the gateway re-checks policy on every one.
+//     it is and for which app; the gateway re-checks policy on every one;
+//   - the sign-prompt token (kind "p", its own key): the transaction bytes the
+//     gateway built for an action, bound to app, user and session, so only
+//     those bytes are accepted back signed for that action.
 type signer struct{ key []byte }
 
 // deriveKey is HMAC(kek, purpose): independent keys from one secret.
@@ -40,6 +43,10 @@ type claims struct {
 	// gateway's sign-in ends with it, on every replica.
 	Sid     string `json:"d,omitempty"`
 	Expires int64  `json:"x"` // unix seconds
+	// Sign prompt only (kind "p"): the action and the SHA-256 of the unsigned bytes
+	// the gateway built for it.
+	Action string `json:"c,omitempty"`
+	Hash   string `json:"h,omitempty"`
 }
 
 var errBadToken = errors.New("invalid or expired token")

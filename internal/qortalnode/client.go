@@ -137,7 +137,20 @@ func statusError(path string, status int, body []byte) error {
 	case status >= 500:
 		return fmt.Errorf("%s: %w: HTTP %d %s", path, ErrUnavailable, status, msg)
 	}
-	return fmt.Errorf("%s: qortal node answered HTTP %d: %s", path, status, msg)
+	return &APIError{Path: path, Status: status, Code: e.Error, Message: msg}
+}
+
+// APIError is a refusal the node explained (HTTP 4xx with core's ApiException body,
+// e.g. 312 TRANSACTION_INVALID "transaction invalid: ... (INSUFFICIENT_BALANCE)").
+type APIError struct {
+	Path    string
+	Status  int
+	Code    int
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s: qortal node answered HTTP %d: %s", e.Path, e.Status, e.Message)
 }
 
 // PrimaryName is the primary registered name of address, "" when none.

@@ -148,11 +148,22 @@ func TestNodeDownAndSlow(t *testing.T) {
 
 func TestProcessBroadcasts(t *testing.T) {
 	n, c := setup(t)
-	signed := qortal.Base58Encode(make([]byte, 140))
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	unsigned, err := qortal.BuildMessageTx(qortal.MessageTxParams{Timestamp: time.Now(), SenderPublicKey: pub, Data: []byte("hi"), IsText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := qortal.Base58Encode(append(append([]byte{}, unsigned...), ed25519.Sign(priv, unsigned)...))
 	if got, err := c.Process(t.Context(), signed); err != nil || got != "true" {
 		t.Fatalf("Process = %q, %v", got, err)
 	}
 	if p := n.Processed(); len(p) != 1 || p[0] != signed {
 		t.Errorf("Processed = %v", p)
+	}
+	// The node verifies the signature over the unsigned bytes.
+	forged := qortal.Base58Encode(append(append([]byte{}, unsigned...), ed25519.Sign(priv, []byte("other"))...))
+	var apiErr *qortalnode.APIError
+	if _, err := c.Process(t.Context(), forged); !errors.As(err, &apiErr) || apiErr.Code != 101 {
+		t.Errorf("forged signature: %v, want API error 101", err)
 	}
 }

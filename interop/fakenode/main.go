@@ -6,7 +6,9 @@
 //
 // It prints {"url": "..."} on one stdout line once serving, and stops when
 // its standard input closes or on a signal. A test republishes an app with
-// POST /_fake/publish {"service","name","title","files":{path: text}}.
+// POST /_fake/publish {"service","name","title","files":{path: text}}, and resets an
+// account to one without a transaction (no public key on chain) with POST /_fake/account
+// {"address","balance"}.
 package main
 
 import (
@@ -87,6 +89,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		}
 		sig := node.Publish(in.Service, in.Name, in.Identifier, in.Title, files)
 		_ = json.NewEncoder(w).Encode(map[string]string{"signature": sig})
+	})
+	// An account as before its first transaction: the node forgets its public key.
+	mux.HandleFunc("POST /_fake/account", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Address, Balance string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Address == "" {
+			http.Error(w, "want {address, balance}", http.StatusBadRequest)
+			return
+		}
+		node.AddAccount(nodefake.Account{Address: in.Address, Balance: in.Balance})
+		w.WriteHeader(http.StatusNoContent)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -66,7 +66,7 @@
         dlg.tx.hidden = !opts.tx;
         dlg.tx.textContent = opts.tx || '';
         dlg.keyBox.hidden = !opts.key;
-        dlg.key.value = '';
+        dlg.key.value = opts.prefill || '';
         dlg.keyError.hidden = true;
         dlg.yes.textContent = opts.yes;
         dlg.root.hidden = false;
@@ -100,13 +100,51 @@
     const { seed } = S.decodeKey(keyText);
     let imported;
     try { imported = await S.importSeed(seed); } finally { seed.fill(0); }
-    const bytes = S.b58decode(prompt.unsignedBytes);
-    const sig = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, imported.key, bytes));
-    return { publicKey: S.b58encode(imported.pub), signature: S.b58encode(sig) };
+    // Built actions say which bytes core checks the signature over (an
+    // ARBITRARY transaction's signature covers its data's hash).
+    async function sign(t) {
+      const bytes = S.b58decode(t.signBytes || t.unsignedBytes);
+      return S.b58encode(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, imported.key, bytes)));
+    }
+    const out = { publicKey: S.b58encode(imported.pub) };
+    if (prompt.transactions) {
+      out.transactions = [];
+      for (const t of prompt.transactions) out.transactions.push({ unsignedBytes: t.unsignedBytes, signature: await sign(t) });
+    } else {
+      out.signature = await sign(prompt);
+    }
+    return out;
   }
 
+  async function publicKeyOf(keyText) {
+    const S = window.QortalSign;
+    const { seed } = S.decodeKey(keyText);
+    let imported;
+    try { imported = await S.importSeed(seed); } finally { seed.fill(0); }
+    return S.b58encode(imported.pub);
+  }
+
+  const titles = {
+    SEND_COIN: 'asks you to send QORT', JOIN_GROUP: 'asks you to join a group', SEND_CHAT_MESSAGE: 'asks you to send a chat message',
+    PUBLISH_QDN_RESOURCE: 'asks you to publish on QDN', PUBLISH_MULTIPLE_QDN_RESOURCES: 'asks you to publish on QDN', VOTE_ON_POLL: 'asks you to vote on a poll', CREATE_POLL: 'asks you to create a poll',
+  };
+
   async function handle(request) {
-    const answer = await post('/bridge/' + encodeURIComponent(appID), { request: request });
+    let answer = await post('/bridge/' + encodeURIComponent(appID), { request: request });
+    let keyText = '';
+    if (answer.error && answer.error.code === 'public_key_needed') {
+      // The node does not know this account's key yet (no transaction so
+      // far): the gateway needs the public key to build the transaction; the
+      // private key stays in this page for the signature that follows.
+      const pub = await ask({
+        title: appTitle + ' ' + (titles[request.action] || 'asks you to sign a transaction'),
+        text: 'Your account has no transaction on chain yet, so the gateway needs your public key to build this one. Enter your private key; it stays in this page.',
+        yes: 'Continue',
+        key: async function (k) { const p = await publicKeyOf(k); keyText = k; return p; },
+      });
+      if (!pub) return declined();
+      answer = await post('/bridge/' + encodeURIComponent(appID), { request: request, publicKey: pub });
+    }
     if (answer.error && answer.error.code === 'consent_required') {
       const ok = await ask({
         title: appTitle + ' wants your Qortal account',
@@ -119,15 +157,18 @@
     if (answer.sign) {
       const p = answer.sign;
       const signed = await ask({
-        title: appTitle + ' asks you to sign a transaction',
+        title: appTitle + ' ' + (titles[p.action] || 'asks you to sign a transaction'),
         text: p.process ? 'The signed transaction will be broadcast to the Qortal network.' : 'The app receives the signed transaction; nothing is broadcast.',
         tx: JSON.stringify(p.decoded, null, 2),
         yes: 'Sign',
-        key: function (keyText) { return signWith(p, keyText); },
+        prefill: keyText,
+        key: function (k) { return signWith(p, k); },
       });
+      keyText = '';
       if (!signed) return declined();
       return post('/bridge/' + encodeURIComponent(appID) + '/signed', {
-        action: p.action, unsignedBytes: p.unsignedBytes, publicKey: signed.publicKey, signature: signed.signature, process: p.process,
+        action: p.action, unsignedBytes: p.unsignedBytes, publicKey: signed.publicKey, signature: signed.signature, process: p.process, token: p.token,
+        transactions: signed.transactions,
       });
     }
     return answer;

@@ -11,8 +11,10 @@
 package nodefake
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"embed"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -92,6 +94,11 @@ type Node struct {
 	processed   []string
 	renderCalls int
 	clock       int64
+	groups      map[int32]*Group
+	polls       map[string]*Poll
+	chats       []ChatMessage
+	lastRefs    map[string]string
+	pending     map[string]pendingPublish // by data hash
 }
 
 // New starts a fake node on loopback; t.Cleanup-style callers Close it.
@@ -106,7 +113,8 @@ func New() *Node {
 func NewHandler() *Node {
 	return &Node{
 		APIKey: "node-api-key-" + randomBase58(8), accounts: map[string]Account{}, names: map[string]Name{},
-		resources: map[string]*resource{}, authorized: map[string]bool{}, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
+		resources: map[string]*resource{}, authorized: map[string]bool{}, groups: map[int32]*Group{}, polls: map[string]*Poll{},
+		lastRefs: map[string]string{}, pending: map[string]pendingPublish{}, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
 	}
 }
 
@@ -211,6 +219,21 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request) {
 		n.authorized[strings.TrimPrefix(p, "/render/authorize/")] = true
 		n.mu.Unlock()
 		writeJSON(w, true)
+	case r.Method == http.MethodPost && p == "/chat":
+		n.buildChat(w, r)
+	case r.Method == http.MethodPost && p == "/chat/compute":
+		n.computeChat(w, r)
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/arbitrary/") && strings.HasSuffix(p, "/base64") &&
+		(len(strings.Split(p, "/")) == 5 || len(strings.Split(p, "/")) == 6):
+		n.publishBase64(w, r, strings.Split(strings.TrimPrefix(p, "/arbitrary/"), "/"))
+	case r.Method == http.MethodGet && p == "/transactions/unitfee":
+		n.unitFee(w, r)
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/addresses/lastreference/"):
+		n.lastReference(w, strings.TrimPrefix(p, "/addresses/lastreference/"))
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/groups/"):
+		n.groupsAPI(w, strings.TrimPrefix(p, "/groups/"))
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/polls/"):
+		n.pollsAPI(w, strings.TrimPrefix(p, "/polls/"))
 	case r.Method == http.MethodGet && p == "/arbitrary/search":
 		n.searchTransactions(w, r)
 	case r.Method == http.MethodGet && p == "/arbitrary/resources/search":
@@ -596,21 +619,43 @@ func (n *Node) addressesAPI(w http.ResponseWriter, rest string) {
 	}
 }
 
+// process is POST /transactions/process: the modelled types are parsed, verified and
+// applied (tx.go); any other type must at least carry a valid signature by the key in
+// its header over everything before it.
 func (n *Node) process(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	signed := strings.TrimSpace(string(body))
 	raw, err := qortal.Base58Decode(signed)
-	if err != nil || len(raw) < 64+4 {
-		apiError(w, http.StatusBadRequest, 1, "invalid signature")
+	if err != nil || len(raw) < commonLen+64 {
+		apiError(w, http.StatusBadRequest, 127, "transformation error")
+		return
+	}
+	if t, err := parseTx(raw, true); err == nil {
+		n.processTx(w, r, signed, t)
+		return
+	}
+	if binary.BigEndian.Uint32(raw) != 17 { // MESSAGE: not parsed, but signed
+		apiError(w, http.StatusBadRequest, 127, "transformation error")
+		return
+	}
+	unsigned, sig := raw[:len(raw)-64], raw[len(raw)-64:]
+	if !ed25519.Verify(ed25519.PublicKey(raw[commonLen-32:commonLen]), unsigned, sig) {
+		apiError(w, http.StatusBadRequest, 101, "invalid signature")
 		return
 	}
 	n.mu.Lock()
 	n.processed = append(n.processed, signed)
 	n.mu.Unlock()
+	if r.URL.Query().Get("apiVersion") == "2" {
+		writeJSON(w, map[string]any{"type": "MESSAGE", "signature": qortal.Base58Encode(sig)})
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte("true"))
 }
 
+// decode is POST /transactions/decode: the modelled types as core shows them (tx.go);
+// others only by type and length.
 func (n *Node) decode(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	raw, err := qortal.Base58Decode(strings.TrimSpace(string(body)))
@@ -618,9 +663,11 @@ func (n *Node) decode(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, 1, "invalid data")
 		return
 	}
-	typ := int(raw[0])<<24 | int(raw[1])<<16 | int(raw[2])<<8 | int(raw[3])
-	names := map[int]string{2: "PAYMENT", 17: "MESSAGE", 18: "CHAT", 10: "ARBITRARY", 31: "JOIN_GROUP"}
-	t := names[typ]
+	if n.decodeTx(w, r, raw) {
+		return
+	}
+	typ := int32(binary.BigEndian.Uint32(raw))
+	t := txTypeNames[typ]
 	if t == "" {
 		t = fmt.Sprintf("TYPE_%d", typ)
 	}

@@ -35,3 +35,39 @@ func TestRenderRewritesHTMLLikeTheNode(t *testing.T) {
 		t.Errorf("rewritten page:\n%s", s)
 	}
 }
+
+// The transaction endpoints answer as core's do: plain-text unit fee and last reference
+// ("false" before the first transaction), the builders only with the API key.
+func TestTransactionEndpoints(t *testing.T) {
+	n := New()
+	defer n.Close()
+	get := func(p string) (int, string) {
+		resp, err := http.Get(n.URL() + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, b := get("/transactions/unitfee?txType=JOIN_GROUP"); st != 200 || b != "1000000" {
+		t.Errorf("unitfee = %d %q", st, b)
+	}
+	if st, b := get("/addresses/lastreference/QgV4s3xnzLhVBEJxcYui4u4q11yhUHsd9v"); st != 200 || b != "false" {
+		t.Errorf("lastreference = %d %q", st, b)
+	}
+	n.AddGroup(Group{ID: 5, Name: "Five"})
+	if st, b := get("/groups/5"); st != 200 || !strings.Contains(b, `"groupName":"Five"`) {
+		t.Errorf("group = %d %q", st, b)
+	}
+	for _, p := range []string{"/chat", "/chat/compute", "/arbitrary/DOCUMENT/Alice/base64"} {
+		resp, err := http.Post(n.URL()+p, "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("POST %s without the API key = %d", p, resp.StatusCode)
+		}
+	}
+}
