@@ -19,6 +19,14 @@ func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 		m.Registry.MustRegister(c)
 		m.own = append(m.own, c)
 	}
+	if rc, ok := s.(interface{ RelaxedWrites() uint64 }); ok {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qortal_oidc_store_relaxed_writes_total",
+			Help: "Write transactions committed without waiting for the disk (the embedded store's pending auth requests; made durable by the next durable commit). Not counted in qortal_oidc_store_write_transactions_total.",
+		}, func() float64 { return float64(rc.RelaxedWrites()) })
+		m.Registry.MustRegister(c)
+		m.own = append(m.own, c)
+	}
 	if fc, ok := s.(store.FaultCounter); ok {
 		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "qortal_oidc_store_unavailable_errors_total",
@@ -34,6 +42,14 @@ func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 func (t *timedStore) WriteTransactions() uint64 {
 	if wc, ok := t.s.(interface{ WriteTransactions() uint64 }); ok {
 		return wc.WriteTransactions()
+	}
+	return 0
+}
+
+// RelaxedWrites forwards the wrapped store's count (0 when it keeps none).
+func (t *timedStore) RelaxedWrites() uint64 {
+	if rc, ok := t.s.(interface{ RelaxedWrites() uint64 }); ok {
+		return rc.RelaxedWrites()
 	}
 	return 0
 }

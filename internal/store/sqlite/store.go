@@ -127,7 +127,9 @@ func dsn(path string, opts Options, extra string) string {
 	if busy <= 0 {
 		busy = DefaultBusyTimeout
 	}
-	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&", busy.Milliseconds())
+	// synchronous FULL: every commit waits for the disk (the build's default
+	// too, stated because inRelaxedTx switches back to it).
+	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&", busy.Milliseconds())
 	if opts.MaxPages > 0 {
 		q += fmt.Sprintf("_pragma=max_page_count(%d)&", opts.MaxPages)
 	}
@@ -150,6 +152,8 @@ func sqliteFlavor() sqlstore.Flavor {
 		// modernc parses every statement again otherwise (a fifth of a
 		// login's CPU before statements were cached).
 		Prepare: true,
+		Relax:   "PRAGMA synchronous = NORMAL",
+		Unrelax: "PRAGMA synchronous = FULL",
 	}
 }
 

@@ -78,11 +78,17 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) err
 	if ar.MaxAge != nil {
 		maxAge = *ar.MaxAge
 	}
-	_, err := s.exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
+	// Relaxed (no fsync on the embedded store): a pending request lost to a
+	// power failure costs its user one more click on "sign in", and the
+	// login's next commit makes it durable anyway.
+	err := s.inRelaxedTx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
 		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
 		created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-		ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
-		ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, s.ts(ar.CreatedAt), s.ts(ar.ExpiresAt))
+			ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
+			ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, s.ts(ar.CreatedAt), s.ts(ar.ExpiresAt))
+		return err
+	})
 	if s.unique(err, "oidc_auth_requests", "id") {
 		return errors.New("create auth request: id already exists")
 	}

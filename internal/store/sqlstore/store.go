@@ -8,6 +8,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,12 @@ type Flavor struct {
 	TxPerStatement bool
 	// Prepare caches prepared statements per connection (see prepared.go).
 	Prepare bool
+	// Relax and Unrelax switch a write connection between committing
+	// without waiting for the disk and committing durably (SQLite:
+	// synchronous NORMAL and FULL in WAL mode). nil: every commit is durable
+	// (Postgres, where the broker would pay two more round trips to skip a
+	// wait that costs it no CPU). See inRelaxedTx.
+	Relax, Unrelax string
 }
 
 // Store implements store.Store. Reads go to read and writes to write; on
@@ -60,6 +67,7 @@ type Store struct {
 	logger      *slog.Logger
 	closed      atomic.Bool
 	writes      atomic.Uint64 // committed write transactions (see WriteTransactions)
+	relaxed     atomic.Uint64 // of which committed without an fsync (see inRelaxedTx)
 	// readStmts and writeStmts cache prepared statements (nil unless
 	// Flavor.Prepare).
 	readStmts, writeStmts *stmtCache
@@ -148,6 +156,61 @@ func (s *Store) inTx(ctx context.Context, fn func(*Tx) error) error {
 	s.writes.Add(1)
 	return nil
 }
+
+// inRelaxedTx is inTx for a write nothing depends on surviving a power
+// failure: the commit does not wait for the disk. On SQLite (WAL, synchronous
+// NORMAL for this commit only) the transaction is atomic and visible at
+// once, survives the process crashing, and becomes durable with the next
+// durable commit (which syncs the whole log before it); only a power
+// failure or kernel crash in between can lose it, never corrupt the
+// database. The connection is pinned for the switch and back, and thrown
+// away if switching back fails, so no durable write ever runs relaxed.
+func (s *Store) inRelaxedTx(ctx context.Context, fn func(*Tx) error) error {
+	if s.flavor.Relax == "" {
+		return s.inTx(ctx, fn)
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	var pending []string
+	defer func() {
+		_ = conn.Close()
+		for _, q := range pending { // the writer is free again now
+			s.writeStmts.prepare(ctx, q)
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, s.flavor.Relax); err != nil {
+		return fmt.Errorf("relax: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), s.flavor.Unrelax); err != nil {
+			s.logger.Error("could not make the store's writer durable again; dropping the connection", "err", err)
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: sqlTx, cache: s.writeStmts}
+	defer func() {
+		_ = tx.Rollback()
+		pending = tx.pending
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	s.relaxed.Add(1)
+	return nil
+}
+
+// RelaxedWrites is how many write transactions committed without an fsync
+// (inRelaxedTx); they are not counted in WriteTransactions.
+func (s *Store) RelaxedWrites() uint64 { return s.relaxed.Load() }
 
 // exec runs one write statement outside a transaction (an autocommit, which
 // is a write transaction of its own).
