@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: scripts/loadtest.sh [--store sqlite|postgres] [--alg RS256|ES256|EdDSA]
-#                            [--server-bin BIN] [-- LOADTEST FLAGS...]
+#                            [--server-bin BIN] [--mappings N] [-- LOADTEST FLAGS...]
 #
 # Measures whole logins the way the README's Performance section does: builds
 # the broker, starts the project's fake Nextcloud (interop/fakenextcloud) and
@@ -10,15 +10,20 @@
 # -n 3000). For Postgres set LOADTEST_DATABASE_URL (a database you own: the
 # run adds rows) and LOADTEST_DB_PID (the postmaster's pid) to count its CPU.
 # --server-bin measures another build of the broker (e.g. an older commit).
+# --mappings N first fills the store with N linked mappings in all (written
+# straight into the database in one transaction: python3's sqlite3 for the
+# embedded store, psql for Postgres), to show a login costs the same with a
+# million accounts as with one.
 # Everything started here is stopped on exit.
 set -euo pipefail
 
-store=sqlite alg=EdDSA server_bin=""
+store=sqlite alg=EdDSA server_bin="" mappings=1
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--store) store=$2; shift 2 ;;
 	--alg) alg=$2; shift 2 ;;
 	--server-bin) server_bin=$2; shift 2 ;;
+	--mappings) mappings=$2; shift 2 ;;
 	--) shift; break ;;
 	*) echo "unknown flag $1" >&2; exit 2 ;;
 	esac
@@ -95,6 +100,34 @@ chmod 600 "$tmp/key"
 addr=$(printf 'x' | "$tmp/qortal-oidc" sign --key-file "$tmp/key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
 curl -fs -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
 	-d "{\"qortalAddress\":\"$addr\"}" "$issuer/api/provision/upsert" >/dev/null
+
+if [[ "$mappings" -gt 1 ]]; then
+	# Copies of the real mapping (same timestamps) with made-up addresses and
+	# user ids that no login uses.
+	extra=$((mappings - 1))
+	if [[ "$store" == postgres ]]; then
+		psql=${PSQL:-$(command -v psql || echo /usr/lib/postgresql/15/bin/psql)}
+		"$psql" -q -v ON_ERROR_STOP=1 "$LOADTEST_DATABASE_URL" -c "INSERT INTO mappings (qortal_address, nextcloud_user_id, status, created_at, updated_at)
+			SELECT 'Qseed' || lpad(i::text, 29, '0'), 'seed-' || i, 'linked', m.created_at, m.updated_at
+			FROM generate_series(1, $extra) i, (SELECT created_at, updated_at FROM mappings WHERE qortal_address = '$addr') m
+			ON CONFLICT DO NOTHING" -c "ANALYZE mappings"
+		n=$("$psql" -tA "$LOADTEST_DATABASE_URL" -c "SELECT count(*) FROM mappings")
+	else
+		n=$(python3 - "$tmp/data/qortal-oidc.db" "$addr" "$extra" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+c, u = db.execute("SELECT created_at, updated_at FROM mappings WHERE qortal_address = ?", (sys.argv[2],)).fetchone()
+with db:
+    db.executemany("INSERT OR IGNORE INTO mappings (qortal_address, nextcloud_user_id, status, created_at, updated_at) VALUES (?, ?, 'linked', ?, ?)",
+                   (("Qseed%029d" % i, "seed-%d" % i, c, u) for i in range(1, int(sys.argv[3]) + 1)))
+db.execute("ANALYZE")
+print(db.execute("SELECT count(*) FROM mappings").fetchone()[0])
+db.close()
+PY
+		)
+	fi
+	echo "# store holds $n mappings"
+fi
 
 db_flags=()
 [[ -n "${LOADTEST_DB_PID:-}" && "$store" == postgres ]] && db_flags=(--db-pid "$LOADTEST_DB_PID")

@@ -2,6 +2,10 @@ package loadtest
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
@@ -38,4 +42,86 @@ func TestWriteTransactionsPerLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storeOpsBudget is what one whole login may ask of the store (reads and
+// writes, from qortal_oidc_store_operation_duration_seconds): on Postgres
+// each is a network round trip, on either store a statement or more. The
+// auth request, for one, is read once (op's callback): the login page, the
+// challenge and the proof use the replica's copy (oidcprovider/pending.go).
+var storeOpsBudget = map[string]int{
+	"create_auth_request":    1,
+	"get_auth_request":       1,
+	"get_challenge":          1,
+	"get_mapping_by_address": 2,
+	"complete_auth_request":  1,
+	"auth_request_by_code":   2,
+	"exchange_auth_code":     1,
+	// Postgres only: the shared per-IP limits of /authorize, the challenge
+	// and the proof (one UNLOGGED upsert each, ratelimit.NewShared).
+	"hit_rate_limit": 3,
+}
+
+// TestStoreOperationsPerLogin counts every store operation over complete
+// logins (from the broker's own /metrics), so a change that adds a store
+// round trip to the login fails here, naming the operation.
+func TestStoreOperationsPerLogin(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			issuer, key, _ := startBroker(t, kind, "EdDSA")
+			o := Options{Issuer: issuer, ClientID: clientID, Secret: secret, RedirectURI: redirect, Key: key, Concurrency: 1, Logins: 10, Warmup: 1}
+			if _, err := Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			before := storeOps(t, issuer)
+			o.Warmup = 0
+			r, err := Run(context.Background(), o)
+			if err != nil || r.Logins != 10 || r.ErrorCount() != 0 {
+				t.Fatalf("run: %v %+v", err, r)
+			}
+			after := storeOps(t, issuer)
+			total, budget := 0, 0
+			for _, b := range storeOpsBudget {
+				budget += b
+			}
+			for op, n := range after {
+				per := float64(n-before[op]) / float64(r.Logins)
+				if per == 0 {
+					continue
+				}
+				total += n - before[op]
+				t.Logf("%s: %.1f per login", op, per)
+				if per > float64(storeOpsBudget[op]) {
+					t.Errorf("%s: %.1f per login, budget %d", op, per, storeOpsBudget[op])
+				}
+			}
+			if per := float64(total) / float64(r.Logins); per > float64(budget) {
+				t.Errorf("%.1f store operations per login, budget %d", per, budget)
+			}
+		})
+	}
+}
+
+// storeOps reads the store operation counts (all results) from /metrics.
+func storeOps(t *testing.T, issuer string) map[string]int {
+	t.Helper()
+	res, err := http.Get(issuer + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	re := regexp.MustCompile(`(?m)^qortal_oidc_store_operation_duration_seconds_count\{op="([a-z_]+)",result="[a-z_]+"\} ([0-9]+)$`)
+	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
+		n, _ := strconv.Atoi(m[2])
+		ops[m[1]] += n
+	}
+	if len(ops) == 0 {
+		t.Fatal("no store operation counts in /metrics")
+	}
+	return ops
 }

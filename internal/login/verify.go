@@ -79,13 +79,15 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	if e := h.prove(ctx, c, req); e != nil {
 		return "", e
 	}
-	if isSealed(c) && invite == "" && h.linked(ctx, c.QortalAddress) {
+	if m, ok := h.fastPathAccount(ctx, c, invite); ok {
 		// The usual login: a linked account, nothing to create. Resolving
 		// it only reads, so the challenge can be recorded used in the
 		// transaction that completes the login (one write for the proof,
 		// the session, the code and the audit row). Concurrent verifies of
 		// one proof still pass only once: the second completion fails.
-		return h.finish(w, r, c, invite, &c)
+		// The policy admits a linked mapping as it is (policy.Admit), so
+		// the one just read is the account.
+		return h.finish(w, r, c, invite, &c, &m)
 	}
 	// Admission may create or link an account: consume first, so only one
 	// of concurrent verifies of the same proof gets that far.
@@ -95,22 +97,40 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 		}
 		return "", e
 	}
-	return h.finish(w, r, c, invite, nil)
+	return h.finish(w, r, c, invite, nil, nil)
 }
 
-// linked reports whether address has a linked mapping now (a read; errors
+// fastPathAccount is the linked mapping of a sealed challenge's address
+// when the proof carries no invite.
+func (h *Handler) fastPathAccount(ctx context.Context, c store.Challenge, invite string) (store.Mapping, bool) {
+	if !isSealed(c) || invite != "" {
+		return store.Mapping{}, false
+	}
+	return h.linked(ctx, c.QortalAddress)
+}
+
+// linked returns address's mapping when it is linked now (a read; errors
 // just mean "take the careful path").
-func (h *Handler) linked(ctx context.Context, address string) bool {
+func (h *Handler) linked(ctx context.Context, address string) (store.Mapping, bool) {
 	m, err := h.store.GetMappingByAddress(ctx, address)
-	return err == nil && m.Status == store.StatusLinked
+	return m, err == nil && m.Status == store.StatusLinked
 }
 
 // finish resolves the proven address to its account (see resolve) and
 // completes (or refuses) the auth request. unconsumed, when set, is the
-// challenge to record used with the completion.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string, unconsumed *store.Challenge) (string, *apiError) {
+// challenge to record used with the completion; linked, when set, is the
+// linked mapping of the address just read (no invite to apply).
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, c store.Challenge, inviteToken string, unconsumed *store.Challenge, linked *store.Mapping) (string, *apiError) {
 	ctx := r.Context()
-	m, e := h.resolve(ctx, c, inviteToken)
+	var (
+		m store.Mapping
+		e *apiError
+	)
+	if linked != nil && inviteToken == "" {
+		m = *linked
+	} else {
+		m, e = h.resolve(ctx, c, inviteToken)
+	}
 	if e != nil {
 		if e.status < 500 {
 			h.metrics.Login(e.Code, c.ClientID) // a refusal: not_linked, blocked, invite_required, ...

@@ -53,8 +53,9 @@ type Provider struct {
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
-	crypto      codeCrypto     // op's Crypto, with codes derived from auth request ids
-	clients     *clientCache   // clients read in the last clientCacheTTL
+	crypto      codeCrypto   // op's Crypto, with codes derived from auth request ids
+	clients     *clientCache // clients read in the last clientCacheTTL
+	pending     *pendingRequests
 	bg          sync.WaitGroup // back-channel deliveries in flight
 	ttl         struct{ access, id, refresh, authRequest time.Duration }
 }
@@ -143,6 +144,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	}
 	p.crypto = codeCrypto{Crypto: tokenCrypto, key: codeKey}
 	p.clients = newClientCache(p.now)
+	p.pending = newPendingRequests()
 	p.storage = &storage{p: p}
 	opts := []op.Option{
 		op.WithCrypto(p.crypto),
@@ -271,7 +273,7 @@ type AuthRequestInfo struct {
 // AuthRequest describes a pending login; store.ErrNotFound (wrapped) when
 // the id is unknown or expired.
 func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo, error) {
-	ar, err := p.loadAuthRequest(ctx, id)
+	ar, err := p.pendingAuthRequest(ctx, id)
 	if err != nil {
 		return AuthRequestInfo{}, fmt.Errorf("auth request: %w", err)
 	}
@@ -332,7 +334,11 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 	if withSession != nil {
 		withSession(&c)
 	}
-	if _, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, now); err != nil {
+	_, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, now)
+	if err == nil || errors.Is(err, store.ErrAuthRequestDone) || errors.Is(err, store.ErrNotFound) {
+		p.pending.forget(authRequestID)
+	}
+	if err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	return p.callbackURL(authRequestID), nil

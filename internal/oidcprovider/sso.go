@@ -217,6 +217,7 @@ func (p *Provider) endWithError(ctx context.Context, authRequestID string, e *oi
 	if err != nil {
 		return "", fmt.Errorf("end auth request: %w", err)
 	}
+	p.pending.forget(authRequestID)
 	if err := p.store.DeleteAuthRequest(ctx, authRequestID); err != nil {
 		return "", fmt.Errorf("end auth request: %w", err)
 	}

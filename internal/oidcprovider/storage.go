@@ -111,6 +111,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	} else if err != nil {
 		return nil, fmt.Errorf("create auth request: %w", err)
 	}
+	s.p.pending.put(ar, now)
 	return &authRequest{r: ar}, nil
 }
 
@@ -124,6 +125,21 @@ func (p *Provider) loadAuthRequest(ctx context.Context, id string) (store.AuthRe
 		return ar, fmt.Errorf("auth request expired: %w", store.ErrNotFound)
 	}
 	return ar, nil
+}
+
+// pendingAuthRequest is loadAuthRequest for the login page, the challenge
+// and the proof: a pending request this replica knows comes from memory
+// (see pending.go), anything else from the store.
+func (p *Provider) pendingAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
+	now := p.now()
+	if ar, ok := p.pending.get(id, now); ok {
+		return ar, nil
+	}
+	ar, err := p.loadAuthRequest(ctx, id)
+	if err == nil {
+		p.pending.put(ar, now)
+	}
+	return ar, err
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
@@ -190,6 +206,7 @@ func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	if sc := scopeOf(ctx); sc != nil && sc.exchanged == id {
 		return nil // the code exchange deleted it in its transaction
 	}
+	s.p.pending.forget(id)
 	if err := s.p.store.DeleteAuthRequest(ctx, id); err != nil {
 		return fmt.Errorf("delete auth request: %w", err)
 	}

@@ -108,8 +108,9 @@ type AuthCompletion struct {
 }
 
 // CodeExchange is what a successful code exchange writes: the code is
-// redeemed under GrantID (see RedeemAuthCode), the tokens are stored, and
-// the code and its auth request are deleted, all in one transaction.
+// redeemed under GrantID (see RedeemAuthCode) and the tokens are stored, in
+// one transaction. The code (used) and its auth request (done) are kept
+// until the request expires, so they keep refusing replays.
 type CodeExchange struct {
 	CodeHash string
 	// AuthRequestID is the request the code belongs to (as AuthRequestByCode
@@ -248,8 +249,7 @@ type OIDCStore interface {
 	// at that redemption has been revoked before returning (RFC 6749 §4.1.2).
 	RedeemAuthCode(ctx context.Context, codeHash, grantID string, expiresAt, now time.Time) error
 	// ExchangeAuthCode redeems the code (exactly once across replicas, as
-	// RedeemAuthCode), stores x's tokens and deletes the code and its auth
-	// request, in one transaction. On ErrNotFound or ErrCodeUsed nothing of
+	// RedeemAuthCode) and stores x's tokens, in one transaction. On ErrNotFound or ErrCodeUsed nothing of
 	// x is stored; ErrCodeUsed means a replay, and the grant of the first
 	// redemption has been revoked before returning.
 	ExchangeAuthCode(ctx context.Context, x CodeExchange, now time.Time) error

@@ -136,8 +136,9 @@ func exchange(grant string, now time.Time, withRefresh bool) store.CodeExchange 
 	return x
 }
 
-// oidcExchangeCode: one exchange stores its tokens and removes the code and
-// request; a replay stores nothing and revokes the first grant.
+// oidcExchangeCode: one exchange stores its tokens and leaves the code used
+// and the request done (until they expire), so neither serves again; a
+// replay stores nothing and revokes the first grant.
 func oidcExchangeCode(t *testing.T, a, b store.Store) {
 	if b == nil {
 		b = a
@@ -149,11 +150,25 @@ func oidcExchangeCode(t *testing.T, a, b store.Store) {
 		t.Fatalf("ExchangeAuthCode: %v", err)
 	}
 	wantRevoked(t, b, false, "at-g1", "rt-g1")
-	if _, err := b.GetAuthRequest(ctx, "ar"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("auth request after the exchange: %v, want ErrNotFound", err)
+	if got, err := b.GetAuthRequest(ctx, "ar"); err == nil && !got.Done {
+		t.Errorf("auth request after the exchange is pending again: %+v", got)
+	}
+	if _, err := b.CompleteAuthRequest(ctx, "ar", completion("sid-again", now), now.Add(2*time.Second)); !errors.Is(err, store.ErrAuthRequestDone) && !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("completing the request again after the exchange: %v, want ErrAuthRequestDone or ErrNotFound", err)
 	}
 	if _, err := b.AuthRequestByCode(ctx, "hc", now.Add(time.Second)); !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCodeUsed) {
 		t.Errorf("code after the exchange: %v, want it gone or used", err)
+	}
+	// A replayed callback asks for the request's code again: refused.
+	if err := b.SaveAuthCode(ctx, store.AuthCode{Hash: "hc", AuthRequestID: "ar", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}); !errors.Is(err, store.ErrCodeUsed) && !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SaveAuthCode after the exchange: %v, want ErrCodeUsed or ErrNotFound", err)
+	}
+	// Nor after the code's own expiry, while the request is still kept.
+	if _, err := b.PurgeExpiredOIDC(ctx, now.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveAuthCode(ctx, store.AuthCode{Hash: "hc", AuthRequestID: "ar", CreatedAt: now, ExpiresAt: now.Add(6 * time.Minute)}); !errors.Is(err, store.ErrCodeUsed) && !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SaveAuthCode after the exchange and a purge: %v, want ErrCodeUsed or ErrNotFound", err)
 	}
 	rc, err := b.GetRedeemedCode(ctx, "hc", now.Add(time.Second))
 	if err != nil || rc.GrantID != "g1" || rc.ClientID != ar.ClientID || rc.RedirectURI != ar.RedirectURI || rc.CodeChallenge != ar.CodeChallenge {

@@ -43,7 +43,9 @@ func (s *Store) PurgeExpiredOIDC(ctx context.Context, now time.Time) (int, error
 	total := 0
 	err := s.inTx(ctx, func(tx *Tx) error {
 		for _, q := range []string{
-			`DELETE FROM oidc_codes WHERE expires_at < $1`,
+			// Codes go with their request, never before it: while the
+			// request is kept, its code row says "already issued" to a
+			// replayed callback (SaveAuthCode), used or not.
 			`DELETE FROM oidc_codes WHERE auth_request_id IN (SELECT id FROM oidc_auth_requests WHERE expires_at < $1)`,
 			`DELETE FROM oidc_auth_requests WHERE expires_at < $1`,
 			`DELETE FROM oidc_access_tokens WHERE expires_at < $1`,

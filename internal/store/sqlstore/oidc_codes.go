@@ -77,8 +77,8 @@ func (s *Store) redeem(ctx context.Context, tx *Tx, codeHash, grantID string, ex
 }
 
 // ExchangeAuthCode is the whole write of a code exchange in one transaction:
-// redeem, store the tokens, delete the code and its auth request (the
-// redemption record keeps what a replay check needs).
+// redeem and store the tokens (the redemption record keeps what a replay
+// check needs).
 func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now time.Time) error {
 	switch {
 	case x.CodeHash == "" || x.GrantID == "":
@@ -91,13 +91,6 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 	reused := false
 	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
-		reqID := x.AuthRequestID
-		if reqID == "" {
-			// Read before redeem marks it: the request to delete afterwards.
-			if err := tx.QueryRowContext(ctx, `SELECT auth_request_id FROM oidc_codes WHERE hash = $1`, x.CodeHash).Scan(&reqID); err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
 		if reused, err = s.redeem(ctx, tx, x.CodeHash, x.GrantID, x.KeepUntil, now); err != nil || reused {
 			return err
 		}
@@ -106,18 +99,14 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 				return err
 			}
 		}
+		// The code (now marked used) and its done auth request stay until
+		// they expire (PurgeExpiredOIDC): deleting them here would cost this
+		// transaction more than the tokens it stores, and kept they still
+		// refuse a replayed callback or a second completion.
 		t := x.Access
-		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,NULL)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,NULL)`,
 			t.ID, t.ClientID, t.Subject, t.QortalAddress, encList(t.Scopes), encList(t.Audience), t.SessionID, t.RefreshFamilyID,
-			s.ts(t.CreatedAt), s.ts(t.ExpiresAt)); err != nil {
-			return err
-		}
-		// The code itself goes too (by hash: reqID may be the caller's
-		// idea of it), with any other code of the request.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_codes WHERE hash = $1 OR auth_request_id = $2`, x.CodeHash, reqID); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = $1`, reqID)
+			s.ts(t.CreatedAt), s.ts(t.ExpiresAt))
 		return err
 	})
 	if err == nil && reused {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -15,7 +16,18 @@ const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, resp
 	code_challenge, code_challenge_method, prompt, max_age, login_hint, created_at, expires_at,
 	done, subject, qortal_address, auth_time, amr, session_id`
 
-func scanAuthRequest(row *sql.Row) (store.AuthRequest, error) {
+// authRequestColsOf is authRequestCols qualified with a table alias.
+func authRequestColsOf(alias string) string {
+	cols := strings.Fields(strings.ReplaceAll(authRequestCols, ",", " "))
+	return alias + "." + strings.Join(cols, ", "+alias+".")
+}
+
+// authRequestByCodeQuery reads a code and its request in one statement.
+var authRequestByCodeQuery = `SELECT c.used_at, c.expires_at, ` + authRequestColsOf("r") +
+	` FROM oidc_codes c JOIN oidc_auth_requests r ON r.id = c.auth_request_id WHERE c.hash = $1`
+
+// scanAuthRequest scans authRequestCols, after the columns in first (if any).
+func scanAuthRequest(row *sql.Row, first ...any) (store.AuthRequest, error) {
 	var (
 		ar                                    store.AuthRequest
 		scopes, prompt, amr, created, expires string
@@ -23,9 +35,9 @@ func scanAuthRequest(row *sql.Row) (store.AuthRequest, error) {
 		done                                  bool
 		authTime                              sql.NullString
 	)
-	if err := row.Scan(&ar.ID, &ar.ClientID, &ar.RedirectURI, &scopes, &ar.State, &ar.Nonce, &ar.ResponseType,
+	if err := row.Scan(append(first, &ar.ID, &ar.ClientID, &ar.RedirectURI, &scopes, &ar.State, &ar.Nonce, &ar.ResponseType,
 		&ar.ResponseMode, &ar.CodeChallenge, &ar.CodeChallengeMethod, &prompt, &maxAge, &ar.LoginHint,
-		&created, &expires, &done, &ar.Subject, &ar.QortalAddress, &authTime, &amr, &ar.SessionID); err != nil {
+		&created, &expires, &done, &ar.Subject, &ar.QortalAddress, &authTime, &amr, &ar.SessionID)...); err != nil {
 		return store.AuthRequest{}, err
 	}
 	var err error
@@ -232,13 +244,14 @@ func (s *Store) SaveAuthCode(ctx context.Context, c store.AuthCode) error {
 	return nil
 }
 
-// AuthRequestByCode finds the request behind an unused, unexpired code.
+// AuthRequestByCode finds the request behind an unused, unexpired code (one
+// statement: the token endpoint and the callback each ask once a login).
 func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time.Time) (store.AuthRequest, error) {
 	var (
-		reqID, expires string
-		used           sql.NullString
+		used    sql.NullString
+		expires string
 	)
-	err := s.reader().QueryRowContext(ctx, `SELECT auth_request_id, used_at, expires_at FROM oidc_codes WHERE hash = $1`, codeHash).Scan(&reqID, &used, &expires)
+	ar, err := scanAuthRequest(s.reader().QueryRowContext(ctx, authRequestByCodeQuery, codeHash), &used, &expires)
 	if err != nil {
 		return store.AuthRequest{}, s.fail("auth request by code", err)
 	}
@@ -252,5 +265,5 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time
 	if !backend.Time(now).Before(exp) {
 		return store.AuthRequest{}, fmt.Errorf("auth request by code: code expired: %w", store.ErrNotFound)
 	}
-	return s.GetAuthRequest(ctx, reqID)
+	return ar, nil
 }

@@ -1,0 +1,101 @@
+package oidcprovider
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
+)
+
+func TestPendingRequestsKeepOnlyLivePendingOnes(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c := newPendingRequests()
+	c.put(store.AuthRequest{ID: "a", ExpiresAt: now.Add(time.Minute)}, now)
+	c.put(store.AuthRequest{ID: "done", Done: true, ExpiresAt: now.Add(time.Minute)}, now)
+	c.put(store.AuthRequest{ID: "expired", ExpiresAt: now}, now)
+	if _, ok := c.get("a", now); !ok {
+		t.Fatal("pending request not cached")
+	}
+	for _, id := range []string{"done", "expired", "unknown"} {
+		if _, ok := c.get(id, now); ok {
+			t.Errorf("%s: cached, want not", id)
+		}
+	}
+	if _, ok := c.get("a", now.Add(time.Minute)); ok {
+		t.Error("request served from the cache at its expiry")
+	}
+	c.put(store.AuthRequest{ID: "b", ExpiresAt: now.Add(time.Minute)}, now)
+	c.forget("b")
+	if _, ok := c.get("b", now); ok {
+		t.Error("forgotten request still cached")
+	}
+}
+
+func TestPendingRequestsAreBounded(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c := newPendingRequests()
+	n := maxPendingRequests + 500
+	for i := range n {
+		c.put(store.AuthRequest{ID: fmt.Sprint(i), ExpiresAt: now.Add(10 * time.Minute)}, now)
+	}
+	if got := c.len(); got > maxPendingRequests {
+		t.Fatalf("%d entries, bound %d", got, maxPendingRequests)
+	}
+	if _, ok := c.get("0", now); ok {
+		t.Error("oldest entry kept past the bound")
+	}
+	if _, ok := c.get(fmt.Sprint(n-1), now); !ok {
+		t.Error("newest entry evicted")
+	}
+	// Expired entries go first, whatever the bound.
+	later := now.Add(11 * time.Minute)
+	c.put(store.AuthRequest{ID: "new", ExpiresAt: later.Add(time.Minute)}, later)
+	if got := c.len(); got != 1 {
+		t.Errorf("%d entries after everything else expired, want 1", got)
+	}
+	if len(c.order)-c.head != 1 {
+		t.Errorf("order queue holds %d live ids, want 1", len(c.order)-c.head)
+	}
+}
+
+// TestPendingCopyOnAnotherReplica: replica 1 created (and so caches) the
+// request; it is completed, or denied, on replica 2. Replica 1's copy must
+// not let it complete again, and its login page must learn the truth.
+func TestPendingCopyOnAnotherReplica(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			open := storetest.Shared(t, kind)
+			st1, st2 := open(t), open(t)
+			linkAlice(t, st1)
+			e1 := newEnv(t, st1, nil)
+			e2 := newEnv(t, st2, func(c *config.Config) { c.Issuer = e1.issuer })
+			_, challenge := pkce()
+
+			id, _ := e1.authorize(ncAuthorize(challenge))
+			if _, err := e2.p.CompleteLogin(t.Context(), id, alice, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e1.p.CompleteLogin(t.Context(), id, alice, time.Now()); !errors.Is(err, store.ErrAuthRequestDone) {
+				t.Errorf("second completion on the replica holding a pending copy: %v, want ErrAuthRequestDone", err)
+			}
+			if info, err := e1.p.AuthRequest(t.Context(), id); err != nil || !info.Done {
+				t.Errorf("login page after the stale completion attempt: %+v, %v; want done", info, err)
+			}
+
+			id2, _ := e1.authorize(ncAuthorize(challenge))
+			if _, err := e2.p.DenyLogin(t.Context(), id2, "refused"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e1.p.CompleteLogin(t.Context(), id2, alice, time.Now()); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("completion of a request denied elsewhere: %v, want ErrNotFound", err)
+			}
+			if _, err := e1.p.AuthRequest(t.Context(), id2); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("login page of a request denied elsewhere: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
