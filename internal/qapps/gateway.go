@@ -704,13 +704,13 @@ func (g *Gateway) bridge(w http.ResponseWriter, r *http.Request, id string) {
 		if action == "PUBLISH_MULTIPLE_QDN_RESOURCES" {
 			ctx, cancel := context.WithTimeout(r.Context(), 3*maxBatch*g.opt.NodeTimeout)
 			defer cancel()
-			g.prepareBatch(w, ctx, u, app.ID, in.Request, in.PublicKey)
+			g.prepareBatch(ctx, w, u, app.ID, in.Request, in.PublicKey)
 			return
 		}
 		if containsStr(builtActions, action) {
 			ctx, cancel := context.WithTimeout(r.Context(), 3*g.opt.NodeTimeout)
 			defer cancel()
-			g.prepare(w, ctx, u, app.ID, action, in.Request, in.PublicKey)
+			g.prepare(ctx, w, u, app.ID, action, in.Request, in.PublicKey)
 			return
 		}
 		unsigned := strings.TrimSpace(in.Request.str("unsignedBytes"))

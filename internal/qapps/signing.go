@@ -456,7 +456,7 @@ func (g *Gateway) checkPromptToken(tok string, u claims, appID, action string, u
 }
 
 // prepare answers an allowed built action with a sign prompt, or a refusal.
-func (g *Gateway) prepare(w http.ResponseWriter, ctx context.Context, u claims, appID, action string, req request, launcherKey string) {
+func (g *Gateway) prepare(ctx context.Context, w http.ResponseWriter, u claims, appID, action string, req request, launcherKey string) {
 	pub, ref := g.userKey(ctx, u, launcherKey)
 	if ref != nil {
 		g.refuse(w, action, ref.code, ref.msg)
@@ -502,7 +502,7 @@ func batchHash(unsigned [][]byte) []byte {
 // prepareBatch is PUBLISH_MULTIPLE_QDN_RESOURCES: each resource is checked and built as
 // PUBLISH_QDN_RESOURCE is, the node decodes each, and the user signs them all in one
 // prompt (one token binds the whole list, in order).
-func (g *Gateway) prepareBatch(w http.ResponseWriter, ctx context.Context, u claims, appID string, req request, launcherKey string) {
+func (g *Gateway) prepareBatch(ctx context.Context, w http.ResponseWriter, u claims, appID string, req request, launcherKey string) {
 	const action = "PUBLISH_MULTIPLE_QDN_RESOURCES"
 	list, _ := req["resources"].([]any)
 	if len(list) == 0 || len(list) > maxBatch {

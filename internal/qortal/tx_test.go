@@ -166,3 +166,22 @@ func TestArbitrarySigningBytes(t *testing.T) {
 		t.Errorf("a JOIN_GROUP as ARBITRARY: %v", err)
 	}
 }
+
+// SigningBytes never panics on any input, and for an ARBITRARY it accepts, the signing
+// form is never longer than the unsigned bytes plus a hash.
+func FuzzSigningBytes(f *testing.F) {
+	base := TxBase{Timestamp: time.UnixMilli(1), Reference: make([]byte, 64), Creator: make([]byte, 32), Fee: 1}
+	for _, raw := range []bool{false, true} {
+		u, _ := arbitrary(base, raw, []byte("seed data"))
+		f.Add(u)
+	}
+	j, _ := BuildJoinGroupTx(base, 1)
+	f.Add(j)
+	f.Add([]byte{0, 0, 0, 10})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := SigningBytes(b)
+		if err == nil && len(out) > len(b)+32 {
+			t.Fatalf("signing form of %d bytes is %d", len(b), len(out))
+		}
+	})
+}
