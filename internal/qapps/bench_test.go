@@ -29,13 +29,13 @@ func BenchmarkOpenFixtureApp(b *testing.B) {
 	b.Run("first", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			e.gw.cache = diskCache{dir: b.TempDir()}
+			e.gw.cache = newDiskCache(b.TempDir(), 0, nil, nil)
 			b.StartTimer()
 			open()
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		e.gw.cache = diskCache{dir: b.TempDir()}
+		e.gw.cache = newDiskCache(b.TempDir(), 0, nil, nil)
 		open()
 		for b.Loop() {
 			open()

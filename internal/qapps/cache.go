@@ -8,9 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // diskCache keeps the node's answers by pinned version: one directory per
@@ -18,7 +22,35 @@ import (
 // A version never changes, so entries never go stale; a re-pin simply reads
 // another directory. Files are written to a temporary name and renamed, so
 // a reader never sees half a file and a crash leaves only litter.
-type diskCache struct{ dir string }
+//
+// Pruning (see prune.go) removes the directories of versions no app pins any
+// more and, over maxBytes, the least recently used ones.
+type diskCache struct {
+	dir      string
+	maxBytes int64 // 0: unbounded
+	log      *slog.Logger
+	now      func() time.Time
+
+	sweepMu sync.Mutex // one sweep or release at a time (in this process)
+	touched sync.Map   // signature -> time.Time this process last touched its directory
+	// size is the cache's total at the last sweep, written what was committed
+	// since; over maxBytes together they ask the janitor (kick) for a sweep.
+	size, written atomic.Int64
+	kick          chan struct{}
+
+	activeMu sync.Mutex
+	active   map[string]int // signature -> responses being served from it now
+}
+
+func newDiskCache(dir string, maxBytes int64, log *slog.Logger, now func() time.Time) *diskCache {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &diskCache{dir: dir, maxBytes: maxBytes, log: log, now: now, kick: make(chan struct{}, 1), active: map[string]int{}}
+}
 
 // cachedMeta is what is kept beside a body.
 type cachedMeta struct {
@@ -30,7 +62,7 @@ type cachedMeta struct {
 // Base58 only: a signature becomes a directory name.
 var signatureRE = regexp.MustCompile(`^[1-9A-HJ-NP-Za-km-z]{16,128}$`)
 
-func (c diskCache) paths(sig, reqPath string) (body, meta string, err error) {
+func (c *diskCache) paths(sig, reqPath string) (body, meta string, err error) {
 	if !signatureRE.MatchString(sig) {
 		return "", "", fmt.Errorf("signature %q is not Base58", sig)
 	}
@@ -39,8 +71,9 @@ func (c diskCache) paths(sig, reqPath string) (body, meta string, err error) {
 	return base + ".body", base + ".meta", nil
 }
 
-// open returns the cached body and its metadata, or ok=false.
-func (c diskCache) open(sig, reqPath string) (*os.File, cachedMeta, bool) {
+// open returns the cached body and its metadata, or ok=false. A hit marks
+// the version used (its directory's mtime is the LRU clock).
+func (c *diskCache) open(sig, reqPath string) (*os.File, cachedMeta, bool) {
 	bodyPath, metaPath, err := c.paths(sig, reqPath)
 	if err != nil {
 		return nil, cachedMeta{}, false
@@ -57,11 +90,12 @@ func (c diskCache) open(sig, reqPath string) (*os.File, cachedMeta, bool) {
 	if err != nil {
 		return nil, cachedMeta{}, false
 	}
+	c.touch(sig)
 	return f, m, true
 }
 
 // writer returns a file to stream a body into; commit publishes it.
-func (c diskCache) writer(sig, reqPath string) (*cacheWriter, error) {
+func (c *diskCache) writer(sig, reqPath string) (*cacheWriter, error) {
 	bodyPath, metaPath, err := c.paths(sig, reqPath)
 	if err != nil {
 		return nil, err
@@ -76,10 +110,11 @@ func (c diskCache) writer(sig, reqPath string) (*cacheWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qapps cache: %w", err)
 	}
-	return &cacheWriter{f: f, tmp: tmp, body: bodyPath, meta: metaPath}, nil
+	return &cacheWriter{c: c, f: f, tmp: tmp, body: bodyPath, meta: metaPath}, nil
 }
 
 type cacheWriter struct {
+	c               *diskCache
 	f               *os.File
 	tmp, body, meta string
 	n               int64
@@ -116,9 +151,15 @@ func (w *cacheWriter) commit(m cachedMeta) error {
 	// sees either nothing or a complete entry.
 	if err := os.Rename(w.tmp, w.body); err != nil {
 		_ = os.Remove(w.tmp)
+		_ = os.Remove(metaTmp)
 		return fmt.Errorf("qapps cache: %w", err)
 	}
-	return os.Rename(metaTmp, w.meta)
+	if err := os.Rename(metaTmp, w.meta); err != nil {
+		_ = os.Remove(metaTmp)
+		return fmt.Errorf("qapps cache: %w", err)
+	}
+	w.c.committed(w.n)
+	return nil
 }
 
 func (w *cacheWriter) abort() {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestDiskCache(t *testing.T) {
-	c := diskCache{dir: t.TempDir()}
+	c := newDiskCache(t.TempDir(), 0, nil, nil)
 	const sig = "5igSignatureBase58xyz"
 	if _, _, ok := c.open(sig, "index.html"); ok {
 		t.Fatal("empty cache answered")

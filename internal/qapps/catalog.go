@@ -46,6 +46,11 @@ type Node interface {
 type Catalog struct {
 	store store.Store
 	node  Node
+	// OnUnpin, when set, is told the signature an entry stopped pinning
+	// (a re-pin to another version, a delete) once the store has the change:
+	// the gateway drops that version's cached files unless another entry
+	// still pins it. Set it before serving.
+	OnUnpin func(ctx context.Context, signature string)
 }
 
 // NewCatalog returns a catalog over st and the node.
@@ -258,6 +263,9 @@ func (c *Catalog) Pin(ctx context.Context, actor, id string) (Entry, error) {
 	if err != nil {
 		return Entry{}, storeErr(err)
 	}
+	if prev != a.PinnedSignature && c.OnUnpin != nil {
+		c.OnUnpin(ctx, prev)
+	}
 	return Entry{QApp: out, LatestSignature: v.Signature}, nil
 }
 
@@ -266,6 +274,9 @@ func (c *Catalog) Delete(ctx context.Context, actor, id string) (store.QApp, err
 	a, err := c.store.DeleteQApp(ctx, id, store.AuditEntry{Actor: actor, Action: "qapp.delete", Subject: id})
 	if err != nil {
 		return store.QApp{}, storeErr(err)
+	}
+	if c.OnUnpin != nil {
+		c.OnUnpin(ctx, a.PinnedSignature)
 	}
 	return a, nil
 }

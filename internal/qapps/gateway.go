@@ -3,6 +3,8 @@ package qapps
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +55,12 @@ type Options struct {
 	Issuer          string // the broker
 	NextcloudOrigin string // may frame the gateway; "" = only the gateway itself
 	CacheDir        string
+	// CacheMaxBytes bounds the cache directory: over it, the least recently
+	// used versions go first. 0: unbounded (unpinned versions still go).
+	CacheMaxBytes int64
+	// CacheSweepEvery is how often Run sweeps the cache for versions unpinned
+	// elsewhere (another replica, the store); default an hour.
+	CacheSweepEvery time.Duration
 	SessionTTL      time.Duration
 	GroupCacheTTL   time.Duration
 	NodeTimeout     time.Duration
@@ -89,12 +97,14 @@ type Gateway struct {
 	sessions signer
 	tickets  signer
 	prompts  signer
-	cache    diskCache
-	secure   bool
-	static   fs.FS
-	csp      cspSet
-	requests *prometheus.CounterVec
-	oidc     *oidcClient
+	cache    *diskCache
+	// kickPause spaces sweeps asked for by cache growth.
+	kickPause time.Duration
+	secure    bool
+	static    fs.FS
+	csp       cspSet
+	requests  *prometheus.CounterVec
+	oidc      *oidcClient
 }
 
 // New builds a gateway.
@@ -104,6 +114,9 @@ func New(opt Options, d Deps) (*Gateway, error) {
 	}
 	if opt.CacheDir == "" {
 		return nil, errors.New("qapps: cache directory is required")
+	}
+	if opt.CacheMaxBytes < 0 {
+		return nil, errors.New("qapps: the cache bound must be 0 (unbounded) or positive")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -116,13 +129,14 @@ func New(opt Options, d Deps) (*Gateway, error) {
 	}
 	g := &Gateway{
 		opt: opt, store: d.Store, node: d.Node, log: d.Logger, now: d.Now,
-		sessions: signer{key: deriveKey(opt.KeyEncryptionKey, "session")},
-		tickets:  signer{key: deriveKey(opt.KeyEncryptionKey, "ticket")},
-		prompts:  signer{key: deriveKey(opt.KeyEncryptionKey, "sign-prompt")},
-		cache:    diskCache{dir: opt.CacheDir},
-		secure:   strings.HasPrefix(opt.Origin, "https://"),
-		static:   web.Static(),
-		csp:      newCSP(opt.Origin, opt.NextcloudOrigin),
+		sessions:  signer{key: deriveKey(opt.KeyEncryptionKey, "session")},
+		tickets:   signer{key: deriveKey(opt.KeyEncryptionKey, "ticket")},
+		prompts:   signer{key: deriveKey(opt.KeyEncryptionKey, "sign-prompt")},
+		cache:     newDiskCache(opt.CacheDir, opt.CacheMaxBytes, d.Logger, d.Now),
+		kickPause: 10 * time.Second,
+		secure:    strings.HasPrefix(opt.Origin, "https://"),
+		static:    web.Static(),
+		csp:       newCSP(opt.Origin, opt.NextcloudOrigin),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qortal_oidc_qapps_requests_total",
 			Help: "qortalRequest actions and node queries from Q-Apps, by kind and outcome (allowed, refused, signed).",
@@ -361,6 +375,7 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 	if cfg.Identifier == "" {
 		cfg.Identifier = "default"
 	}
+	defer g.cache.inUse(app.PinnedSignature)()
 	if f, meta, ok := g.cache.open(app.PinnedSignature, reqPath); ok {
 		defer f.Close()
 		if meta.HTML {
@@ -370,12 +385,48 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 				return
 			}
 		} else {
-			g.fileHeaders(w, meta.ContentType)
-			w.Header().Set("X-Qapps-Cache", "hit")
-			_, _ = io.Copy(w, f)
+			g.serveCached(w, r, f, meta.ContentType, app.PinnedSignature, reqPath, "hit")
 			return
 		}
 	}
+	g.fetch(w, r, app, reqPath, prefix, cfg, true)
+}
+
+// etag names one file of one version: both immutable, so it is a strong
+// validator (If-None-Match, If-Range) that every replica agrees on.
+func etag(sig, reqPath string) string {
+	sum := sha256.Sum256([]byte(reqPath))
+	return `"` + sig + "." + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// serveCached answers from a cached file with http.ServeContent: Range
+// (206, 416), If-Range, If-None-Match (304) and HEAD, with the same
+// headers as every app file.
+func (g *Gateway) serveCached(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, ct, sig, reqPath, cacheState string) {
+	g.fileHeaders(w, ct)
+	w.Header().Set("X-Qapps-Cache", cacheState)
+	w.Header().Set("ETag", etag(sig, reqPath))
+	// No modification time: the ETag is the validator, and no
+	// Last-Modified that would differ between replicas.
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// wantsServeContent: a request only ServeContent answers correctly (a
+// byte range other than the whole file, a conditional, HEAD's length).
+func wantsServeContent(r *http.Request) bool {
+	rg := strings.TrimSpace(r.Header.Get("Range"))
+	return rg != "" && rg != "bytes=0-" || r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Range") != "" || r.Method == http.MethodHead
+}
+
+// fetch answers from the node (a cache miss). HTML is read whole, cached and
+// rewritten. Other files are streamed to the browser and into the cache at
+// once, never held in memory; but a request that needs ServeContent (a byte
+// range, a conditional, HEAD) on a miss is first fetched whole into the
+// cache and then answered from it, so ranges are always over the complete,
+// verified file (the node is not asked for ranges). fill=false (a failed
+// cache write) falls back to streaming the whole file.
+func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, app store.QApp, reqPath, prefix string, cfg shimConfig, fill bool) {
+	id := app.ID
 	ctx, cancel := context.WithTimeout(r.Context(), g.opt.NodeTimeout)
 	defer cancel()
 	resp, err := g.node.Render(ctx, app.PinnedSignature, reqPath)
@@ -413,14 +464,35 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, id, ticket, res
 		g.writeHTML(w, rewriteHTML(page, prefix, cfg))
 		return
 	}
-	// Any other file is streamed to the browser and into the cache at
-	// once: a large file is never held in memory.
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	cw, cerr := g.cache.writer(app.PinnedSignature, reqPath)
+	if fill && cerr == nil && wantsServeContent(r) {
+		if _, err := io.Copy(cw, resp.Body); err != nil {
+			cw.abort()
+			g.nodeFailure(w, r, fmt.Errorf("%w: %w", qortalnode.ErrUnavailable, err))
+			return
+		}
+		if err := cw.commit(cachedMeta{ContentType: ct}); err != nil {
+			g.log.WarnContext(r.Context(), "qapps: cache write failed", "err", err)
+		}
+		if f, meta, ok := g.cache.open(app.PinnedSignature, reqPath); ok && !meta.HTML {
+			defer f.Close()
+			g.serveCached(w, r, f, meta.ContentType, app.PinnedSignature, reqPath, "miss")
+			return
+		}
+		// Not cached after all (a full disk, a concurrent prune): answer
+		// the whole file from the node.
+		resp.Body.Close()
+		g.fetch(w, r, app, reqPath, prefix, cfg, false)
+		return
+	}
 	g.fileHeaders(w, ct)
 	w.Header().Set("X-Qapps-Cache", "miss")
-	cw, cerr := g.cache.writer(app.PinnedSignature, reqPath)
+	// The next request for a range is answered from the cache.
+	w.Header().Set("Accept-Ranges", "bytes")
+	w.Header().Set("ETag", etag(app.PinnedSignature, reqPath))
 	var dst io.Writer = w
 	if cerr == nil {
 		dst = io.MultiWriter(w, cw)
