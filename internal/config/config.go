@@ -239,6 +239,10 @@ type QApps struct {
 	Listen string `yaml:"listen"`
 	// CacheDir keeps app files by pinned version; default data_dir/qapps-cache.
 	CacheDir string `yaml:"cache_dir"`
+	// CacheMaxBytes bounds the cache: over it, the least recently used
+	// versions are removed first. 0: unbounded. Versions no app pins are
+	// removed either way.
+	CacheMaxBytes int64 `yaml:"cache_max_bytes"`
 	// NextcloudOrigin may frame the gateway (CSP frame-ancestors); default
 	// the origin of nextcloud.url.
 	NextcloudOrigin string `yaml:"nextcloud_origin"`
@@ -281,7 +285,7 @@ func Default() Config {
 			RateLimit:    RateLimit{PerIPPerMinute: 30, PerAddressPerMinute: 10, AuthorizePerIPPerMinute: 120},
 		},
 		Qortal:     Qortal{NameCacheTTL: 10 * time.Minute},
-		QApps:      QApps{SessionTTL: 8 * time.Hour, GroupCacheTTL: time.Minute, NodeTimeout: 10 * time.Second},
+		QApps:      QApps{CacheMaxBytes: 1 << 30, SessionTTL: 8 * time.Hour, GroupCacheTTL: time.Minute, NodeTimeout: 10 * time.Second},
 		Policy:     defaultPolicy(),
 		Onboarding: defaultOnboarding(),
 		SMTP:       defaultSMTP(),

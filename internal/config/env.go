@@ -40,6 +40,17 @@ func integer(p func(*Config) *int) func(*Config, string) error {
 	}
 }
 
+func integer64(p func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer: %w", err)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
 func boolean(p func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
@@ -121,6 +132,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_QAPPS_ORIGIN", str(func(c *Config) *string { return &c.QApps.Origin })},
 	{"QORTAL_OIDC_QAPPS_LISTEN", str(func(c *Config) *string { return &c.QApps.Listen })},
 	{"QORTAL_OIDC_QAPPS_CACHE_DIR", str(func(c *Config) *string { return &c.QApps.CacheDir })},
+	{"QORTAL_OIDC_QAPPS_CACHE_MAX_BYTES", integer64(func(c *Config) *int64 { return &c.QApps.CacheMaxBytes })},
 	{"QORTAL_OIDC_QAPPS_NEXTCLOUD_ORIGIN", str(func(c *Config) *string { return &c.QApps.NextcloudOrigin })},
 	{"QORTAL_OIDC_DEMO_ENABLED", boolean(func(c *Config) *bool { return &c.Demo.Enabled })},
 	{"QORTAL_OIDC_ACCOUNT_ALLOW_UNLINK", boolean(func(c *Config) *bool { return &c.Account.AllowUnlink })},

@@ -28,6 +28,8 @@ func TestQAppsOrigin(t *testing.T) {
 		"same listener":      {func(c *Config) { c.QApps.Listen = c.Listen }, "must differ from listen"},
 		"bad frame ancestor": {func(c *Config) { c.QApps.NextcloudOrigin = "cloud" }, "qapps.nextcloud_origin"},
 		"long group cache":   {func(c *Config) { c.QApps.GroupCacheTTL = 3600e9 }, "at most 10m"},
+		"negative cache max": {func(c *Config) { c.QApps.CacheMaxBytes = -1 }, "qapps.cache_max_bytes"},
+		"tiny cache max":     {func(c *Config) { c.QApps.CacheMaxBytes = 1024 }, "at least 1048576"},
 	} {
 		c := base()
 		tc.mut(&c)
@@ -37,6 +39,10 @@ func TestQAppsOrigin(t *testing.T) {
 		}
 	}
 	c := base()
+	c.QApps.CacheMaxBytes = 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("unbounded cache: %v", err)
+	}
 	c.QApps.Origin = "http://127.0.0.1:9090"
 	if err := c.Validate(); err != nil {
 		t.Errorf("loopback http origin: %v", err)
@@ -48,12 +54,16 @@ func TestQAppsEnvAndKeyFile(t *testing.T) {
 	env := map[string]string{
 		"QORTAL_OIDC_QORTAL_NODE_URL": "http://127.0.0.1:12391", "QORTAL_OIDC_QORTAL_API_KEY_FILE": key,
 		"QORTAL_OIDC_QAPPS_ORIGIN": "http://localhost:9090", "QORTAL_OIDC_QAPPS_LISTEN": "127.0.0.1:9090",
+		"QORTAL_OIDC_QAPPS_CACHE_MAX_BYTES": "5368709120",
 	}
 	c, err := Load("", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Qortal.APIKey != "node-key" || c.QApps.Origin != "http://localhost:9090" || c.QApps.Listen != "127.0.0.1:9090" {
+	if c.Qortal.APIKey != "node-key" || c.QApps.Origin != "http://localhost:9090" || c.QApps.Listen != "127.0.0.1:9090" || c.QApps.CacheMaxBytes != 5<<30 {
 		t.Errorf("loaded %+v %+v", c.Qortal, c.QApps)
+	}
+	if d := Default().QApps.CacheMaxBytes; d != 1<<30 {
+		t.Errorf("default qapps.cache_max_bytes = %d, want 1 GiB", d)
 	}
 }

@@ -283,6 +283,9 @@ func validateQApps(c Config) []error {
 	if q.NextcloudOrigin != "" && OriginOf(q.NextcloudOrigin) == "" {
 		bad("qapps.nextcloud_origin", "must be an origin such as https://cloud.example.org, got %q", q.NextcloudOrigin)
 	}
+	if q.CacheMaxBytes < 0 || q.CacheMaxBytes > 0 && q.CacheMaxBytes < 1<<20 {
+		bad("qapps.cache_max_bytes", "must be 0 (unbounded) or a size in bytes of at least 1048576 (1 MiB), got %d", q.CacheMaxBytes)
+	}
 	positive(bad, "qapps.session_ttl", q.SessionTTL)
 	positive(bad, "qapps.group_cache_ttl", q.GroupCacheTTL)
 	positive(bad, "qapps.node_timeout", q.NodeTimeout)

@@ -56,13 +56,17 @@ func (s *Server) mountQApps(r *mux.Router, auth *httpapi.AdminAuth) error {
 		d.Groups = s.nextcloud
 	}
 	gw, err := qapps.New(qapps.Options{
-		Origin: strings.TrimSuffix(q.Origin, "/"), Issuer: s.cfg.Issuer, NextcloudOrigin: ncOrigin, CacheDir: cacheDir,
+		Origin: strings.TrimSuffix(q.Origin, "/"), Issuer: s.cfg.Issuer, NextcloudOrigin: ncOrigin, CacheDir: cacheDir, CacheMaxBytes: q.CacheMaxBytes,
 		SessionTTL: q.SessionTTL, GroupCacheTTL: q.GroupCacheTTL, NodeTimeout: q.NodeTimeout,
 		KeyEncryptionKey: s.cfg.OIDC.KeyEncryptionKey, Standalone: s.cfg.PolicyMode() == "standalone",
 	}, d)
 	if err != nil {
 		return err
 	}
+	// A re-pin or delete drops the old version's files at once; the sweep
+	// (start-up, hourly, past cache_max_bytes) catches everything else.
+	s.catalog.OnUnpin = gw.ReleaseVersion
+	s.jobs = append(s.jobs, gw.Run)
 	// A router only to name routes for the access log: the ticket in app
 	// URLs is a credential and must not be logged. SkipClean: the gateway
 	// refuses dot segments itself instead of having them cleaned away.
