@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,13 +39,28 @@ type env struct {
 	cookie string
 	app    store.QApp
 	v1     string
+	cat    *Catalog
+	logs   *syncBuffer
 }
+
+// syncBuffer collects the gateway's log lines (handlers log concurrently).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 const ncOrigin = "https://cloud.example.org"
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, node: nodefake.New(), nc: ocsfake.New(), st: storetest.Open(t, storetest.SQLite)}
+	e := &env{t: t, node: nodefake.New(), nc: ocsfake.New(), st: storetest.Open(t, storetest.SQLite), logs: &syncBuffer{}}
 	t.Cleanup(e.node.Close)
 	t.Cleanup(e.nc.Close)
 	e.nc.AddAccount("svc", "svc-app-password", true)
@@ -68,7 +86,8 @@ func newEnv(t testing.TB) *env {
 		Origin: e.srv.URL, Issuer: "http://127.0.0.1:1", NextcloudOrigin: ncOrigin, CacheDir: t.TempDir(),
 		SessionTTL: time.Hour, GroupCacheTTL: 50 * time.Millisecond, NodeTimeout: 300 * time.Millisecond,
 		KeyEncryptionKey: bytes.Repeat([]byte{9}, 32),
-	}, Deps{Store: e.st, Node: nodeClient, Groups: e.ncc, Registerer: prometheus.NewRegistry()})
+	}, Deps{Store: e.st, Node: nodeClient, Groups: e.ncc, Registerer: prometheus.NewRegistry(),
+		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +96,8 @@ func newEnv(t testing.TB) *env {
 	e.cookie = sessionCookie + "=" + e.gw.sessions.make(e.user)
 	e.v1 = e.node.Publish("APP", "Fixture", "", "Fixture", nodefake.FixtureApp())
 	cat := NewCatalog(e.st, nodeClient)
+	cat.OnUnpin = e.gw.ReleaseVersion
+	e.cat = cat
 	title := `Fixture <script>alert(1)</script>`
 	entry, err := cat.Create(t.Context(), "admin:test", Input{Service: "APP", Name: "Fixture", Title: &title, Actions: &[]string{"SIGN_TRANSACTION"}})
 	if err != nil {
@@ -550,5 +571,119 @@ func TestBrokerSessionEndEndsTheGatewaySignIn(t *testing.T) {
 	}
 	if a := e.get("/app/" + e.app.ID + "/"); a.status != 401 || !strings.Contains(a.body, "Sign in with Qortal") || !strings.Contains(a.header.Get("Set-Cookie"), sessionCookie+"=;") {
 		t.Errorf("launcher after the broker session ended = %d %s", a.status, a.header.Get("Set-Cookie"))
+	}
+}
+
+func (e *env) do(method, path string, headers ...string) answer {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	req.Header.Set("Cookie", e.cookie)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return answer{res.StatusCode, res.Header, string(b)}
+}
+
+// Cached files answer Range (206, 416), If-Range, If-None-Match (304) and
+// HEAD with the same headers as a whole file; a range on a miss is fetched
+// whole first and answered from the cache; HTML is always whole.
+func TestRangeAndConditionalRequests(t *testing.T) {
+	e := newEnv(t)
+	clip := make([]byte, 300_000)
+	for i := range clip {
+		clip[i] = byte(i % 251)
+	}
+	files := nodefake.FixtureApp()
+	files["media/clip.mp4"] = clip
+	files["media/other.webm"] = clip[:1000]
+	files["media/third.ogg"] = clip[:2000]
+	sig := e.node.Publish("APP", "Fixture", "", "Fixture", files)
+	if _, err := e.cat.Pin(t.Context(), "admin:test", e.app.ID); err != nil {
+		t.Fatal(err)
+	}
+	frame := e.frame()
+	n := len(clip)
+	first := e.get(frame + "media/clip.mp4")
+	tag := first.header.Get("ETag")
+	if first.status != 200 || first.body != string(clip) || first.header.Get("X-Qapps-Cache") != "miss" ||
+		first.header.Get("Accept-Ranges") != "bytes" || tag != etag(sig, "media/clip.mp4") || !strings.HasPrefix(tag, `"`+sig+".") {
+		t.Fatalf("first fetch = %d %v", first.status, first.header)
+	}
+	same := func(a answer) {
+		t.Helper()
+		for _, h := range []string{"Content-Security-Policy", "Cache-Control", "Access-Control-Allow-Origin", "Cross-Origin-Resource-Policy", "X-Content-Type-Options", "Referrer-Policy"} {
+			if a.header.Get(h) != first.header.Get(h) {
+				t.Errorf("%s = %q, want %q as for the whole file", h, a.header.Get(h), first.header.Get(h))
+			}
+		}
+	}
+	a := e.get(frame+"media/clip.mp4", "Range", "bytes=100-199")
+	if a.status != 206 || a.body != string(clip[100:200]) || a.header.Get("Content-Range") != fmt.Sprintf("bytes 100-199/%d", n) ||
+		a.header.Get("X-Qapps-Cache") != "hit" || a.header.Get("ETag") != tag || a.header.Get("Content-Type") != first.header.Get("Content-Type") {
+		t.Errorf("range = %d %q %v", a.status, a.header.Get("Content-Range"), a.header)
+	}
+	same(a)
+	if a := e.get(frame+"media/clip.mp4", "Range", "bytes=-10"); a.status != 206 || a.body != string(clip[n-10:]) {
+		t.Errorf("suffix range = %d %d bytes", a.status, len(a.body))
+	}
+	a = e.get(frame+"media/clip.mp4", "Range", fmt.Sprintf("bytes=%d-", n+5))
+	if a.status != 416 || a.header.Get("Content-Range") != fmt.Sprintf("bytes */%d", n) {
+		t.Errorf("unsatisfiable range = %d %q", a.status, a.header.Get("Content-Range"))
+	}
+	if a.header.Get("Content-Security-Policy") != first.header.Get("Content-Security-Policy") {
+		t.Errorf("416 lost the CSP: %v", a.header)
+	}
+	a = e.get(frame+"media/clip.mp4", "If-None-Match", tag)
+	if a.status != 304 || a.body != "" || a.header.Get("ETag") != tag {
+		t.Errorf("If-None-Match = %d %d bytes", a.status, len(a.body))
+	}
+	same(a)
+	if a := e.get(frame+"media/clip.mp4", "If-None-Match", `"something-else"`); a.status != 200 || a.body != string(clip) {
+		t.Errorf("If-None-Match another tag = %d", a.status)
+	}
+	if a := e.get(frame+"media/clip.mp4", "Range", "bytes=10-19", "If-Range", tag); a.status != 206 || a.body != string(clip[10:20]) {
+		t.Errorf("If-Range matching = %d", a.status)
+	}
+	if a := e.get(frame+"media/clip.mp4", "Range", "bytes=10-19", "If-Range", `"stale"`); a.status != 200 || a.body != string(clip) {
+		t.Errorf("If-Range stale = %d, want the whole file", a.status)
+	}
+	a = e.do(http.MethodHead, frame+"media/clip.mp4")
+	if a.status != 200 || a.body != "" || a.header.Get("Content-Length") != fmt.Sprint(n) || a.header.Get("ETag") != tag {
+		t.Errorf("HEAD = %d %v", a.status, a.header)
+	}
+	same(a)
+
+	// A range on a miss: fetched whole into the cache, then the range.
+	calls := e.node.RenderCalls()
+	a = e.get(frame+"media/other.webm", "Range", "bytes=5-9")
+	if a.status != 206 || a.body != string(clip[5:10]) || a.header.Get("X-Qapps-Cache") != "miss" || a.header.Get("Content-Range") != "bytes 5-9/1000" {
+		t.Errorf("range on a miss = %d %q %v", a.status, a.body, a.header)
+	}
+	same(a)
+	if a := e.get(frame+"media/other.webm", "Range", "bytes=0-1"); a.status != 206 || a.header.Get("X-Qapps-Cache") != "hit" || e.node.RenderCalls() != calls+1 {
+		t.Errorf("after a range miss = %d %s, render calls %d (want %d)", a.status, a.header.Get("X-Qapps-Cache"), e.node.RenderCalls(), calls+1)
+	}
+	// bytes=0- (a player's first request) streams the whole file at once.
+	if a := e.get(frame+"media/third.ogg", "Range", "bytes=0-"); a.status != 200 || a.body != string(clip[:2000]) || a.header.Get("X-Qapps-Cache") != "miss" {
+		t.Errorf("bytes=0- on a miss = %d %s", a.status, a.header.Get("X-Qapps-Cache"))
+	}
+	if a := e.get(frame+"img/logo.png", "If-None-Match", etag(sig, "img/logo.png")); a.status != 304 {
+		t.Errorf("If-None-Match on a miss = %d", a.status)
+	}
+
+	// HTML is rewritten per request: whole, with no validator, Range ignored.
+	for _, p := range []string{"", "index.html"} {
+		e.get(frame + p) // cached
+		a := e.get(frame+p, "Range", "bytes=0-10")
+		if a.status != 200 || !strings.Contains(a.body, "Fixture Q-App") || a.header.Get("ETag") != "" || a.header.Get("Accept-Ranges") != "" ||
+			a.header.Get("Content-Security-Policy") != e.gw.csp.appHTML {
+			t.Errorf("HTML %q with a range = %d %v", p, a.status, a.header)
+		}
 	}
 }

@@ -265,7 +265,12 @@ func (c *diskCache) sweep(ctx context.Context, pinned PinnedFunc) (sweepResult, 
 			}
 		}
 		if res.Bytes > c.maxBytes {
-			c.log.Warn("qapps cache: over its bound (qapps.cache_max_bytes) with every remaining version in use", "bytes", res.Bytes, "max", c.maxBytes)
+			// Try again once those responses are done.
+			c.log.Info("qapps cache: over its bound (qapps.cache_max_bytes) with every remaining version in use", "bytes", res.Bytes, "max", c.maxBytes)
+			select {
+			case c.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 	c.size.Store(res.Bytes)
