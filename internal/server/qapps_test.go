@@ -1,7 +1,10 @@
 package server
 
 import (
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,5 +131,50 @@ func TestQAppsGatewayByHost(t *testing.T) {
 	c, err := b.store.GetClient(t.Context(), "qortal-oidc-qapps")
 	if err != nil || c.Public || len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "http://localhost:1/auth/callback" {
 		t.Errorf("gateway client = %+v, %v", c, err)
+	}
+}
+
+// The admin API's re-pin and delete drop the cached files of the version
+// no app pins any more (qapps.cache_dir), and the removal is logged.
+func TestQAppsCacheFollowsTheCatalog(t *testing.T) {
+	t.Parallel()
+	node := nodefake.New()
+	t.Cleanup(node.Close)
+	v1 := node.Publish("APP", "Fixture", "", "Fixture app", nodefake.FixtureApp())
+	cacheDir := t.TempDir()
+	b := newBroker(t, storetest.Open(t, storetest.SQLite), newFakeNextcloud(t), withNode(node), func(c *config.Config) { c.QApps.CacheDir = cacheDir })
+	r := b.do(http.MethodPost, "/api/qapps", map[string]any{"service": "APP", "name": "Fixture"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create = %d %s", r.Status, r.Raw)
+	}
+	id := r.Body["id"].(string)
+	cached := func(sig string) string {
+		p := filepath.Join(cacheDir, sig, "0123456789abcdef0123456789abcdef.body")
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("cached"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Dir(p)
+	}
+	gone := func(dir string) bool { _, err := os.Lstat(dir); return errors.Is(err, os.ErrNotExist) }
+	d1 := cached(v1)
+	v2 := node.Publish("APP", "Fixture", "", "Fixture app", map[string][]byte{"index.html": []byte("<html><head></head>v2</html>")})
+	if r := b.do(http.MethodPost, "/api/qapps/"+id+"/pin", nil); r.Status != 200 || r.Body["pinnedSignature"] != v2 {
+		t.Fatalf("pin = %d %s", r.Status, r.Raw)
+	}
+	if !gone(d1) {
+		t.Error("the re-pin left the old version's files")
+	}
+	d2 := cached(v2)
+	if r := b.do(http.MethodDelete, "/api/qapps/"+id, nil); r.Status != 200 {
+		t.Fatalf("delete = %d %s", r.Status, r.Raw)
+	}
+	if !gone(d2) {
+		t.Error("the delete left the app's files")
+	}
+	if logs := b.logs.String(); !strings.Contains(logs, "removed a version") || !strings.Contains(logs, v1) || !strings.Contains(logs, v2) {
+		t.Errorf("removals not logged:\n%s", logs)
 	}
 }
