@@ -632,6 +632,9 @@ func TestRangeAndConditionalRequests(t *testing.T) {
 	if a := e.get(frame+"media/clip.mp4", "Range", "bytes=-10"); a.status != 206 || a.body != string(clip[n-10:]) {
 		t.Errorf("suffix range = %d %d bytes", a.status, len(a.body))
 	}
+	if a := e.get(frame+"media/clip.mp4", "Range", "bytes=0-1,5-6"); a.status != 206 || !strings.HasPrefix(a.header.Get("Content-Type"), "multipart/byteranges") {
+		t.Errorf("multi-range = %d %s", a.status, a.header.Get("Content-Type"))
+	}
 	a = e.get(frame+"media/clip.mp4", "Range", fmt.Sprintf("bytes=%d-", n+5))
 	if a.status != 416 || a.header.Get("Content-Range") != fmt.Sprintf("bytes */%d", n) {
 		t.Errorf("unsatisfiable range = %d %q", a.status, a.header.Get("Content-Range"))
