@@ -283,6 +283,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	// zitadel/oidc logs through slog's default logger; route it into ours.
 	slog.SetDefault(log)
+	log.Debug("garbage collector", "gogc", applyGCDefault(os.Getenv))
 	return server.Run(ctx, cfg, log)
 }
 
