@@ -177,7 +177,7 @@ test('Chromium: the command the Sign elsewhere tab shows signs correctly', async
   // Run exactly that command with the real CLI, as a user would in a shell.
   const work = mkdtempSync(path.join(tmpdir(), 'qortal-oidc-sign-'));
   try {
-    writeFileSync(path.join(work, 'key.txt'), b.accounts.alice.privateKey58 + '\n', { mode: 0o600 });
+    writeFileSync(path.join(work, 'my.key'), b.accounts.alice.privateKey58 + '\n', { mode: 0o600 });
     const out = execFileSync('/bin/sh', ['-c', cmd], {
       cwd: work, env: { ...process.env, PATH: `${b.binDir}:${process.env.PATH}` }, encoding: 'utf8',
     });

@@ -35,6 +35,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{[]string{"nextcloud", "--help"}, []string{"setup-command", "external-sites"}},
 		{[]string{"nextcloud", "setup-command", "--help"}, []string{"-client-id", "-config"}},
 		{[]string{"nextcloud", "external-sites", "--help"}, []string{"external-sites", "-config"}},
+		{[]string{"version", "--help"}, []string{"Usage: qortal-oidc version"}},
 		{[]string{"--help"}, []string{"qortal-oidc serve", "healthcheck", "nextcloud external-sites", "--secret", "--redirect-uri"}},
 		{[]string{"clients", "--config", "/nonexistent.yaml", "add", "--help"}, []string{"-redirect-uri"}},
 	} {

@@ -261,13 +261,22 @@ func helpFor(ctx context.Context, cmd string, args []string, w io.Writer) error 
 			_, _ = io.WriteString(w, nextcloudUsage)
 		}
 		return flag.ErrHelp
-	case "version", "help":
+	case "version":
+		_, _ = io.WriteString(w, versionUsage)
+		return flag.ErrHelp
+	case "help":
 		_, _ = io.WriteString(w, usage)
 		return flag.ErrHelp
 	}
 	_, _ = io.WriteString(w, usage)
 	return flag.ErrHelp
 }
+
+const versionUsage = `Usage: qortal-oidc version
+
+Prints the broker's version (the module version, or the VCS revision of a
+source build) and exits.
+`
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level

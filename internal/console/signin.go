@@ -139,7 +139,7 @@ func (h *Handler) signinStart(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signView(c store.Challenge, pub, sig string) signinView {
 	return signinView{
 		Address: c.QortalAddress, ChallengeID: c.ID, Message: c.Message, ExpiresAt: c.ExpiresAt,
-		Command:   "printf '%s' " + shellQuote(c.Message) + " | qortal-oidc sign --key-file key.txt",
+		Command:   "printf '%s' " + shellQuote(c.Message) + " | qortal-oidc sign --key-file my.key",
 		PublicKey: pub, Signature: sig,
 	}
 }

@@ -114,7 +114,7 @@
     state.challenge = c;
     $('sign-address').textContent = state.address;
     $('message').textContent = c.message;
-    $('command').textContent = 'printf \'%s\' ' + shellQuote(c.message) + ' | qortal-oidc sign --key-file key.txt';
+    $('command').textContent = 'printf \'%s\' ' + shellQuote(c.message) + ' | qortal-oidc sign --key-file my.key';
     signError(null);
     status('');
     show($('step-address'), false);
