@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // diskCache keeps the node's answers by pinned version: one directory per
@@ -40,6 +42,9 @@ type diskCache struct {
 
 	activeMu sync.Mutex
 	active   map[string]int // signature -> responses being served from it now
+
+	// removed counts removed versions by reason (unpinned, size); nil: none.
+	removed *prometheus.CounterVec
 }
 
 func newDiskCache(dir string, maxBytes int64, log *slog.Logger, now func() time.Time) *diskCache {

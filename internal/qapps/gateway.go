@@ -145,9 +145,19 @@ func New(opt Options, d Deps) (*Gateway, error) {
 	if d.Groups != nil {
 		g.groups = &groupCache{src: d.Groups, ttl: opt.GroupCacheTTL, staleFor: 10 * opt.GroupCacheTTL, now: d.Now, entries: map[string]groupEntry{}}
 	}
+	g.cache.removed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qortal_oidc_qapps_cache_removed_total",
+		Help: "Versions removed from the Q-Apps file cache, by reason (unpinned: no app pins it; size: over qapps.cache_max_bytes).",
+	}, []string{"reason"})
+	cacheBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "qortal_oidc_qapps_cache_bytes",
+		Help: "Size of the Q-Apps file cache: its total at the last sweep plus what this replica wrote since.",
+	}, func() float64 { return float64(g.cache.size.Load() + g.cache.written.Load()) })
 	if d.Registerer != nil {
-		if err := d.Registerer.Register(g.requests); err != nil {
-			return nil, fmt.Errorf("qapps metrics: %w", err)
+		for _, c := range []prometheus.Collector{g.requests, g.cache.removed, cacheBytes} {
+			if err := d.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("qapps metrics: %w", err)
+			}
 		}
 	}
 	g.oidc = newOIDCClient(g)

@@ -165,6 +165,9 @@ func (c *diskCache) remove(sig, reason string) (version, bool) {
 		c.log.Warn("qapps cache: version moved aside but not fully deleted (the next sweep retries)", "signature", sig, "dir", trash, "err", err)
 	}
 	c.log.Info("qapps cache: removed a version", "signature", sig, "reason", reason, "bytes", v.bytes, "files", v.files)
+	if c.removed != nil {
+		c.removed.WithLabelValues(reason).Inc()
+	}
 	return v, true
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/qortal-oidc/qortal-oidc/internal/qortalnode/nodefake"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
@@ -68,6 +70,9 @@ func TestPruneOnRepinAndDelete(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(e.gw.opt.CacheDir); len(entries) != 0 {
 		t.Errorf("cache not empty after the delete: %v", entries)
+	}
+	if n := testutil.ToFloat64(e.gw.cache.removed.WithLabelValues("unpinned")); n != 2 {
+		t.Errorf("qortal_oidc_qapps_cache_removed_total{reason=unpinned} = %v, want 2", n)
 	}
 }
 
@@ -371,6 +376,9 @@ func TestRunSweepsAtStartAndOnGrowth(t *testing.T) {
 	}
 	// One byte of budget: the write asks for a sweep, which evicts it.
 	waitFor(t, func() bool { return !exists(t, filepath.Join(e.gw.opt.CacheDir, e.v1)) }, "the growth sweep")
+	// Counted once the removal is done (after the rename that hides it).
+	waitFor(t, func() bool { return testutil.ToFloat64(e.gw.cache.removed.WithLabelValues("size")) == 1 },
+		"qortal_oidc_qapps_cache_removed_total{reason=size} = 1")
 	cancel()
 	select {
 	case err := <-done:
