@@ -171,7 +171,7 @@ test('Chromium: the command the Sign elsewhere tab shows signs correctly', async
   await page.waitForSelector('#step-sign:not([hidden])');
   await page.click('#tab-manual');
   const cmd = await page.locator('#command').textContent();
-  assert.match(cmd, /^printf '%s' '.*' \| qortal-oidc sign --key-file key\.txt$/s);
+  assert.match(cmd, /^printf '%s' '.*' \| qortal-oidc sign --key-file my\.key$/s);
   await shot(page, '5-manual');
 
   // Run exactly that command with the real CLI, as a user would in a shell.
