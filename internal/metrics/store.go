@@ -12,30 +12,28 @@ import (
 // the store counts its write transactions, exports that count.
 func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 	if wc, ok := s.(interface{ WriteTransactions() uint64 }); ok {
-		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "qortal_oidc_store_write_transactions_total",
-			Help: "Write transactions committed by this replica's store (each one is a durable write: an fsync on SQLite with synchronous=FULL, a WAL flush on Postgres).",
-		}, func() float64 { return float64(wc.WriteTransactions()) })
-		m.Registry.MustRegister(c)
-		m.own = append(m.own, c)
+		m.counterFunc("qortal_oidc_store_write_transactions_total",
+			"Write transactions committed by this replica's store (each one is a durable write: an fsync on SQLite with synchronous=FULL, a WAL flush on Postgres).",
+			wc.WriteTransactions)
 	}
 	if rc, ok := s.(interface{ RelaxedWrites() uint64 }); ok {
-		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "qortal_oidc_store_relaxed_writes_total",
-			Help: "Write transactions committed without waiting for the disk (the embedded store's pending auth requests; made durable by the next durable commit). Not counted in qortal_oidc_store_write_transactions_total.",
-		}, func() float64 { return float64(rc.RelaxedWrites()) })
-		m.Registry.MustRegister(c)
-		m.own = append(m.own, c)
+		m.counterFunc("qortal_oidc_store_relaxed_writes_total",
+			"Write transactions committed without waiting for the disk (the embedded store's pending auth requests; made durable by the next durable commit). Not counted in qortal_oidc_store_write_transactions_total.",
+			rc.RelaxedWrites)
 	}
 	if fc, ok := s.(store.FaultCounter); ok {
-		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "qortal_oidc_store_unavailable_errors_total",
-			Help: "Store operations that failed because the database could not be reached (each turns its request into a 503 / temporarily_unavailable answer).",
-		}, func() float64 { return float64(fc.UnavailableEvents()) })
-		m.Registry.MustRegister(c)
-		m.own = append(m.own, c)
+		m.counterFunc("qortal_oidc_store_unavailable_errors_total",
+			"Store operations that failed because the database could not be reached (each turns its request into a 503 / temporarily_unavailable answer).",
+			fc.UnavailableEvents)
 	}
 	return &timedStore{s: s, m: m}
+}
+
+// counterFunc registers a counter read from count.
+func (m *Metrics) counterFunc(name, help string, count func() uint64) {
+	c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(count()) })
+	m.Registry.MustRegister(c)
+	m.own = append(m.own, c)
 }
 
 // WriteTransactions forwards the wrapped store's count (0 when it keeps none).

@@ -11,7 +11,6 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 
-	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
@@ -215,15 +214,11 @@ func TestTokenEndpointRejections(t *testing.T) {
 func TestLoginAcrossReplicas(t *testing.T) {
 	for _, kind := range storetest.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
-			open := storetest.Shared(t, kind)
-			st1, st2 := open(t), open(t)
-			linkAlice(t, st1)
-			e1 := newEnv(t, st1, nil)
-			e2 := newEnv(t, st2, func(c *config.Config) { c.Issuer = e1.issuer })
+			e1, e2 := twoReplicas(t, kind)
 			verifier, challenge := pkce()
 			id, _ := e1.authorize(ncAuthorize(challenge))
 			code, _ := e1.login(e2.p, id) // CompleteLogin on replica 2, callback on replica 1
-			e2srv := &env{t: t, p: e2.p, issuer: e2.srv.URL, st: st2}
+			e2srv := &env{t: t, p: e2.p, issuer: e2.srv.URL, st: e2.st}
 			status, body := e2srv.token(codeForm(code, verifier), &creds{id: "nc", secret: ncSecret, raw: true})
 			if status != 200 || body["id_token"] == nil {
 				t.Fatalf("token on replica 2: %d %v", status, body)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
 
 // ncSecret holds the characters URL decoding would mangle: user_oidc sends
@@ -69,6 +70,18 @@ func newEnv(t testing.TB, st store.Store, mutate func(*config.Config)) *env {
 	t.Cleanup(srv.Close)
 	t.Cleanup(p.bg.Wait)
 	return &env{t: t, p: p, srv: srv, issuer: issuer, st: st}
+}
+
+// twoReplicas starts two providers for one issuer over one database of
+// kind, alice linked; only the store connects them.
+func twoReplicas(t *testing.T, kind storetest.Kind) (e1, e2 *env) {
+	t.Helper()
+	open := storetest.Shared(t, kind)
+	st1, st2 := open(t), open(t)
+	linkAlice(t, st1)
+	e1 = newEnv(t, st1, nil)
+	e2 = newEnv(t, st2, func(c *config.Config) { c.Issuer = e1.issuer })
+	return e1, e2
 }
 
 func linkAlice(t testing.TB, st store.Store) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
@@ -68,11 +67,7 @@ func TestPendingRequestsAreBounded(t *testing.T) {
 func TestPendingCopyOnAnotherReplica(t *testing.T) {
 	for _, kind := range storetest.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
-			open := storetest.Shared(t, kind)
-			st1, st2 := open(t), open(t)
-			linkAlice(t, st1)
-			e1 := newEnv(t, st1, nil)
-			e2 := newEnv(t, st2, func(c *config.Config) { c.Issuer = e1.issuer })
+			e1, e2 := twoReplicas(t, kind)
 			_, challenge := pkce()
 
 			id, _ := e1.authorize(ncAuthorize(challenge))

@@ -136,25 +136,40 @@ func (s *Store) pools() []*sql.DB {
 // inTx runs fn in a write transaction and commits when fn succeeds. Errors
 // are returned unclassified; callers pass them to fail.
 func (s *Store) inTx(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	pending, err := s.runTx(ctx, s.write.BeginTx, fn)
+	s.prepareLater(ctx, pending)
+	if err == nil {
+		s.writes.Add(1)
+	}
+	return err
+}
+
+// runTx is one write transaction begun by begin: fn, then the commit. It
+// returns the statements fn met unprepared, to prepare once the writer's
+// connection is free again (see Tx).
+func (s *Store) runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(*Tx) error) (pending []string, err error) {
+	sqlTx, err := begin(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: sqlTx, cache: s.writeStmts}
 	defer func() {
 		_ = tx.Rollback() // no-op after a commit
-		for _, q := range tx.pending {
-			s.writeStmts.prepare(ctx, q)
-		}
+		pending = tx.pending
 	}()
 	if err := fn(tx); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	s.writes.Add(1)
-	return nil
+	return nil, nil
+}
+
+func (s *Store) prepareLater(ctx context.Context, pending []string) {
+	for _, q := range pending {
+		s.writeStmts.prepare(ctx, q)
+	}
 }
 
 // inRelaxedTx is inTx for a write nothing depends on surviving a power
@@ -173,39 +188,21 @@ func (s *Store) inRelaxedTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
 	}
-	var pending []string
-	defer func() {
-		_ = conn.Close()
-		for _, q := range pending { // the writer is free again now
-			s.writeStmts.prepare(ctx, q)
-		}
-	}()
 	if _, err := conn.ExecContext(ctx, s.flavor.Relax); err != nil {
+		_ = conn.Close()
 		return fmt.Errorf("relax: %w", err)
 	}
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), s.flavor.Unrelax); err != nil {
-			s.logger.Error("could not make the store's writer durable again; dropping the connection", "err", err)
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	sqlTx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	pending, err := s.runTx(ctx, conn.BeginTx, fn)
+	if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), s.flavor.Unrelax); uerr != nil {
+		s.logger.Error("could not make the store's writer durable again; dropping the connection", "err", uerr)
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	tx := &Tx{Tx: sqlTx, cache: s.writeStmts}
-	defer func() {
-		_ = tx.Rollback()
-		pending = tx.pending
-	}()
-	if err := fn(tx); err != nil {
-		return err
+	_ = conn.Close()
+	s.prepareLater(ctx, pending) // the writer is free again now
+	if err == nil {
+		s.relaxed.Add(1)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	s.relaxed.Add(1)
-	return nil
+	return err
 }
 
 // RelaxedWrites is how many write transactions committed without an fsync
