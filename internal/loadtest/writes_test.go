@@ -51,11 +51,12 @@ func TestWriteTransactionsPerLogin(t *testing.T) {
 // storeOpsBudget is what one whole login may ask of the store (reads and
 // writes, from qortal_oidc_store_operation_duration_seconds): on Postgres
 // each is a network round trip, on either store a statement or more. The
-// auth request, for one, is read once (op's callback): the login page, the
-// challenge and the proof use the replica's copy (oidcprovider/pending.go).
+// auth request, for one, is never read by id: the login page, the
+// challenge and the proof use the replica's copy (oidcprovider/pending.go)
+// and the callback reads it through its code, which also says the code is
+// unused.
 var storeOpsBudget = map[string]int{
 	"create_auth_request":    1,
-	"get_auth_request":       1,
 	"get_challenge":          1,
 	"get_mapping_by_address": 2,
 	"complete_auth_request":  1,

@@ -204,10 +204,17 @@ func (p *Provider) registeredRedirect(ctx context.Context, clientID, uri string)
 func (p *Provider) authorizeCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := op.ContextWithIssuer(r.Context(), p.issuer)
 	r = r.WithContext(ctx)
-	authReq, err := p.storage.AuthRequestByID(ctx, r.URL.Query().Get("id"))
-	if err != nil {
-		op.AuthRequestError(w, r, nil, err, p.authz)
-		return
+	id := r.URL.Query().Get("id")
+	authReq, ok := p.completedWithFreshCode(ctx, id)
+	if ok {
+		ctx = context.WithValue(ctx, codeCheckedKey{}, id)
+		r = r.WithContext(ctx)
+	} else {
+		var err error
+		if authReq, err = p.storage.AuthRequestByID(ctx, id); err != nil {
+			op.AuthRequestError(w, r, nil, err, p.authz)
+			return
+		}
 	}
 	if !authReq.Done() {
 		op.AuthRequestError(w, r, authReq, oidc.ErrInteractionRequired().WithDescription("the sign-in was not completed"), p.authz)
@@ -223,6 +230,28 @@ func (p *Provider) authorizeCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.authResponse(w, r, authReq.GetRedirectURI(), authReq.GetResponseMode(), resp)
+}
+
+// codeCheckedKey marks a callback whose request was read through its
+// unused code (completedWithFreshCode): SaveAuthCode need not read it again.
+type codeCheckedKey struct{}
+
+// completedWithFreshCode reads a completed request by the code its login
+// stored (op's code for a request is derived from its id, see codeCrypto):
+// one read that tells both that the request is done and that its code is
+// still unused. Anything else (pending, unknown, expired, code used: a
+// replayed callback) takes op's usual path, with its own answers.
+func (p *Provider) completedWithFreshCode(ctx context.Context, id string) (op.AuthRequest, bool) {
+	if id == "" || len(id) > 255 {
+		return nil, false
+	}
+	h := hashToken(p.crypto.codeFor(id))
+	now := p.now()
+	ar, err := p.store.AuthRequestByCode(ctx, h, now)
+	if err != nil || ar.ID != id || !ar.Done || !now.Before(ar.ExpiresAt) {
+		return nil, false
+	}
+	return &authRequest{r: ar, codeHash: h}, true
 }
 
 // authResponse sends an authorization response (a code or an error) to

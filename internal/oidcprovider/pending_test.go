@@ -3,6 +3,8 @@ package oidcprovider
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -90,6 +92,54 @@ func TestPendingCopyOnAnotherReplica(t *testing.T) {
 			}
 			if _, err := e1.p.AuthRequest(t.Context(), id2); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("login page of a request denied elsewhere: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// TestCallbackReadsTheRequestThroughItsCode: the callback of a completed
+// login gives its code (again, while unused), and once the code is
+// exchanged a replayed callback gives nothing, even on another replica.
+func TestCallbackReadsTheRequestThroughItsCode(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			e1, e2 := twoReplicas(t, kind)
+			verifier, challenge := pkce()
+			id, _ := e1.authorize(ncAuthorize(challenge))
+			next, err := e1.p.CompleteLogin(t.Context(), id, alice, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			callback := func(base string) *http.Response {
+				u, _ := url.Parse(next)
+				resp, err := noRedirect.Get(base + u.RequestURI())
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			codeOf := func(resp *http.Response) string {
+				loc, _ := url.Parse(resp.Header.Get("Location"))
+				if loc == nil {
+					return ""
+				}
+				return loc.Query().Get("code")
+			}
+			first := codeOf(callback(e1.issuer))
+			if first == "" {
+				t.Fatal("callback gave no code")
+			}
+			if again := codeOf(callback(e2.srv.URL)); again != first {
+				t.Errorf("callback again before the exchange (other replica) gave %q, want the same code", again)
+			}
+			if status, body := e1.token(codeForm(first, verifier), &creds{id: "nc", secret: ncSecret}); status != 200 {
+				t.Fatalf("token: %d %v", status, body)
+			}
+			for name, base := range map[string]string{"same replica": e1.issuer, "other replica": e2.srv.URL} {
+				if resp := callback(base); codeOf(resp) != "" {
+					t.Errorf("%s: callback after the exchange gave a code (%d %s)", name, resp.StatusCode, resp.Header.Get("Location"))
+				}
 			}
 		})
 	}

@@ -179,6 +179,9 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	if checked, _ := ctx.Value(codeCheckedKey{}).(string); checked == id && code == s.p.crypto.codeFor(id) {
+		return nil // the callback read the request through this very code, unused
+	}
 	now := s.p.now()
 	// Logins store their code when they complete (CompleteLogin): then this
 	// only checks it is that one and still unused.
