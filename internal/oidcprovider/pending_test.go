@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +143,33 @@ func TestCallbackReadsTheRequestThroughItsCode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Requests carrying the largest state, nonce and login hint the store
+// accepts cannot make the cache hold more than its byte bound.
+func TestPendingRequestsAreBoundedInBytes(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c := newPendingRequests()
+	big := strings.Repeat("x", 4096)
+	for i := range 10000 {
+		c.put(store.AuthRequest{ID: fmt.Sprint(i), State: big, Nonce: big, LoginHint: big, ExpiresAt: now.Add(10 * time.Minute)}, now)
+	}
+	if c.bytes > maxPendingBytes {
+		t.Fatalf("cache holds %d bytes, bound %d", c.bytes, maxPendingBytes)
+	}
+	total := 0
+	for _, ar := range c.m {
+		total += sizeOf(ar)
+	}
+	if total != c.bytes {
+		t.Errorf("byte count %d, entries add up to %d", c.bytes, total)
+	}
+	if _, ok := c.get("9999", now); !ok {
+		t.Error("newest entry evicted")
+	}
+	c.forget("9999")
+	if total-sizeOf(store.AuthRequest{ID: "9999", State: big, Nonce: big, LoginHint: big}) != c.bytes {
+		t.Errorf("forget did not release the entry's bytes")
 	}
 }
