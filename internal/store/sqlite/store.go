@@ -105,7 +105,7 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 
-	if err := migrate(ctx, write, logger); err != nil {
+	if err := migrateRetryingBusy(ctx, write, opts, logger); err != nil {
 		_ = errors.Join(read.Close(), write.Close())
 		return nil, err
 	}
@@ -116,6 +116,32 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 	}
 	logger.Info("sqlite store opened", "path", path)
 	return s, nil
+}
+
+// migrateRetryingBusy is migrate, tried again while the file answers
+// SQLITE_BUSY, up to the busy timeout. Processes opening one fresh file at
+// once race to switch it to WAL, and the loser's first statement fails at
+// once with "database is locked" (SQLite does not wait on that lock); by
+// the next try the file is in WAL mode and the migrations serialise on the
+// write lock as usual.
+func migrateRetryingBusy(ctx context.Context, write *sql.DB, opts Options, logger *slog.Logger) error {
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
+	deadline := time.Now().Add(busy)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := migrate(ctx, write, logger)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // dsn builds a file: URI (so any path, even one containing '?' or '#',
