@@ -61,8 +61,10 @@ func TestSendCutOffByDeadlineIsRecorded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Lease 1s: the send is cut off at 600ms; the lease has not ended.
-		w := e.svc.Worker(WorkerOptions{Owner: "w1", Interval: time.Millisecond, Poll: 5 * time.Millisecond, Lease: time.Second})
+		// Lease 2s: the send is cut off at 1.2s, and the outcome is written
+		// well before the lease ends even on a loaded machine (with a 1s
+		// lease the 400ms margin was sometimes not enough under CI load).
+		w := e.svc.Worker(WorkerOptions{Owner: "w1", Interval: time.Millisecond, Poll: 5 * time.Millisecond, Lease: 2 * time.Second})
 		e.runUntil(t, w, e.settled(t, c.ID))
 		tg := e.targets(t, c.ID)["dora"]
 		if tg.State != store.TargetFailed || !strings.HasPrefix(tg.LastError, "e-mail:") || tg.LastError == InterruptedReason {
