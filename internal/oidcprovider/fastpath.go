@@ -91,7 +91,7 @@ func (c codeCrypto) codeFor(id string) string {
 // scope is per token request: what the request already did, so op's later
 // calls into storage do not repeat it.
 type scope struct {
-	exchanged string // auth request id whose code exchange deleted it
+	exchanged string // auth request whose code this request exchanged (op then asks to delete it)
 }
 
 type scopeKey struct{}

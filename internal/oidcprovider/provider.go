@@ -53,10 +53,10 @@ type Provider struct {
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
 	callbackKey []byte
-	crypto      codeCrypto   // op's Crypto, with codes derived from auth request ids
-	clients     *clientCache // clients read in the last clientCacheTTL
-	pending     *pendingRequests
-	bg          sync.WaitGroup // back-channel deliveries in flight
+	crypto      codeCrypto       // op's Crypto, with codes derived from auth request ids
+	clients     *clientCache     // clients read in the last clientCacheTTL
+	pending     *pendingRequests // pending auth requests this replica created or read
+	bg          sync.WaitGroup   // back-channel deliveries in flight
 	ttl         struct{ access, id, refresh, authRequest time.Duration }
 }
 

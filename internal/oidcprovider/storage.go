@@ -207,7 +207,7 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	if sc := scopeOf(ctx); sc != nil && sc.exchanged == id {
-		return nil // the code exchange deleted it in its transaction
+		return nil // the exchange keeps it, done with its code used, until it expires
 	}
 	s.p.pending.forget(id)
 	if err := s.p.store.DeleteAuthRequest(ctx, id); err != nil {
