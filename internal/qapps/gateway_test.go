@@ -115,18 +115,7 @@ type answer struct {
 
 func (e *env) get(path string, headers ...string) answer {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-	req.Header.Set("Cookie", e.cookie)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return answer{res.StatusCode, res.Header, string(b)}
+	return e.do(http.MethodGet, path, headers...)
 }
 
 func (e *env) post(path string, body any, headers ...string) (int, map[string]any) {
