@@ -101,18 +101,13 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 }
 
 // fastPathAccount is the linked mapping of a sealed challenge's address
-// when the proof carries no invite.
+// when the proof carries no invite (a read; errors just mean "take the
+// careful path").
 func (h *Handler) fastPathAccount(ctx context.Context, c store.Challenge, invite string) (store.Mapping, bool) {
 	if !isSealed(c) || invite != "" {
 		return store.Mapping{}, false
 	}
-	return h.linked(ctx, c.QortalAddress)
-}
-
-// linked returns address's mapping when it is linked now (a read; errors
-// just mean "take the careful path").
-func (h *Handler) linked(ctx context.Context, address string) (store.Mapping, bool) {
-	m, err := h.store.GetMappingByAddress(ctx, address)
+	m, err := h.store.GetMappingByAddress(ctx, c.QortalAddress)
 	return m, err == nil && m.Status == store.StatusLinked
 }
 

@@ -242,10 +242,10 @@ type codeCheckedKey struct{}
 // still unused. Anything else (pending, unknown, expired, code used: a
 // replayed callback) takes op's usual path, with its own answers.
 func (p *Provider) completedWithFreshCode(ctx context.Context, id string) (op.AuthRequest, bool) {
-	if id == "" || len(id) > 255 {
+	if id == "" {
 		return nil, false
 	}
-	h := hashToken(p.crypto.codeFor(id))
+	h := p.crypto.codeHash(id)
 	now := p.now()
 	ar, err := p.store.AuthRequestByCode(ctx, h, now)
 	if err != nil || ar.ID != id || !ar.Done || !now.Before(ar.ExpiresAt) {

@@ -46,7 +46,7 @@ func (s *storage) codeTokens(ctx context.Context, ar *authRequest, withRefresh b
 	if ar.replayed {
 		return access, "", s.redeemCode(ctx, ar, grant, keepUntil, now)
 	}
-	x := store.CodeExchange{CodeHash: ar.codeHash, AuthRequestID: ar.r.ID, GrantID: grant}
+	x := store.CodeExchange{CodeHash: ar.codeHash, GrantID: grant}
 	if withRefresh {
 		t, value, err := s.refreshToken(ar, grant, now)
 		if err != nil {

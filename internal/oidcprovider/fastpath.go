@@ -88,6 +88,9 @@ func (c codeCrypto) codeFor(id string) string {
 	return codePrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// codeHash is how the store keys the code of auth request id.
+func (c codeCrypto) codeHash(id string) string { return hashToken(c.codeFor(id)) }
+
 // scope is per token request: what the request already did, so op's later
 // calls into storage do not repeat it.
 type scope struct {

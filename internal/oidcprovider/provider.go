@@ -322,7 +322,7 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 		Subject: m.NextcloudUserID, QortalAddress: m.QortalAddress, AuthTime: authTime,
 		// "hwk": proof of possession of a hardware- or software-held key.
 		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: now.Add(max(p.ttl.refresh, p.ttl.id)),
-		Code: &store.AuthCode{Hash: hashToken(p.crypto.codeFor(authRequestID)), AuthRequestID: authRequestID,
+		Code: &store.AuthCode{Hash: p.crypto.codeHash(authRequestID), AuthRequestID: authRequestID,
 			CreatedAt: now, ExpiresAt: now.Add(codeTTL)},
 	}
 	for _, r := range rec {

@@ -112,14 +112,11 @@ type AuthCompletion struct {
 // one transaction. The code (used) and its auth request (done) are kept
 // until the request expires, so they keep refusing replays.
 type CodeExchange struct {
-	CodeHash string
-	// AuthRequestID is the request the code belongs to (as AuthRequestByCode
-	// returned it); "" makes the store look it up.
-	AuthRequestID string
-	GrantID       string
-	KeepUntil     time.Time     // the redemption record's expiry (see RedeemAuthCode)
-	Access        *AccessToken  // RefreshFamilyID must be GrantID
-	Refresh       *RefreshToken // optional; FamilyID must be GrantID
+	CodeHash  string
+	GrantID   string
+	KeepUntil time.Time     // the redemption record's expiry (see RedeemAuthCode)
+	Access    *AccessToken  // RefreshFamilyID must be GrantID
+	Refresh   *RefreshToken // optional; FamilyID must be GrantID
 }
 
 // AuthCode is an issued authorization code, stored by hash only.

@@ -118,6 +118,14 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 	return s, nil
 }
 
+// busyTimeout is BusyTimeout, or DefaultBusyTimeout when unset.
+func (o Options) busyTimeout() time.Duration {
+	if o.BusyTimeout <= 0 {
+		return DefaultBusyTimeout
+	}
+	return o.BusyTimeout
+}
+
 // migrateRetryingBusy is migrate, tried again while the file answers
 // SQLITE_BUSY, up to the busy timeout. Processes opening one fresh file at
 // once race to switch it to WAL, and the loser's first statement fails at
@@ -125,11 +133,7 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 // the next try the file is in WAL mode and the migrations serialise on the
 // write lock as usual.
 func migrateRetryingBusy(ctx context.Context, write *sql.DB, opts Options, logger *slog.Logger) error {
-	busy := opts.BusyTimeout
-	if busy <= 0 {
-		busy = DefaultBusyTimeout
-	}
-	deadline := time.Now().Add(busy)
+	deadline := time.Now().Add(opts.busyTimeout())
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
 		err := migrate(ctx, write, logger)
 		var se *sqlite.Error
@@ -149,10 +153,7 @@ func migrateRetryingBusy(ctx context.Context, write *sql.DB, opts Options, logge
 // only when another process holds the file; foreign_keys is off by default
 // in SQLite.
 func dsn(path string, opts Options, extra string) string {
-	busy := opts.BusyTimeout
-	if busy <= 0 {
-		busy = DefaultBusyTimeout
-	}
+	busy := opts.busyTimeout()
 	// synchronous FULL: every commit waits for the disk (the build's default
 	// too, stated because inRelaxedTx switches back to it).
 	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&", busy.Milliseconds())
