@@ -10,7 +10,7 @@ import (
 
 const brokerCols = `id, token_hash, qortal_address, auth_time, created_at, last_seen_at, expires_at, user_agent`
 
-func scanBrokerSession(row rowScanner) (store.BrokerSession, error) {
+func scanBrokerSession(row scanner) (store.BrokerSession, error) {
 	var (
 		bs                          store.BrokerSession
 		auth, created, seen, expire string
@@ -71,7 +71,7 @@ func (s *Store) brokerSessionForLogin(ctx context.Context, tx *Tx, c store.AuthC
 
 // GetBrokerSessionByToken returns a session whatever its times.
 func (s *Store) GetBrokerSessionByToken(ctx context.Context, tokenHash string) (store.BrokerSession, error) {
-	bs, err := scanBrokerSession(s.reader().QueryRowContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE token_hash = $1`, tokenHash))
+	bs, err := readOne(ctx, s, scanBrokerSession, `SELECT `+brokerCols+` FROM broker_sessions WHERE token_hash = $1`, tokenHash)
 	if err != nil {
 		return store.BrokerSession{}, s.fail("get broker session", err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) GetBrokerSessionByToken(ctx context.Context, tokenHash string) (
 
 // GetBrokerSession returns a session by its public id.
 func (s *Store) GetBrokerSession(ctx context.Context, id string) (store.BrokerSession, error) {
-	bs, err := scanBrokerSession(s.reader().QueryRowContext(ctx, `SELECT `+brokerCols+` FROM broker_sessions WHERE id = $1`, id))
+	bs, err := readOne(ctx, s, scanBrokerSession, `SELECT `+brokerCols+` FROM broker_sessions WHERE id = $1`, id)
 	if err != nil {
 		return store.BrokerSession{}, s.fail("get broker session", err)
 	}

@@ -58,7 +58,7 @@ func (s *Store) CreateChallenge(ctx context.Context, c store.Challenge) error {
 
 // GetChallenge returns the challenge whatever its state.
 func (s *Store) GetChallenge(ctx context.Context, id string) (store.Challenge, error) {
-	c, err := scanChallenge(s.reader().QueryRowContext(ctx, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id))
+	c, err := readOne(ctx, s, scanChallenge, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id)
 	if err != nil {
 		return store.Challenge{}, s.fail("get challenge", err)
 	}

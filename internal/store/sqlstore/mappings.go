@@ -63,7 +63,7 @@ func (s *Store) GetMappingByAddress(ctx context.Context, address string) (store.
 	if backend.CheckAddress(address) != nil {
 		return store.Mapping{}, fmt.Errorf("get mapping: %w", store.ErrNotFound)
 	}
-	m, err := scanMapping(s.reader().QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE qortal_address = $1`, address))
+	m, err := readOne(ctx, s, scanMapping, `SELECT `+mappingCols+` FROM mappings WHERE qortal_address = $1`, address)
 	if err != nil {
 		return store.Mapping{}, s.fail("get mapping "+address, err)
 	}
@@ -76,7 +76,7 @@ func (s *Store) GetMappingByUser(ctx context.Context, userID string) (store.Mapp
 	if backend.CheckUserID(userID) != nil {
 		return store.Mapping{}, fmt.Errorf("get mapping by user: %w", store.ErrNotFound)
 	}
-	m, err := scanMapping(s.reader().QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE lower(nextcloud_user_id) = lower($1)`, userID))
+	m, err := readOne(ctx, s, scanMapping, `SELECT `+mappingCols+` FROM mappings WHERE lower(nextcloud_user_id) = lower($1)`, userID)
 	if err != nil {
 		return store.Mapping{}, s.fail("get mapping by user "+userID, err)
 	}

@@ -10,7 +10,7 @@ import (
 
 const clientCols = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, public, from_config, created_at, updated_at`
 
-func scanClient(row rowScanner) (store.OIDCClient, error) {
+func scanClient(row scanner) (store.OIDCClient, error) {
 	var (
 		c                     store.OIDCClient
 		redirs, posts, cr, up string
@@ -84,7 +84,7 @@ func (s *Store) UpsertClient(ctx context.Context, c store.OIDCClient) error {
 
 // GetClient returns one client.
 func (s *Store) GetClient(ctx context.Context, id string) (store.OIDCClient, error) {
-	c, err := scanClient(s.reader().QueryRowContext(ctx, `SELECT `+clientCols+` FROM oidc_clients WHERE id = $1`, id))
+	c, err := readOne(ctx, s, scanClient, `SELECT `+clientCols+` FROM oidc_clients WHERE id = $1`, id)
 	if err != nil {
 		return c, s.fail("get client", err)
 	}

@@ -104,7 +104,11 @@ func getAuthRequest(ctx context.Context, q queryer, id string) (store.AuthReques
 
 // GetAuthRequest returns the request whatever its state.
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
-	ar, err := getAuthRequest(ctx, s.reader(), id)
+	var ar store.AuthRequest
+	err := s.hotRead(func(p pool) (err error) {
+		ar, err = getAuthRequest(ctx, p, id)
+		return err
+	})
 	if err != nil {
 		return ar, s.fail("get auth request", err)
 	}
@@ -257,7 +261,11 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string, now time
 		used    sql.NullString
 		expires string
 	)
-	ar, err := scanAuthRequest(s.reader().QueryRowContext(ctx, authRequestByCodeQuery, codeHash), &used, &expires)
+	var ar store.AuthRequest
+	err := s.hotRead(func(p pool) (err error) {
+		ar, err = scanAuthRequest(p.QueryRowContext(ctx, authRequestByCodeQuery, codeHash), &used, &expires)
+		return err
+	})
 	if err != nil {
 		return store.AuthRequest{}, s.fail("auth request by code", err)
 	}

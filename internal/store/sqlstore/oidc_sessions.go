@@ -10,9 +10,7 @@ import (
 
 const sessionCols = `id, subject, client_id, qortal_address, created_at, expires_at, ended_at, broker_session_id`
 
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanSession(row rowScanner) (store.Session, error) {
+func scanSession(row scanner) (store.Session, error) {
 	var (
 		ss     store.Session
 		cr, ex string
@@ -34,7 +32,7 @@ func scanSession(row rowScanner) (store.Session, error) {
 
 // GetSession returns the session whatever its state.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	ss, err := scanSession(s.reader().QueryRowContext(ctx, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = $1`, id))
+	ss, err := readOne(ctx, s, scanSession, `SELECT `+sessionCols+` FROM oidc_sessions WHERE id = $1`, id)
 	if err != nil {
 		return ss, s.fail("get session", err)
 	}

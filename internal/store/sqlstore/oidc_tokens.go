@@ -34,8 +34,10 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (store.AccessToke
 		scopes, aud, cr, ex string
 		revoked             sql.NullString
 	)
-	err := s.reader().QueryRowContext(ctx, `SELECT `+accessCols+` FROM oidc_access_tokens WHERE id = $1`, id).Scan(&t.ID, &t.ClientID,
-		&t.Subject, &t.QortalAddress, &scopes, &aud, &t.SessionID, &t.RefreshFamilyID, &cr, &ex, &revoked)
+	err := s.hotRead(func(p pool) error {
+		return p.QueryRowContext(ctx, `SELECT `+accessCols+` FROM oidc_access_tokens WHERE id = $1`, id).Scan(&t.ID, &t.ClientID,
+			&t.Subject, &t.QortalAddress, &scopes, &aud, &t.SessionID, &t.RefreshFamilyID, &cr, &ex, &revoked)
+	})
 	if err != nil {
 		return t, s.fail("get access token", err)
 	}

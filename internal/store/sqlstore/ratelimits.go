@@ -36,7 +36,12 @@ func (s *Store) HitRateLimit(ctx context.Context, key string, window store.RateW
 	}
 	var c store.RateCount
 	var start int64
-	err := s.write.QueryRowContext(ctx, hitSQL, key, window.Start.UnixMilli(), n, window.Expires().UnixMilli(),
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return store.RateCount{}, s.fail("hit rate limit", err)
+	}
+	defer release()
+	err = s.write.QueryRowContext(ctx, hitSQL, key, window.Start.UnixMilli(), n, window.Expires().UnixMilli(),
 		window.Previous().UnixMilli()).Scan(&c.Hits, &c.PrevHits, &start)
 	if err != nil {
 		return store.RateCount{}, s.fail("hit rate limit", err)
@@ -69,6 +74,11 @@ func (s *Store) RateLimitHits(ctx context.Context, key string, window store.Rate
 
 // DeleteExpiredRateLimits implements store.RateLimitStore.
 func (s *Store) DeleteExpiredRateLimits(ctx context.Context, now time.Time) (int, error) {
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return 0, s.fail("delete expired rate limits", err)
+	}
+	defer release()
 	res, err := s.write.ExecContext(ctx, `DELETE FROM rate_limits WHERE expires_at <= $1`, now.UnixMilli())
 	if err != nil {
 		return 0, s.fail("delete expired rate limits", err)

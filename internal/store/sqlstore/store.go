@@ -74,6 +74,11 @@ type Store struct {
 	// unavailable counts errors classified store.ErrUnavailable (see
 	// store.FaultCounter).
 	unavailable atomic.Uint64
+	// writerFree is held by whatever uses the writer's connection (one slot;
+	// nil when reads and writes share one pool). Writes wait for it; a read
+	// takes it only if it is free (see hotRead), so no read ever waits for a
+	// write.
+	writerFree chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -85,6 +90,9 @@ func New(read, write *sql.DB, f Flavor, logger *slog.Logger) *Store {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{read: read, write: write, flavor: f, logger: logger}
+	if read != write {
+		s.writerFree = make(chan struct{}, 1)
+	}
 	if f.Prepare {
 		s.writeStmts = newStmtCache(write)
 		s.readStmts = s.writeStmts
@@ -98,12 +106,66 @@ func New(read, write *sql.DB, f Flavor, logger *slog.Logger) *Store {
 // Ping checks both pools can reach the database.
 func (s *Store) Ping(ctx context.Context) error {
 	for _, db := range s.pools() {
-		var one int
-		if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		err := s.ping(ctx, db)
+		if err != nil {
 			return s.fail("ping", err)
 		}
 	}
 	return nil
+}
+
+func (s *Store) ping(ctx context.Context, db *sql.DB) error {
+	if db == s.write {
+		release, err := s.holdWriter(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	var one int
+	return db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// holdWriter waits until nothing else uses the writer's connection and
+// keeps it for the caller until release.
+func (s *Store) holdWriter(ctx context.Context) (release func(), err error) {
+	if s.writerFree == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writerFree <- struct{}{}:
+		return func() { <-s.writerFree }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// hotRead runs fn, a read that scans what it queries before it returns,
+// on the writer's connection when nothing holds it and on the read pool
+// otherwise. On SQLite in WAL mode every commit empties the page cache of
+// each other connection in the process, so a read right after a write (the
+// usual order in a login) costs a reader connection about twice what it
+// costs the writer, whose cache already holds the pages it wrote.
+func (s *Store) hotRead(fn func(pool) error) error {
+	if s.writerFree != nil {
+		select {
+		case s.writerFree <- struct{}{}:
+			defer func() { <-s.writerFree }()
+			return fn(s.writer())
+		default:
+		}
+	}
+	return fn(s.reader())
+}
+
+// readOne is hotRead for a query of one row, read by scan.
+func readOne[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+	var v T
+	err := s.hotRead(func(p pool) (err error) {
+		v, err = scan(p.QueryRowContext(ctx, q, args...))
+		return err
+	})
+	return v, err
 }
 
 // Close closes the pools; later calls fail with store.ErrUnavailable.
@@ -136,6 +198,11 @@ func (s *Store) pools() []*sql.DB {
 // inTx runs fn in a write transaction and commits when fn succeeds. Errors
 // are returned unclassified; callers pass them to fail.
 func (s *Store) inTx(ctx context.Context, fn func(*Tx) error) error {
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer release()
 	pending, err := s.runTx(ctx, s.write.BeginTx, fn)
 	s.prepareLater(ctx, pending)
 	if err == nil {
@@ -184,6 +251,11 @@ func (s *Store) inRelaxedTx(ctx context.Context, fn func(*Tx) error) error {
 	if s.flavor.Relax == "" {
 		return s.inTx(ctx, fn)
 	}
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	defer release()
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
@@ -212,6 +284,11 @@ func (s *Store) RelaxedWrites() uint64 { return s.relaxed.Load() }
 // exec runs one write statement outside a transaction (an autocommit, which
 // is a write transaction of its own).
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res, err := s.writer().ExecContext(ctx, q, args...)
 	if err == nil {
 		s.writes.Add(1)
@@ -230,8 +307,12 @@ func (s *Store) oneStatement(ctx context.Context, fn func(queryer) error) error 
 	if s.flavor.TxPerStatement {
 		return s.inTx(ctx, func(tx *Tx) error { return fn(tx) })
 	}
-	err := fn(s.writer())
-	if err == nil {
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err = fn(s.writer()); err == nil {
 		s.writes.Add(1)
 	}
 	return err
