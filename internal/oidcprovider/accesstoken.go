@@ -14,7 +14,7 @@ import (
 
 // Access tokens come in two formats (oidc.access_token_format):
 //
-//   - opaque (default): op encrypts "id:subject" with the token key. Only
+//   - opaque (default): "id:subject" sealed with the token key. Only
 //     the broker can read it, so every use goes through userinfo or
 //     introspection, which check the stored token: revocation is immediate.
 //   - jwt: an RFC 9068 JWT signed with the ID token key. A resource server
@@ -75,8 +75,8 @@ func (p *Provider) signAccessToken(ctx context.Context, t store.AccessToken) (st
 	return crypto.Sign(claims, signer)
 }
 
-// accessTokenCrypto is op's token crypto, except that an access token the
-// storage already signed is passed through unencrypted. op hands Encrypt
+// accessTokenCrypto is the opaque tokens' crypto (tokenSeal), except that
+// an access token the storage already signed is passed through unencrypted. op hands Encrypt
 // "<id>:<subject>" for access tokens and the bare auth request id for
 // codes; only a signed token starts with a JWS header and has two dots.
 type accessTokenCrypto struct {

@@ -171,8 +171,17 @@ func TestAccessTokensOpaqueByDefault(t *testing.T) {
 	linkAlice(t, st)
 	e := newEnv(t, st, nil)
 	at := e.exchange()["access_token"].(string)
-	if h := jwtHeader(t, at); h["typ"] == "at+jwt" || h["enc"] == nil {
-		t.Errorf("default access token header = %v, want an encrypted (JWE) token", h)
+	if !strings.HasPrefix(at, tokenSealPrefix) || strings.Contains(at, ".") {
+		t.Fatalf("default access token %q: want a sealed token, not a JWT", at)
+	}
+	// Sealed: neither the token id nor the subject can be read from it.
+	plain, err := e.p.crypto.Decrypt(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, sub, _ := strings.Cut(plain, ":")
+	if sub == "" || strings.Contains(at, id) || strings.Contains(at, sub) {
+		t.Errorf("token %q shows its contents %q", at, plain)
 	}
 }
 

@@ -116,8 +116,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 		return nil, err
 	}
 
-	// Opaque access tokens and codes are encrypted by op with this key; all
-	// replicas derive the same one from the key encryption key.
+	// Opaque access tokens are sealed with a key all replicas derive from
+	// the key encryption key (tokenSeal); the key op's own crypto used for
+	// them before still opens the tokens it issued.
 	tokenKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc op token encryption v1", 32)
 	if err != nil {
 		return nil, fmt.Errorf("derive token key: %w", err)
@@ -125,7 +126,15 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], tokenKey)
 	gcm := op.NewAES256GCMCrypto(cryptoKey, "")
-	tokenCrypto := accessTokenCrypto{op.NewCompositeCrypto(gcm, []op.Decrypter{gcm, op.NewAESCrypto(cryptoKey)})}
+	sealKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc access token seal v2", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive token key: %w", err)
+	}
+	seal, err := newTokenSeal(sealKey, op.NewCompositeCrypto(gcm, []op.Decrypter{gcm, op.NewAESCrypto(cryptoKey)}))
+	if err != nil {
+		return nil, err
+	}
+	tokenCrypto := accessTokenCrypto{seal}
 	opCfg := &op.Config{
 		CodeMethodS256:                    true,
 		AuthMethodPost:                    true,
