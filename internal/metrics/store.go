@@ -16,6 +16,11 @@ func (m *Metrics) InstrumentStore(s store.Store) store.Store {
 			"Write transactions committed by this replica's store (each one is a durable write: an fsync on SQLite with synchronous=FULL, a WAL flush on Postgres).",
 			wc.WriteTransactions)
 	}
+	if cc, ok := s.(interface{ Commits() uint64 }); ok {
+		m.counterFunc("qortal_oidc_store_commits_total",
+			"Durable commits of this replica's store: on the embedded store write transactions waiting for the writer commit together (one fsync for all), so this is at most qortal_oidc_store_write_transactions_total.",
+			cc.Commits)
+	}
 	if rc, ok := s.(interface{ RelaxedWrites() uint64 }); ok {
 		m.counterFunc("qortal_oidc_store_relaxed_writes_total",
 			"Write transactions committed without waiting for the disk (the embedded store's pending auth requests; made durable by the next durable commit). Not counted in qortal_oidc_store_write_transactions_total.",
@@ -40,6 +45,14 @@ func (m *Metrics) counterFunc(name, help string, count func() uint64) {
 func (t *timedStore) WriteTransactions() uint64 {
 	if wc, ok := t.s.(interface{ WriteTransactions() uint64 }); ok {
 		return wc.WriteTransactions()
+	}
+	return 0
+}
+
+// Commits forwards the wrapped store's count (0 when it keeps none).
+func (t *timedStore) Commits() uint64 {
+	if cc, ok := t.s.(interface{ Commits() uint64 }); ok {
+		return cc.Commits()
 	}
 	return 0
 }

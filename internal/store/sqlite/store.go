@@ -30,10 +30,12 @@ const FileName = "qortal-oidc.db"
 //
 // SQLite allows one writer at a time. Rather than letting goroutines collide
 // and retry on SQLITE_BUSY, all writes go through a pool of exactly one
-// connection (Go queues the rest), and every write transaction starts with
-// BEGIN IMMEDIATE so it holds the write lock from its first statement (other
-// processes on the same file wait up to busy_timeout). Reads use a separate
-// pool: in WAL mode they proceed while a write is in progress.
+// connection: write transactions queue for it and those queued together
+// commit together (sqlstore's group commit: one fsync for all), and every
+// write transaction starts with BEGIN IMMEDIATE so it holds the write lock
+// from its first statement (other processes on the same file wait up to
+// busy_timeout). Reads use a separate pool: in WAL mode they proceed while a
+// write is in progress (and use the writer's connection when it is idle).
 type Store struct {
 	*sqlstore.Store
 	write *sql.DB // the single writer connection, kept for tests
@@ -89,7 +91,10 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 	}
 	_ = f.Close()
 
-	write, err := sql.Open("sqlite", dsn(path, opts, "_txlock=immediate"))
+	// temp_store MEMORY on the writer: transactions that commit together
+	// each run in a savepoint (sqlstore's group commit), whose undo pages
+	// would otherwise go to a temporary file.
+	write, err := sql.Open("sqlite", dsn(path, opts, "_txlock=immediate&_pragma=temp_store(2)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}

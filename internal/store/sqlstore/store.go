@@ -79,6 +79,11 @@ type Store struct {
 	// takes it only if it is free (see hotRead), so no read ever waits for a
 	// write.
 	writerFree chan struct{}
+	// queue holds write transactions waiting for the writer (group.go);
+	// commits counts durable commits, fewer than writes when transactions
+	// commit together.
+	queue   txQueue
+	commits atomic.Uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -198,15 +203,14 @@ func (s *Store) pools() []*sql.DB {
 // inTx runs fn in a write transaction and commits when fn succeeds. Errors
 // are returned unclassified; callers pass them to fail.
 func (s *Store) inTx(ctx context.Context, fn func(*Tx) error) error {
-	release, err := s.holdWriter(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	if s.writerFree != nil {
+		return s.groupTx(ctx, fn, false)
 	}
-	defer release()
 	pending, err := s.runTx(ctx, s.write.BeginTx, fn)
 	s.prepareLater(ctx, pending)
 	if err == nil {
 		s.writes.Add(1)
+		s.commits.Add(1)
 	}
 	return err
 }
@@ -247,34 +251,35 @@ func (s *Store) prepareLater(ctx context.Context, pending []string) {
 // failure or kernel crash in between can lose it, never corrupt the
 // database. The connection is pinned for the switch and back, and thrown
 // away if switching back fails, so no durable write ever runs relaxed.
+//
+// Queued with durable transactions (group.go), it commits durably with
+// them; only a commit of relaxed transactions alone is relaxed.
 func (s *Store) inRelaxedTx(ctx context.Context, fn func(*Tx) error) error {
-	if s.flavor.Relax == "" {
+	if s.flavor.Relax == "" || s.writerFree == nil {
 		return s.inTx(ctx, fn)
 	}
-	release, err := s.holdWriter(ctx)
-	if err != nil {
-		return fmt.Errorf("writer: %w", err)
-	}
-	defer release()
+	return s.groupTx(ctx, fn, true)
+}
+
+// relaxedBegin pins the writer's connection and switches it to commit
+// without waiting for the disk; done switches it back, or throws the
+// connection away if that fails, so no durable write ever runs relaxed.
+func (s *Store) relaxedBegin(ctx context.Context) (begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), done func(), err error) {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("writer: %w", err)
+		return nil, nil, fmt.Errorf("writer: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, s.flavor.Relax); err != nil {
 		_ = conn.Close()
-		return fmt.Errorf("relax: %w", err)
+		return nil, nil, fmt.Errorf("relax: %w", err)
 	}
-	pending, err := s.runTx(ctx, conn.BeginTx, fn)
-	if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), s.flavor.Unrelax); uerr != nil {
-		s.logger.Error("could not make the store's writer durable again; dropping the connection", "err", uerr)
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
-	_ = conn.Close()
-	s.prepareLater(ctx, pending) // the writer is free again now
-	if err == nil {
-		s.relaxed.Add(1)
-	}
-	return err
+	return conn.BeginTx, func() {
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), s.flavor.Unrelax); uerr != nil {
+			s.logger.Error("could not make the store's writer durable again; dropping the connection", "err", uerr)
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+	}, nil
 }
 
 // RelaxedWrites is how many write transactions committed without an fsync
@@ -292,14 +297,20 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 	res, err := s.writer().ExecContext(ctx, q, args...)
 	if err == nil {
 		s.writes.Add(1)
+		s.commits.Add(1)
 	}
 	return res, err
 }
 
-// WriteTransactions is how many write transactions this store committed:
-// each is a durable write (an fsync of the WAL on both databases). Tests
-// and the qortal_oidc_store_write_transactions_total metric read it.
+// WriteTransactions is how many write transactions this store committed,
+// each durably (an fsync of the WAL on both databases, though on the
+// embedded store transactions queued together share one: see Commits).
+// Tests and the qortal_oidc_store_write_transactions_total metric read it.
 func (s *Store) WriteTransactions() uint64 { return s.writes.Load() }
+
+// Commits is how many durable commits the store made: WriteTransactions
+// less those that committed together with others (group.go).
+func (s *Store) Commits() uint64 { return s.commits.Load() }
 
 // oneStatement runs a single write statement, in a transaction when the
 // flavor wants one (see Flavor.TxPerStatement).
@@ -314,6 +325,7 @@ func (s *Store) oneStatement(ctx context.Context, fn func(queryer) error) error 
 	defer release()
 	if err = fn(s.writer()); err == nil {
 		s.writes.Add(1)
+		s.commits.Add(1)
 	}
 	return err
 }
