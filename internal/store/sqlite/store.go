@@ -93,8 +93,13 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 
 	// temp_store MEMORY on the writer: transactions that commit together
 	// each run in a savepoint (sqlstore's group commit), whose undo pages
-	// would otherwise go to a temporary file.
-	write, err := sql.Open("sqlite", dsn(path, opts, "_txlock=immediate&_pragma=temp_store(2)"))
+	// would otherwise go to a temporary file. wal_autocheckpoint 10000
+	// (SQLite's default is 1000 pages): the log grows to about 40 MB
+	// between checkpoints, and a page a login writes again and again (index
+	// edges, the audit table's last leaf) is copied into the database once
+	// per 10,000 frames instead of once per 1,000: checkpoints went from 5 %
+	// of a login's CPU to 1 %, and a twelfth fewer pwrite calls per login.
+	write, err := sql.Open("sqlite", dsn(path, opts, "_txlock=immediate&_pragma=temp_store(2)&_pragma=wal_autocheckpoint(10000)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
