@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -83,8 +84,10 @@ func (s *Store) groupTx(ctx context.Context, fn func(*Tx) error, relaxed bool) e
 	select {
 	case <-r.done:
 	case s.writerFree <- struct{}{}:
-		s.lead(ctx, r)
-		<-s.writerFree
+		func() {
+			defer func() { <-s.writerFree }()
+			s.lead(ctx, r)
+		}()
 		<-r.done // the queue this leader took held r, or an earlier leader ran it
 	case <-ctx.Done():
 		if s.queue.withdraw(r) {
@@ -123,7 +126,7 @@ func (s *Store) lead(ctx context.Context, own *txRequest) {
 	}
 	if len(batch) == 1 {
 		r := batch[0]
-		r.pending, r.err = s.runTx(ctx, begin, r.fn)
+		r.pending, r.err = s.runTx(ctx, begin, s.guard(r.fn))
 	} else {
 		s.runGroup(batch, begin)
 	}
@@ -145,6 +148,20 @@ func (s *Store) lead(ctx context.Context, own *txRequest) {
 	for _, r := range batch {
 		s.prepareLater(ctx, r.pending)
 		close(r.done)
+	}
+}
+
+// guard turns a panic in fn into its error: fn may be another caller's,
+// and the leader must still release the writer and answer every request.
+func (s *Store) guard(fn func(*Tx) error) func(*Tx) error {
+	return func(tx *Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.logger.Error("panic in a write transaction", "panic", p, "stack", string(debug.Stack()))
+				err = fmt.Errorf("write transaction panicked: %v", p)
+			}
+		}()
+		return fn(tx)
 	}
 }
 
@@ -172,7 +189,7 @@ func (s *Store) runGroup(batch []*txRequest, begin func(context.Context, *sql.Tx
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		if r.err = r.fn(tx); r.err != nil {
+		if r.err = s.guard(r.fn)(tx); r.err != nil {
 			// Its own statements only; a failure that took the whole
 			// transaction with it (disk full, I/O) fails every request.
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO g`); err != nil {

@@ -200,3 +200,25 @@ func TestGroupCommitDurability(t *testing.T) {
 			s.RelaxedWrites()-r, s.WriteTransactions()-w, s.Commits()-c)
 	}
 }
+
+// A transaction that panics fails alone with an error; the writer is
+// released and the others commit.
+func TestGroupCommitSurvivesAPanic(t *testing.T) {
+	s := twoPools(t)
+	bg := context.Background()
+	errs := queueBehindWriter(t, s, []context.Context{bg, bg, bg},
+		[]func(*Tx) error{insertKV("a", 1), func(*Tx) error { panic("boom") }, insertKV("c", 3)}, nil)
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("results %v: want ok, the panic as an error, ok", errs)
+	}
+	if err := s.inTx(bg, func(*Tx) error { panic("alone") }); err == nil {
+		t.Fatal("a lone panicking transaction reported no error")
+	}
+	if err := s.inTx(bg, insertKV("d", 4)); err != nil { // the writer is free again
+		t.Fatal(err)
+	}
+	want := map[string]int{"a": 1, "c": 3, "d": 4}
+	if got := keys(t, s); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}
