@@ -54,10 +54,10 @@ func TestWriteTransactionsPerLogin(t *testing.T) {
 // auth request, for one, is never read by id: the login page, the
 // challenge and the proof use the replica's copy (oidcprovider/pending.go)
 // and the callback reads it through its code, which also says the code is
-// unused.
+// unused. Nor is the challenge read: the proof learns of a replay from its
+// auth request (login.loadChallenge).
 var storeOpsBudget = map[string]int{
 	"create_auth_request":    1,
-	"get_challenge":          1,
 	"get_mapping_by_address": 2,
 	"complete_auth_request":  1,
 	"auth_request_by_code":   2,

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -102,10 +103,40 @@ func randomNonce() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// loadChallenge fetches a login challenge and explains precisely why it
-// cannot be used, before any signature work is done.
+// loadChallenge opens a login challenge and explains precisely why it
+// cannot be used, before any signature work is done. Unlike
+// loadChallengeFor it does not ask the store whether a sealed challenge was
+// used: a sealed login challenge belongs to one auth request, and once used
+// either that request is done (the usual login records both in one
+// transaction) or the record refuses the challenge again (the consume of
+// the careful path, or the completion's own insert). So the proof learns
+// of a replay from its auth request, which it reads anyway (usually from
+// the replica's copy), and only then reads the record to say why
+// (usedChallenge): one store read less per login.
 func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *apiError) {
+	if strings.HasPrefix(id, sealedPrefix) {
+		c, ok := h.open(id)
+		if !ok || c.Purpose != PurposeLogin {
+			return store.Challenge{}, newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+		}
+		return c, checkUsable(c, h.now())
+	}
 	return h.loadChallengeFor(r, id, PurposeLogin)
+}
+
+// usedChallenge is e, the refusal of c's auth request, unless c itself was
+// used: a replayed proof is "challenge_used", as it was before its request
+// was read.
+func (h *Handler) usedChallenge(ctx context.Context, c store.Challenge, e *apiError) *apiError {
+	if !isSealed(c) || e.status >= 500 {
+		return e
+	}
+	used, err := h.store.GetChallenge(ctx, c.ID)
+	if err != nil || used.UsedAt == nil {
+		return e
+	}
+	c.UsedAt = used.UsedAt
+	return checkUsable(c, h.now())
 }
 
 // loadChallengeFor is loadChallenge for challenges of the given purposes.

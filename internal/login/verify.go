@@ -69,6 +69,9 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 	}
 	ar, e := h.authRequest(ctx, c.AuthRequestID)
 	if e != nil {
+		if e = h.usedChallenge(ctx, c, e); e.Code == "challenge_used" {
+			h.metrics.ProofRefused(e.Code)
+		}
 		return "", e
 	}
 	if ar.ClientID != c.ClientID {
