@@ -1,7 +1,6 @@
 package oidcprovider
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
@@ -34,11 +33,7 @@ const tokenSealPrefix = "at2_"
 var tokenSealAD = []byte("qortal-oidc access token v2")
 
 func newTokenSeal(key []byte, legacy op.Decrypter) (*tokenSeal, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("token seal: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, fmt.Errorf("token seal: %w", err)
 	}
