@@ -115,13 +115,23 @@ func randomNonce() (string, error) {
 // (usedChallenge): one store read less per login.
 func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *apiError) {
 	if strings.HasPrefix(id, sealedPrefix) {
-		c, ok := h.open(id)
-		if !ok || c.Purpose != PurposeLogin {
-			return store.Challenge{}, newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
-		}
-		return c, checkUsable(c, h.now())
+		return h.openSealed(id, PurposeLogin)
 	}
 	return h.loadChallengeFor(r, id, PurposeLogin)
+}
+
+func errChallengeNotFound() *apiError {
+	return newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+}
+
+// openSealed opens a sealed challenge of one of purposes and checks its
+// time, without asking the store whether it was used.
+func (h *Handler) openSealed(id string, purposes ...string) (store.Challenge, *apiError) {
+	c, ok := h.open(id)
+	if !ok || !slices.Contains(purposes, c.Purpose) {
+		return store.Challenge{}, errChallengeNotFound()
+	}
+	return c, checkUsable(c, h.now())
 }
 
 // usedChallenge is e, the refusal of c's auth request, unless c itself was
@@ -139,15 +149,13 @@ func (h *Handler) usedChallenge(ctx context.Context, c store.Challenge, e *apiEr
 	return checkUsable(c, h.now())
 }
 
-// loadChallengeFor is loadChallenge for challenges of the given purposes.
+// loadChallengeFor opens a challenge of one of purposes and, unlike
+// loadChallenge, asks the store whether a sealed one was used.
 func (h *Handler) loadChallengeFor(r *http.Request, id string, purposes ...string) (store.Challenge, *apiError) {
-	notFound := newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
+	notFound := errChallengeNotFound()
 	if strings.HasPrefix(id, sealedPrefix) {
-		c, ok := h.open(id)
-		if !ok || !slices.Contains(purposes, c.Purpose) {
-			return store.Challenge{}, notFound
-		}
-		if e := checkUsable(c, h.now()); e != nil {
+		c, e := h.openSealed(id, purposes...)
+		if e != nil {
 			return c, e
 		}
 		// Used already? The record says; recording it again would refuse

@@ -63,8 +63,8 @@ func (h *Handler) render(ctx context.Context, w http.ResponseWriter, status int,
 	hd.Set("Content-Security-Policy", csp)
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	// A known length spares the page chunked encoding: two writes to the
-	// socket instead of four for the login page.
+	// A known length, not chunked encoding: the page is rendered whole
+	// before anything is sent anyway.
 	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -57,17 +57,8 @@ type MessageTxParams struct {
 // BuildMessageTx serialises p as unsigned MESSAGE transaction bytes (the value to Base58
 // for SIGN_TRANSACTION's unsignedBytes).
 func BuildMessageTx(p MessageTxParams) ([]byte, error) {
-	if len(p.SenderPublicKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: sender public key must be %d bytes", ErrMessageTx, ed25519.PublicKeySize)
-	}
-	if p.Reference != nil && len(p.Reference) != referenceLen {
-		return nil, fmt.Errorf("%w: reference must be %d bytes", ErrMessageTx, referenceLen)
-	}
 	if len(p.Data) < 1 || len(p.Data) > MaxMessageData {
 		return nil, fmt.Errorf("%w: data must be 1 to %d bytes, got %d", ErrMessageTx, MaxMessageData, len(p.Data))
-	}
-	if p.Fee < 0 {
-		return nil, fmt.Errorf("%w: negative fee", ErrMessageTx)
 	}
 	var recipient []byte
 	if p.Recipient != "" {
@@ -77,16 +68,11 @@ func BuildMessageTx(p MessageTxParams) ([]byte, error) {
 		recipient, _ = Base58Decode(p.Recipient) // cannot fail after ValidateAddress
 	}
 
-	b := make([]byte, 0, maxSignedMessageTx)
-	b = binary.BigEndian.AppendUint32(b, MessageTxType)
-	b = binary.BigEndian.AppendUint64(b, uint64(p.Timestamp.UnixMilli()))
-	b = binary.BigEndian.AppendUint32(b, uint32(p.TxGroupID))
-	if p.Reference != nil {
-		b = append(b, p.Reference...)
-	} else {
-		b = append(b, make([]byte, referenceLen)...)
+	base := TxBase{Timestamp: p.Timestamp, TxGroupID: p.TxGroupID, Reference: p.Reference, Creator: p.SenderPublicKey, Fee: p.Fee}
+	b, err := base.appendCommon(make([]byte, 0, maxSignedMessageTx), MessageTxType)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMessageTx, err)
 	}
-	b = append(b, p.SenderPublicKey...)
 	b = binary.BigEndian.AppendUint32(b, uint32(p.Nonce))
 	if recipient != nil {
 		b = append(b, 1)

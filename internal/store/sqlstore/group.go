@@ -36,7 +36,6 @@ type txRequest struct {
 	fn      func(*Tx) error
 	relaxed bool // may commit without waiting for the disk (inRelaxedTx)
 	err     error
-	pending []string
 	done    chan struct{}
 }
 
@@ -130,11 +129,12 @@ func (s *Store) lead(ctx context.Context, own *txRequest) {
 			return
 		}
 	}
+	var pending []string // statements to prepare once the writer is free
 	if len(batch) == 1 {
 		r := batch[0]
-		r.pending, r.err = s.runTx(ctx, begin, s.guard(r.fn))
+		pending, r.err = s.runTx(ctx, begin, s.guard(r.fn))
 	} else {
-		s.runGroup(batch, begin)
+		pending = s.runGroup(batch, begin)
 	}
 	done()
 	committed := false
@@ -151,8 +151,8 @@ func (s *Store) lead(ctx context.Context, own *txRequest) {
 	if committed {
 		s.commits.Add(1)
 	}
+	s.prepareLater(ctx, pending)
 	for _, r := range batch {
-		s.prepareLater(ctx, r.pending)
 		close(r.done)
 	}
 }
@@ -172,8 +172,8 @@ func (s *Store) guard(fn func(*Tx) error) func(*Tx) error {
 }
 
 // runGroup runs batch in one transaction begun by begin, each request in a
-// savepoint.
-func (s *Store) runGroup(batch []*txRequest, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error)) {
+// savepoint, and returns the statements it met unprepared (see Tx).
+func (s *Store) runGroup(batch []*txRequest, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error)) (pending []string) {
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, r := range batch {
@@ -188,7 +188,10 @@ func (s *Store) runGroup(batch []*txRequest, begin func(context.Context, *sql.Tx
 		return
 	}
 	tx := &Tx{Tx: sqlTx, cache: s.writeStmts, ctx: ctx}
-	defer func() { _ = tx.Rollback() }() // no-op after the commit
+	defer func() {
+		_ = tx.Rollback() // no-op after the commit
+		pending = tx.pending
+	}()
 	committed := 0
 	for _, r := range batch {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT g`); err != nil {
@@ -215,7 +218,6 @@ func (s *Store) runGroup(batch []*txRequest, begin func(context.Context, *sql.Tx
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
-		return
 	}
-	batch[0].pending = tx.pending
+	return pending // set by the deferred func
 }

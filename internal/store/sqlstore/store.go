@@ -149,8 +149,9 @@ func (s *Store) holdWriter(ctx context.Context) (release func(), err error) {
 // on the writer's connection when nothing holds it and on the read pool
 // otherwise. On SQLite in WAL mode every commit empties the page cache of
 // each other connection in the process, so a read right after a write (the
-// usual order in a login) costs a reader connection about twice what it
-// costs the writer, whose cache already holds the pages it wrote.
+// usual order in a login) costs a reader connection more than the writer,
+// whose cache already holds the pages it wrote (three such reads measured
+// 51 µs on a read connection, 35 µs on the writer).
 func (s *Store) hotRead(fn func(pool) error) error {
 	if s.writerFree != nil {
 		select {
