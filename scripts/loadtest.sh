@@ -92,7 +92,10 @@ fi
 "$server_bin" serve --config "$tmp/config.yaml" 2>"$tmp/server.log" &
 server_pid=$!
 pids+=($server_pid)
-for _ in $(seq 1 200); do curl -fs "$issuer/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+# Up to a minute: a broker run under valgrind (see the README) starts slowly.
+ready=""
+for _ in $(seq 1 1200); do curl -fs "$issuer/readyz" >/dev/null 2>&1 && { ready=1; break; }; sleep 0.05; done
+[[ -n "$ready" ]] || { echo "the broker did not become ready; its log:" >&2; tail -20 "$tmp/server.log" >&2; exit 1; }
 
 # One account: a fixed key, provisioned (Nextcloud user + mapping) by the admin API.
 printf '%s' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$tmp/key"

@@ -394,17 +394,21 @@ func (d *driver) login(ctx context.Context) (map[string]any, error) {
 	if err != nil || ver.RedirectTo == "" {
 		return nil, fail("verify", "bad redirectTo %q", ver.RedirectTo)
 	}
-	// 6. The browser follows to the provider callback, which redirects to the RP with the code.
-	res, err = d.do(ctx, browser, http.MethodGet, cb.String(), nil, "")
-	if err != nil {
-		return nil, fail("callback", "%v", err)
-	}
-	rpURL, err := d.location(res, http.StatusFound)
-	if err != nil {
-		return nil, fail("callback", "%v", err)
+	// 6. The browser goes to the RP with the code: straight from the proof's
+	// answer, or (brokers before that, form_post) by the provider callback.
+	rpURL, stage := cb, "verify"
+	if !strings.HasPrefix(cb.String(), d.o.RedirectURI+"?") {
+		stage = "callback"
+		res, err = d.do(ctx, browser, http.MethodGet, cb.String(), nil, "")
+		if err != nil {
+			return nil, fail(stage, "%v", err)
+		}
+		if rpURL, err = d.location(res, http.StatusFound); err != nil {
+			return nil, fail(stage, "%v", err)
+		}
 	}
 	if got := rpURL.Query(); got.Get("state") != state || got.Get("code") == "" || got.Get("error") != "" {
-		return nil, fail("callback", "redirect without code/state (error %q)", got.Get("error"))
+		return nil, fail(stage, "redirect without code/state (error %q)", got.Get("error"))
 	}
 	// 7. The relying party exchanges the code and checks the ID token.
 	claims, err := d.exchange(ctx, rpURL.Query().Get("code"), verifier, nonce)

@@ -91,14 +91,19 @@ func TestAuthorizationResponsesCarryIss(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := noRedirect.Get(next)
+			loc, _ := url.Parse(next)
+			if q := loc.Query(); !strings.HasPrefix(next, ncRedirect+"?") || q.Get("code") == "" || q.Get("state") != "st4te" || q.Get("iss") != e.issuer {
+				t.Errorf("success response %s lacks code, state or iss", loc)
+			}
+			// The callback (form_post, or a link from before) answers alike.
+			resp, err := noRedirect.Get(e.p.callbackURL(id))
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			loc, _ := url.Parse(resp.Header.Get("Location"))
+			loc, _ = url.Parse(resp.Header.Get("Location"))
 			if q := loc.Query(); q.Get("code") == "" || q.Get("state") != "st4te" || q.Get("iss") != e.issuer {
-				t.Errorf("success response %s lacks code, state or iss", loc)
+				t.Errorf("callback response %s lacks code, state or iss", loc)
 			}
 
 			// Errors raised inside op (a public client without PKCE), by the

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
 
 // callbackParam carries the MAC that binds a callback URL to the login that
@@ -32,6 +35,30 @@ func (p *Provider) callbackMAC(id string) string {
 	m := hmac.New(sha256.New, p.callbackKey)
 	m.Write([]byte("callback\x00" + id))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// codeResponseURL is where a completed login sends the browser: straight to
+// the relying party with the code when the response is a redirect, saving
+// the browser a request to op's callback (the code was stored with the
+// completion and is derived from the request id, so nothing is left for the
+// callback to do). The URL goes only to whoever proved the key, in the
+// response to the proof, so it is as bound as the callback's MAC. A
+// form_post response needs a page that posts it: that is the callback's
+// job, as it is when building the redirect fails for any reason.
+func (p *Provider) codeResponseURL(ctx context.Context, ar store.AuthRequest, codeHash string) string {
+	if ar.ResponseMode == string(oidc.ResponseModeFormPost) {
+		return p.callbackURL(ar.ID)
+	}
+	ctx = context.WithValue(op.ContextWithIssuer(ctx, p.issuer), codeCheckedKey{}, ar.ID)
+	resp, err := op.BuildAuthResponseCodeResponsePayload(ctx, &authRequest{r: ar, codeHash: codeHash}, p.authz)
+	if err != nil {
+		return p.callbackURL(ar.ID)
+	}
+	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, resp, p.authz.Encoder())
+	if err != nil {
+		return p.callbackURL(ar.ID)
+	}
+	return to
 }
 
 // boundCallback lets a callback through only with the MAC of its id.

@@ -3,6 +3,7 @@ package oidcprovider
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,12 @@ func TestCallbackNeedsTheCompletersMAC(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	u, _ := url.Parse(next)
+	// The login sends the browser straight to the RP; the callback (kept
+	// for form_post) must still refuse whoever lacks the MAC.
+	if !strings.HasPrefix(next, ncRedirect+"?") {
+		t.Fatalf("CompleteLogin sent the browser to %q, not the RP", next)
+	}
+	u, _ := url.Parse(e.p.callbackURL(id))
 	good := u.Query().Get(callbackParam)
 	for name, q := range map[string]url.Values{
 		"id only":             {"id": {id}},

@@ -107,10 +107,11 @@ func TestCallbackReadsTheRequestThroughItsCode(t *testing.T) {
 			e1, e2 := twoReplicas(t, kind)
 			verifier, challenge := pkce()
 			id, _ := e1.authorize(ncAuthorize(challenge))
-			next, err := e1.p.CompleteLogin(t.Context(), id, alice, time.Now())
+			direct, err := e1.p.CompleteLogin(t.Context(), id, alice, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
+			next := e1.p.callbackURL(id) // what a form_post login is sent to
 			callback := func(base string) *http.Response {
 				u, _ := url.Parse(next)
 				resp, err := noRedirect.Get(base + u.RequestURI())
@@ -130,6 +131,9 @@ func TestCallbackReadsTheRequestThroughItsCode(t *testing.T) {
 			first := codeOf(callback(e1.issuer))
 			if first == "" {
 				t.Fatal("callback gave no code")
+			}
+			if u, _ := url.Parse(direct); u.Query().Get("code") != first {
+				t.Errorf("the login's redirect carries code %q, the callback %q", u.Query().Get("code"), first)
 			}
 			if again := codeOf(callback(e2.srv.URL)); again != first {
 				t.Errorf("callback again before the exchange (other replica) gave %q, want the same code", again)

@@ -298,8 +298,10 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 }
 
 // CompleteLogin records that the holder of m.QortalAddress logged in as
-// m.NextcloudUserID and returns the URL the browser must go to next (op's
-// callback, which issues the code to the relying party). Errors:
+// m.NextcloudUserID and returns the URL the browser must go to next: the
+// relying party's redirect URI with the code (see codeResponseURL), or for
+// response_mode=form_post op's callback, which serves the page that posts
+// it. Errors:
 // store.ErrNotFound (unknown/expired), store.ErrAuthRequestDone, or a
 // refusal when the mapping is not usable.
 //
@@ -343,14 +345,14 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 	if withSession != nil {
 		withSession(&c)
 	}
-	_, err = p.store.CompleteAuthRequest(ctx, authRequestID, c, now)
+	ar, err := p.store.CompleteAuthRequest(ctx, authRequestID, c, now)
 	if err == nil || errors.Is(err, store.ErrAuthRequestDone) || errors.Is(err, store.ErrNotFound) {
 		p.pending.forget(authRequestID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
-	return p.callbackURL(authRequestID), nil
+	return p.codeResponseURL(ctx, ar, c.Code.Hash), nil
 }
 
 // LoginRecord is what a login adds to its completion's transaction.

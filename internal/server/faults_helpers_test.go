@@ -379,13 +379,10 @@ func (c *client) login(tl recorder, acct loginAccount, state string) (trace, boo
 		tl.add(answer{step: "verify", err: fmt.Errorf("no redirectTo in %s", a.body)})
 		return tr, false
 	}
-	a = c.get("callback", u.RequestURI())
-	if tl.add(a) != okAnswer {
-		return tr, false
-	}
-	tr.code = a.location().Query().Get("code")
-	if tr.code == "" || a.location().Query().Get("state") != state {
-		tl.add(answer{step: "callback", err: fmt.Errorf("no code for state %s in %s", state, a.header.Get("Location"))})
+	// The proof's answer sends the browser straight to the RP with the code.
+	tr.code = u.Query().Get("code")
+	if !strings.HasPrefix(redirect, rpRedirect+"?") || tr.code == "" || u.Query().Get("state") != state {
+		tl.add(answer{step: "verify", err: fmt.Errorf("no code for state %s in redirectTo %s", state, redirect)})
 		return tr, false
 	}
 	var ok bool

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,10 +40,14 @@ func preparePending(t *testing.T, c *client, acct loginAccount) pending {
 		t.Fatalf("login before the outage: %s %v", tl.String(), tl.wrong)
 	}
 	p.tokens = tr.tokens
-	// A code issued but not yet exchanged, and a signed login whose
-	// callback has not been followed.
+	// A code issued but not yet exchanged, and a signed form_post login
+	// whose callback (the page that posts the code) has not been fetched.
 	for _, stage := range []string{"code", "callback", "authorized"} {
-		a := c.get("authorize", authorizePath("s-"+stage))
+		path := authorizePath("s-" + stage)
+		if stage == "callback" {
+			path += "&response_mode=form_post"
+		}
+		a := c.get("authorize", path)
 		id := a.location().Query().Get("authRequestID")
 		if stage == "authorized" {
 			p.authRequestID = id
@@ -58,12 +63,14 @@ func preparePending(t *testing.T, c *client, acct loginAccount) pending {
 			t.Fatalf("verify: %s", a)
 		}
 		if stage == "callback" {
+			if !strings.HasPrefix(u.Path, "/authorize/callback") {
+				t.Fatalf("a form_post login was sent to %s, not the callback", redirect)
+			}
 			p.callback = u.RequestURI()
 			continue
 		}
-		a = c.get("callback", u.RequestURI())
-		if p.code = a.location().Query().Get("code"); p.code == "" {
-			t.Fatalf("callback: %s", a)
+		if p.code = u.Query().Get("code"); p.code == "" {
+			t.Fatalf("verify sent no code: %s", a)
 		}
 	}
 	return p
@@ -104,7 +111,7 @@ func meetOutage(t *testing.T, c *client, p pending, writesOnly bool) {
 	}
 	cb := c.get("callback", p.callback)
 	if writesOnly {
-		if cb.status != http.StatusFound || cb.location().Query().Get("code") == "" {
+		if cb.status != http.StatusOK || formPostCode(cb) == "" {
 			t.Errorf("callback while only writes fail: %s", cb)
 		}
 	} else {
@@ -143,7 +150,7 @@ func afterOutage(t *testing.T, c *client, p pending) {
 		t.Errorf("the code was exchanged twice")
 	}
 	a = c.get("callback", p.callback)
-	if a.status != http.StatusFound || a.location().Query().Get("code") == "" {
+	if a.status != http.StatusOK || formPostCode(a) == "" {
 		t.Errorf("callback after the outage: %s", a)
 	}
 	if a := c.refresh(p.tokens.Refresh); a.status != http.StatusOK {
@@ -153,6 +160,16 @@ func afterOutage(t *testing.T, c *client, p pending) {
 	if _, ok := c.login(&tl, p.acct, "s-after"); !ok {
 		t.Errorf("login after the outage: %s %v", tl.String(), tl.wrong)
 	}
+}
+
+var formPostCodeField = regexp.MustCompile(`name="code" value="([^"]+)"`)
+
+// formPostCode is the code on a form_post callback page.
+func formPostCode(a answer) string {
+	if m := formPostCodeField.FindStringSubmatch(a.body); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func signFor(acct loginAccount, msg string) [2]string {
