@@ -53,15 +53,15 @@ func TestWriteTransactionsPerLogin(t *testing.T) {
 // each is a network round trip, on either store a statement or more. The
 // auth request, for one, is never read by id: the login page, the
 // challenge and the proof use the replica's copy (oidcprovider/pending.go),
-// the proof's completion returns it (and the code goes to the RP from
-// there, without op's callback), and the token endpoint reads it through
-// its code, which also says the code is unused. Nor is the challenge read: the proof learns of a replay from its
+// the proof's completion returns it (the code goes to the RP from there,
+// without op's callback), and the token endpoint of the replica that
+// completed the login uses that copy (oidcprovider completedCodes; another
+// replica reads it by code: auth_request_by_code, never here). Nor is the challenge read: the proof learns of a replay from its
 // auth request (login.loadChallenge).
 var storeOpsBudget = map[string]int{
 	"create_auth_request":    1,
 	"get_mapping_by_address": 2,
 	"complete_auth_request":  1,
-	"auth_request_by_code":   1,
 	"exchange_auth_code":     1,
 	// Postgres only: the shared per-IP limits of /authorize, the challenge
 	// and the proof (one UNLOGGED upsert each, ratelimit.NewShared).

@@ -100,6 +100,49 @@ func TestCodeReplayRevokesItsTokens(t *testing.T) {
 	}
 }
 
+// The replica that completed a login exchanges its code from the copy the
+// completion returned (completedCodes). That copy must not outlive the code:
+// a code exchanged on another replica and then replayed here is refused and
+// revokes what the first exchange issued, and a code is exchanged from the
+// copy at most once.
+func TestCompletedCopyNeverRedeemsAUsedCode(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			e1, e2 := twoReplicas(t, kind)
+			code, verifier := e1.freshCode() // completed on e1: e1 holds the copy
+			if e1.p.completedCodes.len() != 1 {
+				t.Fatalf("the completing replica holds %d completed requests, want 1", e1.p.completedCodes.len())
+			}
+			status, body := e2.token(codeForm(code, verifier), ncCreds)
+			at := str(body, "access_token")
+			if status != http.StatusOK || at == "" {
+				t.Fatalf("exchange on the other replica: %d %v", status, body)
+			}
+			status, body = e1.token(codeForm(code, verifier), ncCreds)
+			if status != http.StatusBadRequest || body["error"] != "invalid_grant" || body["access_token"] != nil {
+				t.Fatalf("replay on the completing replica: %d %v, want 400 invalid_grant", status, body)
+			}
+			if s := e2.userinfoStatus(at); s == http.StatusOK {
+				t.Error("the first exchange's access token survived the replay")
+			}
+
+			// Exchanged where it was completed: from the copy, once.
+			code, verifier = e1.freshCode()
+			if status, body := e1.token(codeForm(code, verifier), ncCreds); status != http.StatusOK {
+				t.Fatalf("exchange on the completing replica: %d %v", status, body)
+			}
+			if n := e1.p.completedCodes.len(); n != 0 {
+				t.Errorf("%d completed requests kept after the exchange", n)
+			}
+			for name, e := range map[string]*env{"same replica": e1, "other replica": e2} {
+				if status, body := e.token(codeForm(code, verifier), ncCreds); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+					t.Errorf("%s: second exchange %d %v, want 400 invalid_grant", name, status, body)
+				}
+			}
+		})
+	}
+}
+
 // racingCodeStore forces two exchanges of one code to interleave: during
 // the first ExchangeAuthCode it runs a whole second exchange, either before
 // the first redemption reaches the store (both loaded the code while it was

@@ -18,10 +18,22 @@ import (
 // in the store, so a request completed or removed on another replica still
 // fails there (ErrAuthRequestDone / ErrNotFound), whatever the cache said;
 // expiry is checked against the entry's own ExpiresAt. What needs the
-// request's completed state (op's callback, the code exchange, ending a
-// request with an error) reads the store.
+// request's completed state (op's callback, ending a request with an
+// error) reads the store; the code exchange of a login this replica
+// completed uses the copy the completion returned (completedCodes).
 
-// The cache is bounded by count and by bytes (a request's state, nonce and
+// A login's code is exchanged seconds after its proof, and usually on the
+// replica that completed it: completedCodes keeps the completed request
+// (what the store returned from the completing UPDATE) under its code's
+// hash until the code expires, so the token endpoint need not read it.
+// Each entry is taken, not read: a second exchange of the code, here or on
+// another replica, reads the store. Why the copy is safe: it is exactly
+// the row the store holds for the code until the code is used, and using
+// it is the exchange transaction's own check (UPDATE ... WHERE used_at IS
+// NULL AND expires_at > now), which also revokes what a first exchange
+// issued when the code comes back.
+
+// Both caches are bounded by count and by bytes (a request's state, nonce and
 // login hint may be 4 KiB each): a flood of /authorize only evicts
 // entries, which then cost one store read again.
 const (
@@ -29,69 +41,109 @@ const (
 	maxPendingBytes    = 16 << 20
 )
 
-type pendingRequests struct {
+// requestCache is a bounded map of auth requests with an expiry each. The
+// pending requests (keyed by id) and the completed logins' requests (keyed
+// by their code's hash, see completedCodes) are two of them.
+type requestCache struct {
 	mu    sync.Mutex
-	m     map[string]store.AuthRequest
+	m     map[string]cachedRequest
 	order []string // insertion order = expiry order (one TTL for all)
 	head  int
 	bytes int // sizeOf of the entries in m
 }
 
+type cachedRequest struct {
+	ar      store.AuthRequest
+	expires time.Time
+}
+
+// pendingRequests is the cache of pending requests, keyed by id.
+type pendingRequests = requestCache
+
 // sizeOf approximates what an entry keeps alive.
 func sizeOf(ar store.AuthRequest) int {
 	n := 256 + len(ar.ID) + len(ar.ClientID) + len(ar.RedirectURI) + len(ar.State) + len(ar.Nonce) +
-		len(ar.ResponseType) + len(ar.ResponseMode) + len(ar.CodeChallenge) + len(ar.CodeChallengeMethod) + len(ar.LoginHint)
+		len(ar.ResponseType) + len(ar.ResponseMode) + len(ar.CodeChallenge) + len(ar.CodeChallengeMethod) + len(ar.LoginHint) +
+		len(ar.Subject) + len(ar.QortalAddress) + len(ar.SessionID)
 	for _, v := range ar.Scopes {
 		n += 16 + len(v)
 	}
 	for _, v := range ar.Prompt {
 		n += 16 + len(v)
 	}
+	for _, v := range ar.AMR {
+		n += 16 + len(v)
+	}
 	return n
 }
 
-func newPendingRequests() *pendingRequests {
-	return &pendingRequests{m: map[string]store.AuthRequest{}}
+func newPendingRequests() *pendingRequests { return newRequestCache() }
+
+func newRequestCache() *requestCache {
+	return &requestCache{m: map[string]cachedRequest{}}
 }
 
-// get returns a cached pending request that has not expired at now.
-func (c *pendingRequests) get(id string, now time.Time) (store.AuthRequest, bool) {
+// get returns a cached request that has not expired at now.
+func (c *requestCache) get(key string, now time.Time) (store.AuthRequest, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ar, ok := c.m[id]
-	if !ok {
-		return ar, false
-	}
-	if !now.Before(ar.ExpiresAt) {
-		c.bytes -= sizeOf(ar)
-		delete(c.m, id)
-		return store.AuthRequest{}, false
-	}
-	return ar, true
+	return c.lookup(key, now, false)
 }
 
-// put caches ar if it is pending, dropping expired entries (and the oldest
-// ones past the bound) first.
-func (c *pendingRequests) put(ar store.AuthRequest, now time.Time) {
+// take is get that also drops the entry: only one caller gets it.
+func (c *requestCache) take(key string, now time.Time) (store.AuthRequest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lookup(key, now, true)
+}
+
+func (c *requestCache) lookup(key string, now time.Time, drop bool) (store.AuthRequest, bool) {
+	e, ok := c.m[key]
+	if !ok {
+		return store.AuthRequest{}, false
+	}
+	live := now.Before(e.expires)
+	if drop || !live {
+		c.bytes -= sizeOf(e.ar)
+		delete(c.m, key)
+	}
+	if !live {
+		return store.AuthRequest{}, false
+	}
+	return e.ar, true
+}
+
+// put caches ar by its id if it is pending, until it expires.
+func (c *requestCache) put(ar store.AuthRequest, now time.Time) {
+	if ar.Done {
+		return
+	}
+	c.add(ar.ID, ar, ar.ExpiresAt, now)
+}
+
+// add caches ar under key until expires, dropping expired entries (and
+// the oldest ones past the bound) first. Every entry of one cache must
+// have the same lifetime: eviction goes by insertion order.
+func (c *requestCache) add(key string, ar store.AuthRequest, expires, now time.Time) {
 	size := sizeOf(ar)
-	if ar.Done || !now.Before(ar.ExpiresAt) || size > maxPendingBytes/16 {
+	if !now.Before(expires) || size > maxPendingBytes/16 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[ar.ID]; ok {
-		c.bytes -= sizeOf(old)
-		delete(c.m, ar.ID)
+	if old, ok := c.m[key]; ok {
+		c.bytes -= sizeOf(old.ar)
+		delete(c.m, key)
 	}
 	for c.head < len(c.order) {
-		id := c.order[c.head]
-		e, ok := c.m[id]
-		if ok && now.Before(e.ExpiresAt) && len(c.m) < maxPendingRequests && c.bytes+size <= maxPendingBytes {
+		k := c.order[c.head]
+		e, ok := c.m[k]
+		if ok && now.Before(e.expires) && len(c.m) < maxPendingRequests && c.bytes+size <= maxPendingBytes {
 			break
 		}
 		if ok {
-			c.bytes -= sizeOf(e)
-			delete(c.m, id)
+			c.bytes -= sizeOf(e.ar)
+			delete(c.m, k)
 		}
 		c.order[c.head] = ""
 		c.head++
@@ -100,23 +152,23 @@ func (c *pendingRequests) put(ar store.AuthRequest, now time.Time) {
 		c.order = append(c.order[:0], c.order[c.head:]...)
 		c.head = 0
 	}
-	c.order = append(c.order, ar.ID)
-	c.m[ar.ID] = ar
+	c.order = append(c.order, key)
+	c.m[key] = cachedRequest{ar: ar, expires: expires}
 	c.bytes += size
 }
 
-// forget drops id: it was completed or removed, so the next read must see
+// forget drops key: it was completed or removed, so the next read must see
 // the store.
-func (c *pendingRequests) forget(id string) {
+func (c *requestCache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ar, ok := c.m[id]; ok {
-		c.bytes -= sizeOf(ar)
-		delete(c.m, id)
+	if e, ok := c.m[key]; ok {
+		c.bytes -= sizeOf(e.ar)
+		delete(c.m, key)
 	}
 }
 
-func (c *pendingRequests) len() int {
+func (c *requestCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)

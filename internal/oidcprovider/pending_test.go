@@ -163,8 +163,8 @@ func TestPendingRequestsAreBoundedInBytes(t *testing.T) {
 		t.Fatalf("cache holds %d bytes, bound %d", c.bytes, maxPendingBytes)
 	}
 	total := 0
-	for _, ar := range c.m {
-		total += sizeOf(ar)
+	for _, e := range c.m {
+		total += sizeOf(e.ar)
 	}
 	if total != c.bytes {
 		t.Errorf("byte count %d, entries add up to %d", c.bytes, total)

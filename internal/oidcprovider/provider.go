@@ -52,12 +52,13 @@ type Provider struct {
 	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
-	callbackKey []byte
-	crypto      codeCrypto       // op's Crypto, with codes derived from auth request ids
-	clients     *clientCache     // clients read in the last clientCacheTTL
-	pending     *pendingRequests // pending auth requests this replica created or read
-	bg          sync.WaitGroup   // back-channel deliveries in flight
-	ttl         struct{ access, id, refresh, authRequest time.Duration }
+	callbackKey    []byte
+	crypto         codeCrypto       // op's Crypto, with codes derived from auth request ids
+	clients        *clientCache     // clients read in the last clientCacheTTL
+	pending        *pendingRequests // pending auth requests this replica created or read
+	completedCodes *requestCache    // requests this replica completed, by code hash, until exchanged (pending.go)
+	bg             sync.WaitGroup   // back-channel deliveries in flight
+	ttl            struct{ access, id, refresh, authRequest time.Duration }
 }
 
 // Defaults for durations left zero in the configuration.
@@ -154,6 +155,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	p.crypto = codeCrypto{Crypto: tokenCrypto, key: codeKey}
 	p.clients = newClientCache(p.now)
 	p.pending = newPendingRequests()
+	p.completedCodes = newRequestCache()
 	p.storage = &storage{p: p}
 	opts := []op.Option{
 		op.WithCrypto(p.crypto),
@@ -352,6 +354,7 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 	if err != nil {
 		return "", fmt.Errorf("complete login: %w", err)
 	}
+	p.completedCodes.add(c.Code.Hash, ar, c.Code.ExpiresAt, now)
 	return p.codeResponseURL(ctx, ar, c.Code.Hash), nil
 }
 

@@ -156,6 +156,9 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	h := hashToken(code)
 	now := s.p.now()
+	if ar, ok := s.p.completedCodes.take(h, now); ok && ar.Done {
+		return &authRequest{r: ar, codeHash: h}, nil // see "completedCodes" in pending.go
+	}
 	ar, err := s.p.store.AuthRequestByCode(ctx, h, now)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCodeUsed) {
 		// The code row goes at issuance; the redemption record says
