@@ -107,9 +107,10 @@ type Handler struct {
 
 	sealKey []byte // MACs sealed login challenges (sealed.go)
 
-	pages   *template.Template
-	assets  *web.Assets
-	metrics Observer
+	pages      *template.Template
+	loginPages *loginPageCache // pagecache.go
+	assets     *web.Assets
+	metrics    Observer
 }
 
 // New builds the handler.
@@ -166,6 +167,7 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 	if h.assets, err = web.LoadAssets(); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
+	h.loginPages = newLoginPageCache()
 	if h.pages, err = loadPages(h.assetURL); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}

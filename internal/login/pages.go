@@ -48,12 +48,26 @@ func (h *Handler) basePage(title string) pageData {
 // whose POST is answered with a redirect to the relying party: Chrome
 // checks form-action against redirect targets too.
 func (h *Handler) render(ctx context.Context, w http.ResponseWriter, status int, name string, data pageData, formAction string) {
-	var buf bytes.Buffer
-	if err := h.pages.ExecuteTemplate(&buf, name, data); err != nil {
-		h.log.ErrorContext(ctx, "render page", "page", name, "err", err)
+	body, ok := h.renderBody(ctx, name, data)
+	if !ok {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	writePage(w, status, body, formAction)
+}
+
+// renderBody renders a page; false (logged) when the template failed.
+func (h *Handler) renderBody(ctx context.Context, name string, data pageData) ([]byte, bool) {
+	var buf bytes.Buffer
+	if err := h.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		h.log.ErrorContext(ctx, "render page", "page", name, "err", err)
+		return nil, false
+	}
+	return buf.Bytes(), true
+}
+
+// writePage sends a rendered page with the broker's page headers.
+func writePage(w http.ResponseWriter, status int, body []byte, formAction string) {
 	hd := w.Header()
 	setAPIHeaders(hd)
 	csp := pageCSP
@@ -65,9 +79,9 @@ func (h *Handler) render(ctx context.Context, w http.ResponseWriter, status int,
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	// A known length, not chunked encoding: the page is rendered whole
 	// before anything is sent anyway.
-	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 func (h *Handler) errorPage(ctx context.Context, w http.ResponseWriter, e *apiError) {
@@ -119,7 +133,12 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.AuthRequestID = ar.ID
 	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)
 	d.ClientID = ar.ClientID
-	h.render(r.Context(), w, http.StatusOK, "login.html", d, "")
+	body, ok := h.loginPageBody(r.Context(), d)
+	if !ok {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writePage(w, http.StatusOK, body, "")
 }
 
 var denyReasons = map[string]struct{ heading, message, hint, description string }{

@@ -1,0 +1,48 @@
+package login
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
+)
+
+// The cached login page, hole filled, must be exactly what the template
+// renders for the same data: for every client name (escaped in text and
+// attributes), on a miss and on a hit, and for ids that cannot fill the
+// hole (rendered in full).
+func TestLoginPageCacheMatchesTheTemplate(t *testing.T) {
+	e := baseEnv(t, clocktest.New(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)))
+	h, err := New(testConfig(), Deps{Store: e.store, Provider: e.prov, Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	names := []string{"Example Cloud", `Tom & Jerry's <Cloud> "quoted"`, "Ünïcødé ☁", "ar_0loginpagehole0 in a name", ""}
+	ids := []string{"ar_Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6", "ar_-_-_", "ar1", `ar_"><script>`, "ar_with space", "ar_é"}
+	for i, name := range names {
+		for round := 0; round < 2; round++ { // a miss, then a hit
+			for _, id := range ids {
+				d := h.basePage("Sign in to " + clientLabel(name, "client"+fmt.Sprint(i)))
+				d.AuthRequestID, d.ClientName, d.ClientID = id, clientLabel(name, "client"+fmt.Sprint(i)), "client"+fmt.Sprint(i)
+				got, ok := h.loginPageBody(ctx, d)
+				want, ok2 := h.renderBody(ctx, "login.html", d)
+				if !ok || !ok2 {
+					t.Fatalf("render failed: %v %v", ok, ok2)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("name %q id %q round %d: the cached page differs from the template's", name, id, round)
+				}
+			}
+		}
+	}
+	// Every client whose name does not contain the hole was cached.
+	if n := len(h.loginPages.m); n != len(names)-1 {
+		t.Errorf("%d pages cached, want %d", n, len(names)-1)
+	}
+}
