@@ -3,6 +3,8 @@ package login
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 )
@@ -45,42 +47,56 @@ func holeSafe(s string) bool {
 	return true
 }
 
-// loginPageBody is the login page for d, from the cache when it can; false
-// when rendering failed (logged).
-func (h *Handler) loginPageBody(ctx context.Context, d pageData) ([]byte, bool) {
+// writeLoginPage sends the login page for d, from the cache when it can.
+func (h *Handler) writeLoginPage(ctx context.Context, w http.ResponseWriter, d pageData) {
 	id := d.AuthRequestID
-	if !holeSafe(id) || strings.Contains(d.ClientName+d.ClientID+d.Title+d.IssuerHost+d.BasePath+d.Mode+d.InviteToken, loginPageHole) || d.Mode != "" {
-		return h.renderBody(ctx, "login.html", d)
+	parts, ok := h.loginPageParts(ctx, d)
+	if !ok {
+		h.render(ctx, w, http.StatusOK, "login.html", d, "")
+		return
+	}
+	n := (len(parts) - 1) * len(id)
+	for _, p := range parts {
+		n += len(p)
+	}
+	// Written part by part into the response's buffer: nothing is copied
+	// into a page of its own first.
+	setPageHeaders(w.Header(), n, "")
+	w.WriteHeader(http.StatusOK)
+	for i, p := range parts {
+		if i > 0 {
+			_, _ = io.WriteString(w, id)
+		}
+		_, _ = w.Write(p)
+	}
+}
+
+// loginPageParts is d's login page split where the auth request id goes;
+// false when d cannot use the cache (or rendering failed: render logs it).
+func (h *Handler) loginPageParts(ctx context.Context, d pageData) ([][]byte, bool) {
+	if !holeSafe(d.AuthRequestID) || d.Mode != "" ||
+		strings.Contains(d.ClientName+d.ClientID+d.Title+d.IssuerHost+d.BasePath+d.InviteToken, loginPageHole) {
+		return nil, false
 	}
 	key := d.ClientID + "\x00" + d.ClientName + "\x00" + d.Title
 	c := h.loginPages
 	c.mu.RLock()
 	parts, ok := c.m[key]
 	c.mu.RUnlock()
+	if ok {
+		return parts, true
+	}
+	d.AuthRequestID = loginPageHole
+	body, ok := h.renderBody(ctx, "login.html", d)
 	if !ok {
-		d.AuthRequestID = loginPageHole
-		body, ok := h.renderBody(ctx, "login.html", d)
-		if !ok {
-			return nil, false
-		}
-		parts = bytes.Split(body, []byte(loginPageHole))
-		c.mu.Lock()
-		if len(c.m) >= maxCachedLoginPages {
-			clear(c.m)
-		}
-		c.m[key] = parts
-		c.mu.Unlock()
+		return nil, false
 	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
+	parts = bytes.Split(body, []byte(loginPageHole))
+	c.mu.Lock()
+	if len(c.m) >= maxCachedLoginPages {
+		clear(c.m)
 	}
-	out := make([]byte, 0, n+(len(parts)-1)*len(id))
-	for i, p := range parts {
-		if i > 0 {
-			out = append(out, id...)
-		}
-		out = append(out, p...)
-	}
-	return out, true
+	c.m[key] = parts
+	c.mu.Unlock()
+	return parts, true
 }

@@ -68,7 +68,13 @@ func (h *Handler) renderBody(ctx context.Context, name string, data pageData) ([
 
 // writePage sends a rendered page with the broker's page headers.
 func writePage(w http.ResponseWriter, status int, body []byte, formAction string) {
-	hd := w.Header()
+	setPageHeaders(w.Header(), len(body), formAction)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// setPageHeaders sets the broker's page headers for a page of n bytes.
+func setPageHeaders(hd http.Header, n int, formAction string) {
 	setAPIHeaders(hd)
 	csp := pageCSP
 	if formAction != "" {
@@ -77,11 +83,9 @@ func writePage(w http.ResponseWriter, status int, body []byte, formAction string
 	hd.Set("Content-Security-Policy", csp)
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	// A known length, not chunked encoding: the page is rendered whole
-	// before anything is sent anyway.
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	// A known length, not chunked encoding: every page's length is known
+	// before anything is sent.
+	hd.Set("Content-Length", strconv.Itoa(n))
 }
 
 func (h *Handler) errorPage(ctx context.Context, w http.ResponseWriter, e *apiError) {
@@ -133,12 +137,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.AuthRequestID = ar.ID
 	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)
 	d.ClientID = ar.ClientID
-	body, ok := h.loginPageBody(r.Context(), d)
-	if !ok {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	writePage(w, http.StatusOK, body, "")
+	h.writeLoginPage(r.Context(), w, d)
 }
 
 var denyReasons = map[string]struct{ heading, message, hint, description string }{

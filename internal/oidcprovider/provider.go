@@ -20,6 +20,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -73,7 +74,13 @@ const (
 
 // New builds the provider: it syncs configured clients into the store and
 // makes sure a signing key exists (creating one on the very first start).
+// noTraces: the broker exports no traces, and op starts a span on every
+// request through otel's global tracer, which, with no provider set,
+// allocates a span each time; a no-op tracer starts none.
+var noTraces sync.Once
+
 func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
+	noTraces.Do(func() { op.Tracer = tracenoop.NewTracerProvider().Tracer("") })
 	if deps.Store == nil {
 		return nil, errors.New("oidcprovider: store is required")
 	}
