@@ -21,6 +21,9 @@ const (
 	maxBodyBytes = 32 << 10
 	// maxIDLen bounds ids before they reach the store.
 	maxIDLen = 128
+	// maxAuthRequestIDLen bounds auth request ids: a sealed one carries
+	// the request (oidcprovider sealedrequest.go, at most 1024 bytes).
+	maxAuthRequestIDLen = 1024
 )
 
 // apiError is the JSON error body {"error":{"code","message"}} plus, for

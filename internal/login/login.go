@@ -199,7 +199,7 @@ func (h *Handler) deniedURL(authRequestID, reason string) string {
 
 // authRequest fetches an auth request that can still be completed.
 func (h *Handler) authRequest(ctx context.Context, id string) (oidcprovider.AuthRequestInfo, *apiError) {
-	if id == "" || len(id) > maxIDLen {
+	if id == "" || len(id) > maxAuthRequestIDLen {
 		return oidcprovider.AuthRequestInfo{}, errInvalid("authRequestId is missing or malformed").onPage(
 			"This sign-in link is incomplete",
 			"The link that opened this page does not say which app you are signing in to, so the sign-in cannot continue.",

@@ -35,7 +35,7 @@ func newLoginPageCache() *loginPageCache { return &loginPageCache{m: map[string]
 // holeSafe reports whether s escapes to itself in every html/template
 // context and so may fill the hole.
 func holeSafe(s string) bool {
-	if s == "" || len(s) > 256 {
+	if s == "" || len(s) > 2048 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestLoginPageCacheMatchesTheTemplate(t *testing.T) {
 	}
 	ctx := context.Background()
 	names := []string{"Example Cloud", `Tom & Jerry's <Cloud> "quoted"`, "Ünïcødé ☁", "ar_0loginpagehole0 in a name", ""}
-	ids := []string{"ar_Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6", "ar_-_-_", "ar1", `ar_"><script>`, "ar_with space", "ar_é"}
+	ids := []string{"ar_Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6", "ars1_" + strings.Repeat("Zm9v-_Yx", 60), "ar_-_-_", "ar1", `ar_"><script>`, "ar_with space", "ar_é"}
 	for i, name := range names {
 		for round := 0; round < 2; round++ { // a miss, then a hit
 			for _, id := range ids {

@@ -175,7 +175,7 @@ func TestErrorPagesUseUserFacingWording(t *testing.T) {
 		want   []string
 	}{
 		{"/login", http.StatusBadRequest, []string{"This sign-in link is incomplete", "does not say which app you are signing in to", "sign in with Qortal again"}},
-		{"/login?authRequestID=" + strings.Repeat("x", 200), http.StatusBadRequest, []string{"This sign-in link is incomplete"}},
+		{"/login?authRequestID=" + strings.Repeat("x", maxAuthRequestIDLen+1), http.StatusBadRequest, []string{"This sign-in link is incomplete"}},
 		{"/login?authRequestID=missing", http.StatusGone, []string{"This sign-in has expired", "work for a few minutes and only once", "start signing in again"}},
 		{"/login/denied?authRequestID=ar1&reason=whatever", http.StatusBadRequest, []string{"This page&#39;s link is incomplete", "start signing in again"}},
 		{"/login/denied?reason=not_linked", http.StatusBadRequest, []string{"This sign-in link is incomplete"}},

@@ -193,6 +193,7 @@ func (h *Handler) prove(ctx context.Context, c store.Challenge, req verifyReques
 func (h *Handler) consume(ctx context.Context, c store.Challenge) *apiError {
 	var err error
 	if isSealed(c) {
+		c.AuthRequestID = oidcprovider.RequestKey(c.AuthRequestID) // the record names the request as the store does
 		err = h.store.UseChallenge(ctx, c, h.now())
 	} else {
 		_, err = h.store.ConsumeChallenge(ctx, c.ID, h.now())

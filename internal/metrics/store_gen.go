@@ -215,6 +215,12 @@ func (t *timedStore) EndAllSessionsForAddress(a0 context.Context, a1 string, a2 
 	return t.s.EndAllSessionsForAddress(a0, a1, a2)
 }
 
+func (t *timedStore) EndAuthRequest(a0 context.Context, a1 store.AuthRequest) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("end_auth_request", start, err) }()
+	return t.s.EndAuthRequest(a0, a1)
+}
+
 func (t *timedStore) EndBrokerSession(a0 context.Context, a1 string, a2 time.Time) (r0 store.BrokerSession, r1 []store.Session, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("end_broker_session", start, err) }()

@@ -113,12 +113,13 @@ func (c *requestCache) lookup(key string, now time.Time, drop bool) (store.AuthR
 	return e.ar, true
 }
 
-// put caches ar by its id if it is pending, until it expires.
-func (c *requestCache) put(ar store.AuthRequest, now time.Time) {
+// put caches ar under id (its id, or its sealed id) if it is pending,
+// until it expires.
+func (c *requestCache) put(id string, ar store.AuthRequest, now time.Time) {
 	if ar.Done {
 		return
 	}
-	c.add(ar.ID, ar, ar.ExpiresAt, now)
+	c.add(id, ar, ar.ExpiresAt, now)
 }
 
 // add caches ar under key until expires, dropping expired entries (and

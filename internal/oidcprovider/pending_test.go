@@ -16,9 +16,9 @@ import (
 func TestPendingRequestsKeepOnlyLivePendingOnes(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	c := newPendingRequests()
-	c.put(store.AuthRequest{ID: "a", ExpiresAt: now.Add(time.Minute)}, now)
-	c.put(store.AuthRequest{ID: "done", Done: true, ExpiresAt: now.Add(time.Minute)}, now)
-	c.put(store.AuthRequest{ID: "expired", ExpiresAt: now}, now)
+	c.put("a", store.AuthRequest{ID: "a", ExpiresAt: now.Add(time.Minute)}, now)
+	c.put("done", store.AuthRequest{ID: "done", Done: true, ExpiresAt: now.Add(time.Minute)}, now)
+	c.put("expired", store.AuthRequest{ID: "expired", ExpiresAt: now}, now)
 	if _, ok := c.get("a", now); !ok {
 		t.Fatal("pending request not cached")
 	}
@@ -30,7 +30,7 @@ func TestPendingRequestsKeepOnlyLivePendingOnes(t *testing.T) {
 	if _, ok := c.get("a", now.Add(time.Minute)); ok {
 		t.Error("request served from the cache at its expiry")
 	}
-	c.put(store.AuthRequest{ID: "b", ExpiresAt: now.Add(time.Minute)}, now)
+	c.put("b", store.AuthRequest{ID: "b", ExpiresAt: now.Add(time.Minute)}, now)
 	c.forget("b")
 	if _, ok := c.get("b", now); ok {
 		t.Error("forgotten request still cached")
@@ -42,7 +42,7 @@ func TestPendingRequestsAreBounded(t *testing.T) {
 	c := newPendingRequests()
 	n := maxPendingRequests + 500
 	for i := range n {
-		c.put(store.AuthRequest{ID: fmt.Sprint(i), ExpiresAt: now.Add(10 * time.Minute)}, now)
+		c.put(fmt.Sprint(i), store.AuthRequest{ID: fmt.Sprint(i), ExpiresAt: now.Add(10 * time.Minute)}, now)
 	}
 	if got := c.len(); got > maxPendingRequests {
 		t.Fatalf("%d entries, bound %d", got, maxPendingRequests)
@@ -55,7 +55,7 @@ func TestPendingRequestsAreBounded(t *testing.T) {
 	}
 	// Expired entries go first, whatever the bound.
 	later := now.Add(11 * time.Minute)
-	c.put(store.AuthRequest{ID: "new", ExpiresAt: later.Add(time.Minute)}, later)
+	c.put("new", store.AuthRequest{ID: "new", ExpiresAt: later.Add(time.Minute)}, later)
 	if got := c.len(); got != 1 {
 		t.Errorf("%d entries after everything else expired, want 1", got)
 	}
@@ -157,7 +157,7 @@ func TestPendingRequestsAreBoundedInBytes(t *testing.T) {
 	c := newPendingRequests()
 	big := strings.Repeat("x", 4096)
 	for i := range 10000 {
-		c.put(store.AuthRequest{ID: fmt.Sprint(i), State: big, Nonce: big, LoginHint: big, ExpiresAt: now.Add(10 * time.Minute)}, now)
+		c.put(fmt.Sprint(i), store.AuthRequest{ID: fmt.Sprint(i), State: big, Nonce: big, LoginHint: big, ExpiresAt: now.Add(10 * time.Minute)}, now)
 	}
 	if c.bytes > maxPendingBytes {
 		t.Fatalf("cache holds %d bytes, bound %d", c.bytes, maxPendingBytes)

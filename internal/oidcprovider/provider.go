@@ -6,6 +6,7 @@ package oidcprovider
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"errors"
@@ -57,6 +58,7 @@ type Provider struct {
 	crypto         codeCrypto       // op's Crypto, with codes derived from auth request ids
 	clients        *clientCache     // clients read in the last clientCacheTTL
 	pending        *pendingRequests // pending auth requests this replica created or read
+	requestSeal    cipher.AEAD      // seals pending auth requests into their ids (sealedrequest.go)
 	completedCodes *requestCache    // requests this replica completed, by code hash, until exchanged (pending.go)
 	bg             sync.WaitGroup   // back-channel deliveries in flight
 	ttl            struct{ access, id, refresh, authRequest time.Duration }
@@ -154,6 +156,13 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	}
 	if p.callbackKey, err = hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc callback binding v1", 32); err != nil {
 		return nil, fmt.Errorf("derive callback key: %w", err)
+	}
+	reqSealKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc auth request seal v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive auth request key: %w", err)
+	}
+	if p.requestSeal, err = newAEAD(reqSealKey); err != nil {
+		return nil, fmt.Errorf("auth request seal: %w", err)
 	}
 	codeKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc authorization code v1", 32)
 	if err != nil {
@@ -295,7 +304,7 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (AuthRequestInfo,
 	if err != nil {
 		return AuthRequestInfo{}, fmt.Errorf("auth request: %w", err)
 	}
-	info := AuthRequestInfo{ID: ar.ID, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done,
+	info := AuthRequestInfo{ID: id, ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, ExpiresAt: ar.ExpiresAt, Done: ar.Done,
 		Prompt: ar.Prompt, MaxAge: ar.MaxAge}
 	if c, err := p.clients.get(ctx, p.store, ar.ClientID); err == nil {
 		info.ClientName = c.Name
@@ -338,23 +347,37 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 		return "", err
 	}
 	now := p.now()
+	// A sealed request is completed under its store key, and inserted
+	// with the completion (it was never stored).
+	key := requestKey(authRequestID)
+	var sealed *store.AuthRequest
+	if isSealedRequest(authRequestID) {
+		ar, ok := p.openRequest(authRequestID)
+		if !ok {
+			return "", fmt.Errorf("complete login: not one of our auth requests: %w", store.ErrNotFound)
+		}
+		sealed = &ar
+	}
 	c := store.AuthCompletion{
 		Subject: m.NextcloudUserID, QortalAddress: m.QortalAddress, AuthTime: authTime,
 		// "hwk": proof of possession of a hardware- or software-held key.
 		AMR: []string{"hwk"}, SessionID: sid, SessionExpiresAt: now.Add(max(p.ttl.refresh, p.ttl.id)),
-		Code: &store.AuthCode{Hash: p.crypto.codeHash(authRequestID), AuthRequestID: authRequestID,
+		Code: &store.AuthCode{Hash: p.crypto.codeHash(key), AuthRequestID: key,
 			CreatedAt: now, ExpiresAt: now.Add(codeTTL)},
+		Request: sealed,
 	}
 	for _, r := range rec {
 		if r.Challenge != nil {
-			c.Challenge = r.Challenge
+			ch := *r.Challenge
+			ch.AuthRequestID = key
+			c.Challenge = &ch
 		}
 		c.Audit = append(c.Audit, r.Audit...)
 	}
 	if withSession != nil {
 		withSession(&c)
 	}
-	ar, err := p.store.CompleteAuthRequest(ctx, authRequestID, c, now)
+	ar, err := p.store.CompleteAuthRequest(ctx, key, c, now)
 	if err == nil || errors.Is(err, store.ErrAuthRequestDone) || errors.Is(err, store.ErrNotFound) {
 		p.pending.forget(authRequestID)
 	}

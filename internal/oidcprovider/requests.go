@@ -12,15 +12,22 @@ import (
 // authRequest adapts a stored auth request to op.AuthRequest. codeHash is set
 // when it was loaded by code, so token creation can redeem that code;
 // replayed when that code was redeemed before (see replayedRequest).
+// public is a pending sealed request's id (r.ID is then its store key).
 type authRequest struct {
 	r        store.AuthRequest
 	codeHash string
 	replayed bool
+	public   string
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)
 
-func (a *authRequest) GetID() string          { return a.r.ID }
+func (a *authRequest) GetID() string {
+	if a.public != "" {
+		return a.public
+	}
+	return a.r.ID
+}
 func (a *authRequest) GetACR() string         { return "" }
 func (a *authRequest) GetAMR() []string       { return a.r.AMR }
 func (a *authRequest) GetAudience() []string  { return []string{a.r.ClientID} }

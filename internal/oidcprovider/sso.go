@@ -218,7 +218,12 @@ func (p *Provider) endWithError(ctx context.Context, authRequestID string, e *oi
 		return "", fmt.Errorf("end auth request: %w", err)
 	}
 	p.pending.forget(authRequestID)
-	if err := p.store.DeleteAuthRequest(ctx, authRequestID); err != nil {
+	if isSealedRequest(authRequestID) {
+		err = p.store.EndAuthRequest(ctx, ar) // never stored: recorded as ended
+	} else {
+		err = p.store.DeleteAuthRequest(ctx, authRequestID)
+	}
+	if err != nil {
 		return "", fmt.Errorf("end auth request: %w", err)
 	}
 	return to, nil

@@ -106,17 +106,44 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err := ar.Validate(); err != nil {
 		return nil, oidc.ErrInvalidRequest().WithDescription("%s", err.Error())
 	}
+	// Sealed into its id: nothing to write (sealedrequest.go).
+	if public, ok := s.p.sealRequest(ar); ok {
+		ar.ID = requestKey(public)
+		s.p.pending.put(public, ar, now)
+		return &authRequest{r: ar, public: public}, nil
+	}
 	if err := s.p.store.CreateAuthRequest(ctx, ar); errors.Is(err, store.ErrUnavailable) {
 		return nil, temporarilyUnavailable(err)
 	} else if err != nil {
 		return nil, fmt.Errorf("create auth request: %w", err)
 	}
-	s.p.pending.put(ar, now)
+	s.p.pending.put(ar.ID, ar, now)
 	return &authRequest{r: ar}, nil
 }
 
-// loadAuthRequest returns the request unless unknown or expired.
+// loadAuthRequest returns the request unless unknown, expired or ended.
+// A sealed id's request is the store's row when it has one (completed or
+// ended), else the pending request the id carries.
 func (p *Provider) loadAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
+	if isSealedRequest(id) {
+		sealed, ok := p.openRequest(id)
+		if !ok {
+			return store.AuthRequest{}, fmt.Errorf("auth request: not one of ours: %w", store.ErrNotFound)
+		}
+		if !p.now().Before(sealed.ExpiresAt) {
+			return sealed, fmt.Errorf("auth request expired: %w", store.ErrNotFound)
+		}
+		ar, err := p.store.GetAuthRequest(ctx, sealed.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return sealed, nil
+		case err != nil:
+			return ar, err
+		case ar.Done && ar.Subject == "":
+			return ar, fmt.Errorf("auth request ended: %w", store.ErrNotFound)
+		}
+		return ar, nil
+	}
 	ar, err := p.store.GetAuthRequest(ctx, id)
 	if err != nil {
 		return ar, err
@@ -137,7 +164,7 @@ func (p *Provider) pendingAuthRequest(ctx context.Context, id string) (store.Aut
 	}
 	ar, err := p.loadAuthRequest(ctx, id)
 	if err == nil {
-		p.pending.put(ar, now)
+		p.pending.put(id, ar, now)
 	}
 	return ar, err
 }
@@ -149,6 +176,9 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 			return nil, notFound{oidc.ErrInvalidRequest().WithDescription("unknown or expired auth request")}
 		}
 		return nil, fmt.Errorf("auth request: %w", err)
+	}
+	if isSealedRequest(id) && !ar.Done {
+		return &authRequest{r: ar, public: id}, nil
 	}
 	return &authRequest{r: ar}, nil
 }
@@ -213,7 +243,7 @@ func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 		return nil // the exchange keeps it, done with its code used, until it expires
 	}
 	s.p.pending.forget(id)
-	if err := s.p.store.DeleteAuthRequest(ctx, id); err != nil {
+	if err := s.p.store.DeleteAuthRequest(ctx, requestKey(id)); err != nil {
 		return fmt.Errorf("delete auth request: %w", err)
 	}
 	return nil

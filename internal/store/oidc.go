@@ -92,6 +92,10 @@ type AuthCompletion struct {
 	Code *AuthCode
 	// Audit entries are appended (At defaults to now).
 	Audit []AuditEntry
+	// Request, when set, is the pending request itself (ID the id given):
+	// it was never stored and is inserted completed (see
+	// OIDCStore.CompleteAuthRequest).
+	Request *AuthRequest
 
 	// NewBrokerSession, when set, is a broker (SSO) session opened by this
 	// login, inserted in the same transaction. ReplacesBrokerSessionID, if
@@ -225,11 +229,18 @@ type OIDCStore interface {
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 	// CompleteAuthRequest marks the request done exactly once and opens
 	// the session: ErrNotFound when unknown or expired at now,
-	// ErrAuthRequestDone when already done.
+	// ErrAuthRequestDone when already done (or ended). With c.Request set
+	// the request was never stored (the provider sealed it into its id):
+	// it is inserted done, under id, exactly once.
 	CompleteAuthRequest(ctx context.Context, id string, c AuthCompletion, now time.Time) (AuthRequest, error)
 	// DeleteAuthRequest removes the request and its codes; unknown ids are
 	// not an error.
 	DeleteAuthRequest(ctx context.Context, id string) error
+	// EndAuthRequest records that ar, a request that was never stored,
+	// ended without a login (denied, or a silent login that failed): it is
+	// inserted done and without a subject, so it can no longer complete;
+	// ErrAuthRequestDone when it already completed or ended.
+	EndAuthRequest(ctx context.Context, ar AuthRequest) error
 
 	// SaveAuthCode stores a code for a done auth request.
 	SaveAuthCode(ctx context.Context, c AuthCode) error

@@ -24,6 +24,7 @@ func runOIDC(t *testing.T, newStore NewStore) {
 	t.Run("ConcurrentBootstrap", func(t *testing.T) { t.Parallel(); oidcConcurrentBootstrap(t, newStore(t), nil) })
 	t.Run("Purge", func(t *testing.T) { t.Parallel(); oidcPurge(t, newStore(t)) })
 	t.Run("CompletionWrites", func(t *testing.T) { t.Parallel(); oidcCompletionWrites(t, newStore(t)) })
+	t.Run("SealedCompletion", func(t *testing.T) { t.Parallel(); oidcSealedCompletion(t, newStore(t), nil) })
 	t.Run("UseChallenge", func(t *testing.T) { t.Parallel(); oidcUseChallenge(t, newStore(t), nil) })
 	t.Run("ExchangeCode", func(t *testing.T) { t.Parallel(); oidcExchangeCode(t, newStore(t), nil) })
 	t.Run("ConcurrentExchange", func(t *testing.T) { t.Parallel(); oidcConcurrentExchange(t, newStore(t), nil) })
@@ -51,6 +52,10 @@ func RunOIDCShared(t *testing.T, open OpenPair) {
 	t.Run("UseChallengeAcrossHandles", func(t *testing.T) {
 		a, b := open(t)
 		oidcUseChallenge(t, a, b)
+	})
+	t.Run("SealedCompletionAcrossHandles", func(t *testing.T) {
+		a, b := open(t)
+		oidcSealedCompletion(t, a, b)
 	})
 	t.Run("CodeReuseRevokesAcrossHandles", func(t *testing.T) {
 		a, b := open(t)

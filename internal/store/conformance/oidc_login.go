@@ -233,3 +233,94 @@ func oidcConcurrentExchange(t *testing.T, a, b store.Store) {
 		}
 	}
 }
+
+// oidcSealedCompletion: a request that was never stored (the provider
+// sealed it into its id) is inserted completed, exactly once even when two
+// handles (replicas) race; ended, it can no longer complete; expired, it
+// is not found. Contested through b when set.
+func oidcSealedCompletion(t *testing.T, a, b store.Store) {
+	ctx := t.Context()
+	if b == nil {
+		b = a
+	}
+	now := oidcT0
+	ar := authReq("ar_sealed1", now)
+	c := completion("sid-s1", now)
+	c.Request = &ar
+	c.Code = &store.AuthCode{Hash: "code-s1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+	ch := sealedChallenge("lc_s1", "ar_sealed1", now)
+	c.Challenge = &ch
+	got, err := a.CompleteAuthRequest(ctx, "ar_sealed1", c, now.Add(time.Second))
+	if err != nil {
+		t.Fatalf("CompleteAuthRequest of a never-stored request: %v", err)
+	}
+	if !got.Done || got.Subject != "alice" || got.State != ar.State || got.CodeChallenge != ar.CodeChallenge || got.ClientID != "nc" {
+		t.Errorf("completed request = %+v", got)
+	}
+	if r, err := b.AuthRequestByCode(ctx, "code-s1", now.Add(time.Second)); err != nil || r.ID != "ar_sealed1" || !r.Done || r.Nonce != ar.Nonce {
+		t.Errorf("AuthRequestByCode = %+v, %v", r, err)
+	}
+	again := completion("sid-s1b", now)
+	again.Request = &ar
+	again.Code = &store.AuthCode{Hash: "code-s1b", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+	_, err = b.CompleteAuthRequest(ctx, "ar_sealed1", again, now.Add(2*time.Second))
+	wantErr(t, "second completion of a never-stored request", err, store.ErrAuthRequestDone)
+	if _, err := a.GetSession(ctx, "sid-s1b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused completion opened its session: %v", err)
+	}
+
+	// Racing completions: exactly one wins.
+	ar2 := authReq("ar_sealed2", now)
+	var wins, done int
+	errs := make(chan error, 2)
+	for i, s := range []store.Store{a, b} {
+		go func() {
+			c := completion(fmt.Sprintf("sid-s2-%d", i), now)
+			c.Request = &ar2
+			c.Code = &store.AuthCode{Hash: fmt.Sprintf("code-s2-%d", i), CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+			_, err := s.CompleteAuthRequest(ctx, "ar_sealed2", c, now.Add(time.Second))
+			errs <- err
+		}()
+	}
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			wins++
+		case errors.Is(err, store.ErrAuthRequestDone):
+			done++
+		default:
+			t.Errorf("racing completion: %v", err)
+		}
+	}
+	if wins != 1 || done != 1 {
+		t.Errorf("racing completions: %d won, %d refused; want 1 and 1", wins, done)
+	}
+
+	// Ended: recorded once, and no completion after it.
+	ar3 := authReq("ar_sealed3", now)
+	if err := a.EndAuthRequest(ctx, ar3); err != nil {
+		t.Fatalf("EndAuthRequest: %v", err)
+	}
+	wantErr(t, "ending it again", b.EndAuthRequest(ctx, ar3), store.ErrAuthRequestDone)
+	wantErr(t, "ending a completed request", b.EndAuthRequest(ctx, ar), store.ErrAuthRequestDone)
+	if r, err := b.GetAuthRequest(ctx, "ar_sealed3"); err != nil || !r.Done || r.Subject != "" {
+		t.Errorf("ended request = %+v, %v; want done without a subject", r, err)
+	}
+	c3 := completion("sid-s3", now)
+	c3.Request = &ar3
+	_, err = b.CompleteAuthRequest(ctx, "ar_sealed3", c3, now.Add(time.Second))
+	wantErr(t, "completion of an ended request", err, store.ErrNotFound)
+
+	// Expired, or given under another id: refused, nothing written.
+	ar4 := authReq("ar_sealed4", now)
+	c4 := completion("sid-s4", now)
+	c4.Request = &ar4
+	_, err = a.CompleteAuthRequest(ctx, "ar_sealed4", c4, ar4.ExpiresAt)
+	wantErr(t, "completion of an expired never-stored request", err, store.ErrNotFound)
+	if _, err := a.GetAuthRequest(ctx, "ar_sealed4"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the expired request was stored: %v", err)
+	}
+	if _, err := a.CompleteAuthRequest(ctx, "ar_other", c4, now); err == nil {
+		t.Error("a completion whose request has another id was accepted")
+	}
+}

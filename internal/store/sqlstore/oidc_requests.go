@@ -74,20 +74,12 @@ func (s *Store) CreateAuthRequest(ctx context.Context, ar store.AuthRequest) err
 	if err := ar.Validate(); err != nil {
 		return fmt.Errorf("create auth request: %w", err)
 	}
-	var maxAge any
-	if ar.MaxAge != nil {
-		maxAge = *ar.MaxAge
-	}
 	// Relaxed (no fsync on the embedded store): a pending request lost to a
 	// power failure costs its user one more click on "sign in", and the
 	// login's next commit makes it durable anyway.
 	err := s.inRelaxedTx(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
-		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
-		created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-			ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
-			ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, s.ts(ar.CreatedAt), s.ts(ar.ExpiresAt))
-		return err
+		var id string
+		return s.insertAuthRequest(ctx, tx, ar, false, nil, `RETURNING id`).Scan(&id)
 	})
 	if s.unique(err, "oidc_auth_requests", "id") {
 		return errors.New("create auth request: id already exists")
@@ -139,6 +131,14 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
 		}
 	}
+	if r := c.Request; r != nil {
+		if r.ID != id {
+			return store.AuthRequest{}, errors.New("complete auth request: the request's id is not the id completed")
+		}
+		if err := r.Validate(); err != nil {
+			return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
+		}
+	}
 	var ar store.AuthRequest
 	err := s.inTx(ctx, func(tx *Tx) error {
 		// The challenge first: a replayed proof is "challenge used" even
@@ -147,6 +147,30 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			if err := s.useChallenge(ctx, tx, ch, now); err != nil {
 				return err
 			}
+		}
+		if c.Request != nil {
+			// Never stored: inserted completed, once (the primary key).
+			if !backend.Time(now).Before(c.Request.ExpiresAt) {
+				return sql.ErrNoRows
+			}
+			var err error
+			ar, err = scanAuthRequest(s.insertAuthRequest(ctx, tx, *c.Request, true, &c, `ON CONFLICT (id) DO NOTHING RETURNING `+authRequestCols))
+			if errors.Is(err, sql.ErrNoRows) {
+				// Completed before, or ended (EndAuthRequest: no subject),
+				// which answers as a stored request that was removed.
+				var subject string
+				if err := tx.QueryRowContext(ctx, `SELECT subject FROM oidc_auth_requests WHERE id = $1`, id).Scan(&subject); err != nil {
+					return err
+				}
+				if subject == "" {
+					return sql.ErrNoRows
+				}
+				return store.ErrAuthRequestDone
+			}
+			if err != nil {
+				return err
+			}
+			return s.completeRest(ctx, tx, ar, c, audit, now)
 		}
 		// RETURNING: the completed request in the same statement.
 		var err error
@@ -167,27 +191,7 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			}
 			return err
 		}
-		brokerID, err := s.brokerSessionForLogin(ctx, tx, c, now)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at, broker_session_id)
-			VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt), brokerID)
-		if err != nil {
-			return err
-		}
-		if c.Code != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
-				c.Code.Hash, id, s.ts(c.Code.CreatedAt), s.ts(c.Code.ExpiresAt)); err != nil {
-				return err
-			}
-		}
-		for _, e := range audit {
-			if err := s.insertAudit(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.completeRest(ctx, tx, ar, c, audit, now)
 	})
 	if errors.Is(err, store.ErrAuthRequestDone) || errors.Is(err, store.ErrChallengeUsed) || errors.Is(err, store.ErrChallengeExpired) {
 		return store.AuthRequest{}, fmt.Errorf("complete auth request: %w", err)
@@ -196,6 +200,76 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 		return store.AuthRequest{}, s.fail("complete auth request", err)
 	}
 	return ar, nil
+}
+
+// completeRest is what a completion writes once its request is done: the
+// session (and broker session), the code and the audit rows.
+func (s *Store) completeRest(ctx context.Context, tx *Tx, ar store.AuthRequest, c store.AuthCompletion, audit []store.AuditEntry, now time.Time) error {
+	brokerID, err := s.brokerSessionForLogin(ctx, tx, c, now)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO oidc_sessions (id, subject, client_id, qortal_address, created_at, expires_at, broker_session_id)
+		VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.SessionID, c.Subject, ar.ClientID, c.QortalAddress, s.ts(now), s.ts(c.SessionExpiresAt), brokerID)
+	if err != nil {
+		return err
+	}
+	if c.Code != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_codes (hash, auth_request_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
+			c.Code.Hash, ar.ID, s.ts(c.Code.CreatedAt), s.ts(c.Code.ExpiresAt)); err != nil {
+			return err
+		}
+	}
+	for _, e := range audit {
+		if err := s.insertAudit(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertAuthRequest inserts ar: pending, completed as c says (c set), or
+// ended (done without c). It returns the statement's row (tail: its ON
+// CONFLICT / RETURNING clauses).
+func (s *Store) insertAuthRequest(ctx context.Context, tx *Tx, ar store.AuthRequest, done bool, c *store.AuthCompletion, tail string) *sql.Row {
+	var maxAge any
+	if ar.MaxAge != nil {
+		maxAge = *ar.MaxAge
+	}
+	subject, address, amr, session := "", "", encList(nil), ""
+	var authTime any
+	if c != nil {
+		subject, address, amr, session, authTime = c.Subject, c.QortalAddress, encList(c.AMR), c.SessionID, s.ts(c.AuthTime)
+	}
+	return tx.QueryRowContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
+		response_type, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
+		created_at, expires_at, done, subject, qortal_address, auth_time, amr, session_id)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) `+tail,
+		ar.ID, ar.ClientID, ar.RedirectURI, encList(ar.Scopes), ar.State, ar.Nonce, ar.ResponseType, ar.ResponseMode,
+		ar.CodeChallenge, ar.CodeChallengeMethod, encList(ar.Prompt), maxAge, ar.LoginHint, s.ts(ar.CreatedAt), s.ts(ar.ExpiresAt),
+		done, subject, address, authTime, amr, session)
+}
+
+// EndAuthRequest inserts a never-stored request as ended: done, no subject.
+func (s *Store) EndAuthRequest(ctx context.Context, ar store.AuthRequest) error {
+	if err := ar.Validate(); err != nil {
+		return fmt.Errorf("end auth request: %w", err)
+	}
+	err := s.inTx(ctx, func(tx *Tx) error {
+		var id string
+		err := s.insertAuthRequest(ctx, tx, ar, true, nil, `ON CONFLICT (id) DO NOTHING RETURNING id`).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrAuthRequestDone
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrAuthRequestDone) {
+		return fmt.Errorf("end auth request: %w", err)
+	}
+	if err != nil {
+		return s.fail("end auth request", err)
+	}
+	return nil
 }
 
 // DeleteAuthRequest removes the request and its codes.
