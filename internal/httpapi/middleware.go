@@ -113,6 +113,9 @@ func Observe(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handl
 			if status >= 500 {
 				level = slog.LevelWarn
 			}
+			if !log.Enabled(ctx, level) {
+				return // the line would be dropped: do not build it
+			}
 			path := r.URL.Path
 			if strings.Contains(holder.template, "{token}") {
 				path = holder.template // the path itself is a secret (an invite link)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"strings"
 	"time"
 
@@ -43,7 +44,10 @@ type sealedChallenge struct {
 
 func (h *Handler) sealMAC(payload string) []byte {
 	m := hmac.New(sha256.New, h.sealKey)
-	m.Write([]byte("login challenge\x00" + h.issuer + "\x00" + payload))
+	io.WriteString(m, "login challenge\x00")
+	io.WriteString(m, h.issuer)
+	io.WriteString(m, "\x00")
+	io.WriteString(m, payload)
 	return m.Sum(nil)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"strings"
 	"time"
 
@@ -65,8 +66,11 @@ func requestKey(id string) string {
 	if !isSealedRequest(id) {
 		return id
 	}
-	sum := sha256.Sum256([]byte("qortal-oidc auth request key\x00" + id))
-	return "ar_" + base64.RawURLEncoding.EncodeToString(sum[:24])
+	h := sha256.New()
+	io.WriteString(h, "qortal-oidc auth request key\x00")
+	io.WriteString(h, id)
+	var sum [sha256.Size]byte
+	return "ar_" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:24])
 }
 
 func (p *Provider) requestSealAD() []byte { return []byte("qortal-oidc auth request\x00" + p.issuer) }
