@@ -105,6 +105,9 @@ func TestAuthorizationResponsesCarryIss(t *testing.T) {
 			if q := loc.Query(); q.Get("code") == "" || q.Get("state") != "st4te" || q.Get("iss") != e.issuer {
 				t.Errorf("callback response %s lacks code, state or iss", loc)
 			}
+			if loc.String() != next {
+				t.Errorf("the login's redirect %s differs from op's callback answer %s", next, loc)
+			}
 
 			// Errors raised inside op (a public client without PKCE), by the
 			// broker's checks, by a denied login and by a failed silent login.

@@ -45,20 +45,25 @@ func (p *Provider) callbackMAC(id string) string {
 // response to the proof, so it is as bound as the callback's MAC. A
 // form_post response needs a page that posts it: that is the callback's
 // job, as it is when building the redirect fails for any reason.
-func (p *Provider) codeResponseURL(ctx context.Context, ar store.AuthRequest, codeHash string) string {
-	if ar.ResponseMode == string(oidc.ResponseModeFormPost) {
+func (p *Provider) codeResponseURL(ar store.AuthRequest, codeHash string) string {
+	code := p.crypto.codeFor(ar.ID)
+	if ar.ResponseMode == string(oidc.ResponseModeFormPost) || hashToken(code) != codeHash {
 		return p.callbackURL(ar.ID)
 	}
-	ctx = context.WithValue(op.ContextWithIssuer(ctx, p.issuer), codeCheckedKey{}, ar.ID)
-	resp, err := op.BuildAuthResponseCodeResponsePayload(ctx, &authRequest{r: ar, codeHash: codeHash}, p.authz)
+	// What op's callback would send (op.AuthResponseURL with the iss
+	// encoder): the redirect URI's own query, then code, state and iss.
+	u, err := url.Parse(ar.RedirectURI)
 	if err != nil {
 		return p.callbackURL(ar.ID)
 	}
-	to, err := op.AuthResponseURL(ar.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseModeQuery, resp, p.authz.Encoder())
-	if err != nil {
-		return p.callbackURL(ar.ID)
+	q := u.Query()
+	q.Add("code", code)
+	if ar.State != "" {
+		q.Add("state", ar.State)
 	}
-	return to
+	q.Add("iss", p.issuer)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // boundCallback lets a callback through only with the MAC of its id.

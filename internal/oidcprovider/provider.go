@@ -385,7 +385,7 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	p.completedCodes.add(c.Code.Hash, ar, c.Code.ExpiresAt, now)
-	return p.codeResponseURL(ctx, ar, c.Code.Hash), nil
+	return p.codeResponseURL(ar, c.Code.Hash), nil
 }
 
 // LoginRecord is what a login adds to its completion's transaction.
