@@ -49,12 +49,13 @@ type requestCache struct {
 	m     map[string]cachedRequest
 	order []string // insertion order = expiry order (one TTL for all)
 	head  int
-	bytes int // sizeOf of the entries in m
+	bytes int // the size of the entries in m (their keys too: a sealed id is ~450 bytes)
 }
 
 type cachedRequest struct {
 	ar      store.AuthRequest
 	expires time.Time
+	size    int // sizeOf(ar) + len(key)
 }
 
 // pendingRequests is the cache of pending requests, keyed by id.
@@ -104,7 +105,7 @@ func (c *requestCache) lookup(key string, now time.Time, drop bool) (store.AuthR
 	}
 	live := now.Before(e.expires)
 	if drop || !live {
-		c.bytes -= sizeOf(e.ar)
+		c.bytes -= e.size
 		delete(c.m, key)
 	}
 	if !live {
@@ -126,14 +127,14 @@ func (c *requestCache) put(id string, ar store.AuthRequest, now time.Time) {
 // the oldest ones past the bound) first. Every entry of one cache must
 // have the same lifetime: eviction goes by insertion order.
 func (c *requestCache) add(key string, ar store.AuthRequest, expires, now time.Time) {
-	size := sizeOf(ar)
+	size := sizeOf(ar) + len(key)
 	if !now.Before(expires) || size > maxPendingBytes/16 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[key]; ok {
-		c.bytes -= sizeOf(old.ar)
+		c.bytes -= old.size
 		delete(c.m, key)
 	}
 	for c.head < len(c.order) {
@@ -143,7 +144,7 @@ func (c *requestCache) add(key string, ar store.AuthRequest, expires, now time.T
 			break
 		}
 		if ok {
-			c.bytes -= sizeOf(e.ar)
+			c.bytes -= e.size
 			delete(c.m, k)
 		}
 		c.order[c.head] = ""
@@ -154,7 +155,7 @@ func (c *requestCache) add(key string, ar store.AuthRequest, expires, now time.T
 		c.head = 0
 	}
 	c.order = append(c.order, key)
-	c.m[key] = cachedRequest{ar: ar, expires: expires}
+	c.m[key] = cachedRequest{ar: ar, expires: expires, size: size}
 	c.bytes += size
 }
 
@@ -164,7 +165,7 @@ func (c *requestCache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[key]; ok {
-		c.bytes -= sizeOf(e.ar)
+		c.bytes -= e.size
 		delete(c.m, key)
 	}
 }

@@ -163,8 +163,8 @@ func TestPendingRequestsAreBoundedInBytes(t *testing.T) {
 		t.Fatalf("cache holds %d bytes, bound %d", c.bytes, maxPendingBytes)
 	}
 	total := 0
-	for _, e := range c.m {
-		total += sizeOf(e.ar)
+	for k, e := range c.m {
+		total += sizeOf(e.ar) + len(k)
 	}
 	if total != c.bytes {
 		t.Errorf("byte count %d, entries add up to %d", c.bytes, total)
@@ -173,7 +173,7 @@ func TestPendingRequestsAreBoundedInBytes(t *testing.T) {
 		t.Error("newest entry evicted")
 	}
 	c.forget("9999")
-	if total-sizeOf(store.AuthRequest{ID: "9999", State: big, Nonce: big, LoginHint: big}) != c.bytes {
+	if total-sizeOf(store.AuthRequest{ID: "9999", State: big, Nonce: big, LoginHint: big})-len("9999") != c.bytes {
 		t.Errorf("forget did not release the entry's bytes")
 	}
 }
