@@ -74,8 +74,7 @@ func (h *Handler) writeLoginPage(ctx context.Context, w http.ResponseWriter, d p
 // loginPageParts is d's login page split where the auth request id goes;
 // false when d cannot use the cache (or rendering failed: render logs it).
 func (h *Handler) loginPageParts(ctx context.Context, d pageData) ([][]byte, bool) {
-	if !holeSafe(d.AuthRequestID) || d.Mode != "" ||
-		strings.Contains(d.ClientName+d.ClientID+d.Title+d.IssuerHost+d.BasePath+d.InviteToken, loginPageHole) {
+	if !holeSafe(d.AuthRequestID) || d.Mode != "" {
 		return nil, false
 	}
 	key := d.ClientID + "\x00" + d.ClientName + "\x00" + d.Title
@@ -85,6 +84,13 @@ func (h *Handler) loginPageParts(ctx context.Context, d pageData) ([][]byte, boo
 	c.mu.RUnlock()
 	if ok {
 		return parts, true
+	}
+	// Only the key's fields and the handler's constants reach a cacheable
+	// page: if none holds the hole, every hole is the id's.
+	for _, f := range []string{d.ClientID, d.ClientName, d.Title, d.IssuerHost, d.BasePath} {
+		if strings.Contains(f, loginPageHole) {
+			return nil, false
+		}
 	}
 	d.AuthRequestID = loginPageHole
 	body, ok := h.renderBody(ctx, "login.html", d)

@@ -45,9 +45,8 @@ func (p *Provider) callbackMAC(id string) string {
 // response to the proof, so it is as bound as the callback's MAC. A
 // form_post response needs a page that posts it: that is the callback's
 // job, as it is when building the redirect fails for any reason.
-func (p *Provider) codeResponseURL(ar store.AuthRequest, codeHash string) string {
-	code := p.crypto.codeFor(ar.ID)
-	if ar.ResponseMode == string(oidc.ResponseModeFormPost) || hashToken(code) != codeHash {
+func (p *Provider) codeResponseURL(ar store.AuthRequest) string {
+	if ar.ResponseMode == string(oidc.ResponseModeFormPost) {
 		return p.callbackURL(ar.ID)
 	}
 	// What op's callback would send (op.AuthResponseURL with the iss
@@ -57,7 +56,7 @@ func (p *Provider) codeResponseURL(ar store.AuthRequest, codeHash string) string
 		return p.callbackURL(ar.ID)
 	}
 	q := u.Query()
-	q.Add("code", code)
+	q.Add("code", p.crypto.codeFor(ar.ID))
 	if ar.State != "" {
 		q.Add("state", ar.State)
 	}

@@ -6,7 +6,6 @@ package oidcprovider
 
 import (
 	"context"
-	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"errors"
@@ -58,7 +57,7 @@ type Provider struct {
 	crypto         codeCrypto       // op's Crypto, with codes derived from auth request ids
 	clients        *clientCache     // clients read in the last clientCacheTTL
 	pending        *pendingRequests // pending auth requests this replica created or read
-	requestSeal    cipher.AEAD      // seals pending auth requests into their ids (sealedrequest.go)
+	requestSeal    sealer           // seals pending auth requests into their ids (sealedrequest.go)
 	completedCodes *requestCache    // requests this replica completed, by code hash, until exchanged (pending.go)
 	bg             sync.WaitGroup   // back-channel deliveries in flight
 	ttl            struct{ access, id, refresh, authRequest time.Duration }
@@ -74,13 +73,13 @@ const (
 	cleanupInterval       = 5 * time.Minute
 )
 
-// New builds the provider: it syncs configured clients into the store and
-// makes sure a signing key exists (creating one on the very first start).
 // noTraces: the broker exports no traces, and op starts a span on every
 // request through otel's global tracer, which, with no provider set,
 // allocates a span each time; a no-op tracer starts none.
 var noTraces sync.Once
 
+// New builds the provider: it syncs configured clients into the store and
+// makes sure a signing key exists (creating one on the very first start).
 func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	noTraces.Do(func() { op.Tracer = tracenoop.NewTracerProvider().Tracer("") })
 	if deps.Store == nil {
@@ -161,7 +160,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive auth request key: %w", err)
 	}
-	if p.requestSeal, err = newAEAD(reqSealKey); err != nil {
+	if p.requestSeal, err = newRequestSealer(reqSealKey, p.issuer); err != nil {
 		return nil, fmt.Errorf("auth request seal: %w", err)
 	}
 	codeKey, err := hkdf.Key(sha256.New, cfg.OIDC.KeyEncryptionKey, nil, "qortal-oidc authorization code v1", 32)
@@ -385,7 +384,7 @@ func (p *Provider) completeLogin(ctx context.Context, authRequestID string, m st
 		return "", fmt.Errorf("complete login: %w", err)
 	}
 	p.completedCodes.add(c.Code.Hash, ar, c.Code.ExpiresAt, now)
-	return p.codeResponseURL(ar, c.Code.Hash), nil
+	return p.codeResponseURL(ar), nil
 }
 
 // LoginRecord is what a login adds to its completion's transaction.

@@ -1,7 +1,6 @@
 package oidcprovider
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -73,7 +72,11 @@ func requestKey(id string) string {
 	return "ar_" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:24])
 }
 
-func (p *Provider) requestSealAD() []byte { return []byte("qortal-oidc auth request\x00" + p.issuer) }
+// newRequestSealer seals auth requests for issuer: a request sealed by a
+// broker with the same key but another issuer does not open here.
+func newRequestSealer(key []byte, issuer string) (sealer, error) {
+	return newSealer(key, sealedRequestPrefix, []byte("qortal-oidc auth request\x00"+issuer))
+}
 
 // sealRequest returns the sealed id of pending request ar, or false when
 // it would be too long (then the request is stored).
@@ -84,34 +87,21 @@ func (p *Provider) sealRequest(ar store.AuthRequest) (string, bool) {
 		CodeChallengeMethod: ar.CodeChallengeMethod, Prompt: ar.Prompt, MaxAge: ar.MaxAge, LoginHint: ar.LoginHint,
 		CreatedAt: ar.CreatedAt.UnixMicro(), ExpiresAt: ar.ExpiresAt.UnixMicro(),
 	})
-	if err != nil {
+	if err != nil || p.requestSeal.sealedLen(len(raw)) > maxSealedRequestLen {
 		return "", false
 	}
-	size := len(sealedRequestPrefix) + base64.RawURLEncoding.EncodedLen(p.requestSeal.NonceSize()+len(raw)+p.requestSeal.Overhead())
-	if size > maxSealedRequestLen {
-		return "", false
-	}
-	nonce := make([]byte, p.requestSeal.NonceSize(), p.requestSeal.NonceSize()+len(raw)+p.requestSeal.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", false
-	}
-	return sealedRequestPrefix + base64.RawURLEncoding.EncodeToString(p.requestSeal.Seal(nonce, nonce, raw, p.requestSealAD())), true
+	id, err := p.requestSeal.seal(raw)
+	return id, err == nil
 }
 
 // openRequest returns the pending request a sealed id stands for (its ID
 // is requestKey(id)); false for anything this broker did not seal.
 func (p *Provider) openRequest(id string) (store.AuthRequest, bool) {
-	rest, ok := strings.CutPrefix(id, sealedRequestPrefix)
-	if !ok || len(id) > maxSealedRequestLen {
+	if len(id) > maxSealedRequestLen {
 		return store.AuthRequest{}, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(rest)
-	ns := p.requestSeal.NonceSize()
-	if err != nil || len(b) < ns+p.requestSeal.Overhead() {
-		return store.AuthRequest{}, false
-	}
-	raw, err := p.requestSeal.Open(nil, b[:ns], b[ns:], p.requestSealAD())
-	if err != nil {
+	raw, ok := p.requestSeal.open(id)
+	if !ok {
 		return store.AuthRequest{}, false
 	}
 	var sr sealedRequest
