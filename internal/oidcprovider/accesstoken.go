@@ -2,11 +2,10 @@ package oidcprovider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/zitadel/oidc/v3/pkg/crypto"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -67,12 +66,11 @@ func (p *Provider) signAccessToken(ctx context.Context, t store.AccessToken) (st
 	if t.SessionID != "" {
 		claims["sid"] = t.SessionID
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.alg, Key: &jose.JSONWebKey{Key: key.key, KeyID: key.id}},
-		(&jose.SignerOptions{}).WithType(typAccessToken))
+	payload, err := json.Marshal(claims)
 	if err != nil {
-		return "", fmt.Errorf("access token signer: %w", err)
+		return "", fmt.Errorf("access token claims: %w", err)
 	}
-	return crypto.Sign(claims, signer)
+	return key.sign(typAccessToken, payload)
 }
 
 // accessTokenCrypto is the opaque tokens' crypto (tokenSeal), except that

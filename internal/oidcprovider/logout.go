@@ -12,7 +12,6 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/zitadel/oidc/v3/pkg/crypto"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -150,12 +149,11 @@ func (p *Provider) logoutToken(ctx context.Context, sess store.Session) (string,
 		"sid":    sess.ID,
 		"events": map[string]any{BackchannelLogoutEvent: map[string]any{}},
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.alg, Key: &jose.JSONWebKey{Key: key.key, KeyID: key.id}},
-		(&jose.SignerOptions{}).WithType("logout+jwt"))
+	payload, err := json.Marshal(claims)
 	if err != nil {
-		return "", fmt.Errorf("logout token signer: %w", err)
+		return "", fmt.Errorf("logout token claims: %w", err)
 	}
-	return crypto.Sign(claims, signer)
+	return key.sign("logout+jwt", payload)
 }
 
 // endSessionHandler wraps op's end_session: an id_token_hint signed by a key

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -50,6 +51,10 @@ type Provider struct {
 	storage *storage
 	// jwtAccessTokens: issue RFC 9068 JWT access tokens, not opaque ones.
 	jwtAccessTokens bool
+	// opTokenEndpoint sends every token request to op (tests compare
+	// codeGrant's answers with op's).
+	opTokenEndpoint bool
+	codeGrants      atomic.Int64 // exchanges codeGrant answered (tests check it is the one answering)
 	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.
@@ -202,7 +207,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Provider, error) {
 	mux.Handle("/jwks", publicCORS(p.op))
 	mux.HandleFunc("GET "+loggedOutPath, loggedOutHandler)
 	mux.Handle("/end_session", p.endSessionHandler(p.op))
-	mux.Handle("/token", withScope(allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.rawBasicAuth(p.op)))))
+	mux.Handle("/token", withScope(allowlistCORS(origins, "POST")(p.clientAuthEndpoint(p.codeGrant(p.rawBasicAuth(p.op))))))
 	for _, path := range []string{"/revoke", "/introspect"} {
 		mux.Handle(path, withScope(p.clientAuthEndpoint(p.rawBasicAuth(p.op))))
 	}
