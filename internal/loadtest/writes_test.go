@@ -62,9 +62,11 @@ func TestWriteTransactionsPerLogin(t *testing.T) {
 // token endpoint of the replica that completed the login uses that copy
 // (oidcprovider completedCodes; another replica reads it by code:
 // auth_request_by_code, never here). Nor is the challenge read: the proof
-// learns of a replay from its auth request (login.loadChallenge).
+// learns of a replay from its auth request (login.loadChallenge). The
+// mapping is read once by the proof; the code exchange reads it again (the
+// ID token's claims, as they stand then) inside its own transaction.
 var storeOpsBudget = map[string]int{
-	"get_mapping_by_address": 2,
+	"get_mapping_by_address": 1,
 	"complete_auth_request":  1,
 	"exchange_auth_code":     1,
 	// Postgres only: the shared per-IP limits of /authorize, the challenge

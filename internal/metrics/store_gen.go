@@ -239,7 +239,7 @@ func (t *timedStore) EndSessionsFor(a0 context.Context, a1 string, a2 string, a3
 	return t.s.EndSessionsFor(a0, a1, a2, a3)
 }
 
-func (t *timedStore) ExchangeAuthCode(a0 context.Context, a1 store.CodeExchange, a2 time.Time) (err error) {
+func (t *timedStore) ExchangeAuthCode(a0 context.Context, a1 store.CodeExchange, a2 time.Time) (r0 store.CodeExchanged, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("exchange_auth_code", start, err) }()
 	return t.s.ExchangeAuthCode(a0, a1, a2)

@@ -24,7 +24,18 @@ var errNotLinked = errors.New("qortal address is no longer linked to this user")
 // linkedMapping returns the mapping behind subject/address, refusing blocked
 // or changed links: a token outliving an admin's unlink must not work.
 func (p *Provider) linkedMapping(ctx context.Context, subject, address string) (store.Mapping, error) {
-	m, err := p.store.GetMappingByAddress(ctx, address)
+	var (
+		m   store.Mapping
+		err error
+	)
+	switch sc := scopeOf(ctx); {
+	case sc != nil && sc.mappingOf == address && address != "" && sc.mapping != nil:
+		m = *sc.mapping // read by this request's code exchange, a moment ago
+	case sc != nil && sc.mappingOf == address && address != "":
+		err = store.ErrNotFound
+	default:
+		m, err = p.store.GetMappingByAddress(ctx, address)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		if p.cfg.Nextcloud.URL == "" && subject == address && address != "" {
 			// Standalone (no Nextcloud): the address is its own subject

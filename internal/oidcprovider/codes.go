@@ -62,11 +62,13 @@ func (s *storage) codeTokens(ctx context.Context, ar *authRequest, withRefresh b
 		return access, "", err
 	}
 	x.Access, x.KeepUntil = &access, keepUntil
-	if err := s.p.store.ExchangeAuthCode(ctx, x, now); err != nil {
+	got, err := s.p.store.ExchangeAuthCode(ctx, x, now)
+	if err != nil {
 		return store.AccessToken{}, "", s.redeemError(ctx, ar, err)
 	}
 	if sc := scopeOf(ctx); sc != nil {
 		sc.exchanged = ar.r.ID
+		sc.mappingOf, sc.mapping = access.QortalAddress, got.Mapping
 	}
 	return access, refresh, nil
 }

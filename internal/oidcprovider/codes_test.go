@@ -156,7 +156,7 @@ type racingCodeStore struct {
 	body   map[string]any
 }
 
-func (s *racingCodeStore) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now time.Time) error {
+func (s *racingCodeStore) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now time.Time) (store.CodeExchanged, error) {
 	if !s.staged.CompareAndSwap(false, true) {
 		return s.Store.ExchangeAuthCode(ctx, x, now)
 	}
@@ -164,9 +164,9 @@ func (s *racingCodeStore) ExchangeAuthCode(ctx context.Context, x store.CodeExch
 		s.status, s.body = s.second()
 		return s.Store.ExchangeAuthCode(ctx, x, now)
 	}
-	err := s.Store.ExchangeAuthCode(ctx, x, now)
+	got, err := s.Store.ExchangeAuthCode(ctx, x, now)
 	s.status, s.body = s.second()
-	return err
+	return got, err
 }
 
 // Whichever way two exchanges of one code interleave, one at most gets

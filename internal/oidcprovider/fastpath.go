@@ -95,6 +95,10 @@ func (c codeCrypto) codeHash(id string) string { return hashToken(c.codeFor(id))
 // calls into storage do not repeat it.
 type scope struct {
 	exchanged string // auth request whose code this request exchanged (op then asks to delete it)
+	// mappingOf's mapping as the exchange's transaction read it (nil:
+	// none): the ID token's claims come from it (linkedMapping).
+	mappingOf string
+	mapping   *store.Mapping
 }
 
 type scopeKey struct{}

@@ -1,6 +1,7 @@
 package oidcprovider
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,6 +30,51 @@ func TestInsecureIssuerRules(t *testing.T) {
 		if _, err := insecureIssuerAllowed(bad, true); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// TestBlockedBeforeTheExchangeGetsNoTokens: the ID token's claims come
+// from the mapping as the code exchange's own transaction reads it, so an
+// admin's block or relink between the proof and the exchange refuses the
+// exchange, and a rename made then shows in the token.
+func TestBlockedBeforeTheExchangeGetsNoTokens(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			st := storetest.Open(t, kind)
+			linkAlice(t, st)
+			e := newEnv(t, st, nil)
+			verifier, challenge := pkce()
+			basic := &creds{id: "nc", secret: ncSecret, raw: true}
+			change := func(m store.Mapping) {
+				t.Helper()
+				if _, err := st.UpdateMapping(t.Context(), m, store.AuditEntry{Actor: "admin:test"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, viaOp := range []bool{false, true} {
+				e.p.opTokenEndpoint = viaOp
+				id, _ := e.authorize(ncAuthorize(challenge))
+				code, _ := e.login(e.p, id)
+				renamed := alice
+				renamed.DisplayName = "Alice Renamed"
+				change(renamed)
+				status, body := e.token(codeForm(code, verifier), basic)
+				if name := jwtClaims(t, fmt.Sprint(body["id_token"]))["name"]; status != 200 || name != "Alice Renamed" {
+					t.Errorf("op %v: exchange after a rename: %d, name %v", viaOp, status, name)
+				}
+				change(alice)
+				id, _ = e.authorize(ncAuthorize(challenge))
+				code, _ = e.login(e.p, id)
+				blocked := alice
+				blocked.Status = store.StatusBlocked
+				change(blocked)
+				if status, body := e.token(codeForm(code, verifier), basic); status != 400 || body["error"] != "invalid_grant" {
+					t.Errorf("op %v: blocked before the exchange: %d %v, want 400 invalid_grant", viaOp, status, body)
+				}
+				change(alice)
+			}
+			e.p.opTokenEndpoint = false
+		})
 	}
 }
 

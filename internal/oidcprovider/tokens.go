@@ -277,6 +277,12 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	sid, address := sessionOf(req)
 	if err := s.p.setUserinfo(ctx, info, req.GetSubject(), address, scopes); err != nil {
+		if errors.Is(err, errNotLinked) {
+			// Blocked or unlinked since the login: the grant behind the
+			// code (or refresh token) is no longer valid (RFC 6749
+			// section 5.2), not a server error.
+			return oidc.ErrInvalidGrant().WithDescription("%s", errNotLinked).WithParent(err)
+		}
 		return err
 	}
 	if sid != "" {

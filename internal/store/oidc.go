@@ -123,6 +123,13 @@ type CodeExchange struct {
 	Refresh   *RefreshToken // optional; FamilyID must be GrantID
 }
 
+// CodeExchanged is what an exchange read in its transaction.
+type CodeExchanged struct {
+	// Mapping is the mapping of the access token's QortalAddress as the
+	// exchange found it; nil when there is none (or no address).
+	Mapping *Mapping
+}
+
 // AuthCode is an issued authorization code, stored by hash only.
 type AuthCode struct {
 	Hash          string // lowercase hex SHA-256 of the code
@@ -259,8 +266,10 @@ type OIDCStore interface {
 	// ExchangeAuthCode redeems the code (exactly once across replicas, as
 	// RedeemAuthCode) and stores x's tokens, in one transaction. On ErrNotFound or ErrCodeUsed nothing of
 	// x is stored; ErrCodeUsed means a replay, and the grant of the first
-	// redemption has been revoked before returning.
-	ExchangeAuthCode(ctx context.Context, x CodeExchange, now time.Time) error
+	// redemption has been revoked before returning. It also reads, in that
+	// transaction, the mapping of the access token's Qortal address (the
+	// ID token's claims), so the exchange needs no read of its own.
+	ExchangeAuthCode(ctx context.Context, x CodeExchange, now time.Time) (CodeExchanged, error)
 	// GetRedeemedCode returns the record of a redeemed code: ErrNotFound
 	// when there is none or it expired at now.
 	GetRedeemedCode(ctx context.Context, codeHash string, now time.Time) (RedeemedCode, error)

@@ -146,8 +146,22 @@ func oidcExchangeCode(t *testing.T, a, b store.Store) {
 	ctx := t.Context()
 	now := oidcT0
 	ar := doneRequest(t, a, "ar", "hc", now)
-	if err := a.ExchangeAuthCode(ctx, exchange("g1", now, true), now.Add(time.Second)); err != nil {
+	// The exchange reads the mapping of the token's address in its own
+	// transaction: as it stands then (here: changed since the login).
+	m := mustCreate(t, a, mapping(7))
+	m.DisplayName = "Renamed"
+	if _, err := a.UpdateMapping(ctx, m, by("admin:test")); err != nil {
+		t.Fatal(err)
+	}
+	first := exchange("g1", now, true)
+	first.Access.QortalAddress = m.QortalAddress
+	got, err := a.ExchangeAuthCode(ctx, first, now.Add(time.Second))
+	if err != nil {
 		t.Fatalf("ExchangeAuthCode: %v", err)
+	}
+	if got.Mapping == nil || got.Mapping.QortalAddress != m.QortalAddress || got.Mapping.NextcloudUserID != m.NextcloudUserID ||
+		got.Mapping.DisplayName != "Renamed" || got.Mapping.Email != m.Email || got.Mapping.Status != store.StatusLinked {
+		t.Errorf("exchange's mapping = %+v, want %+v", got.Mapping, m)
 	}
 	wantRevoked(t, b, false, "at-g1", "rt-g1")
 	if got, err := b.GetAuthRequest(ctx, "ar"); err == nil && !got.Done {
@@ -175,8 +189,11 @@ func oidcExchangeCode(t *testing.T, a, b store.Store) {
 		t.Fatalf("redemption record = %+v, %v", rc, err)
 	}
 
-	err = b.ExchangeAuthCode(ctx, exchange("g2", now, true), now.Add(time.Minute))
+	got, err = b.ExchangeAuthCode(ctx, exchange("g2", now, true), now.Add(time.Minute))
 	wantErr(t, "replayed exchange", err, store.ErrCodeUsed)
+	if got.Mapping != nil {
+		t.Errorf("a replayed exchange returned a mapping: %+v", got.Mapping)
+	}
 	wantRevoked(t, a, true, "at-g1", "rt-g1")
 	if _, err := a.GetAccessToken(ctx, "at-g2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("access token of a replay stored: %v", err)
@@ -184,14 +201,14 @@ func oidcExchangeCode(t *testing.T, a, b store.Store) {
 	if _, err := a.GetRefreshToken(ctx, "rt-g2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("refresh token of a replay stored: %v", err)
 	}
-	err = a.ExchangeAuthCode(ctx, store.CodeExchange{CodeHash: "unknown", GrantID: "g3", Access: exchange("g3", now, false).Access}, now)
+	_, err = a.ExchangeAuthCode(ctx, store.CodeExchange{CodeHash: "unknown", GrantID: "g3", Access: exchange("g3", now, false).Access}, now)
 	wantErr(t, "unknown code", err, store.ErrNotFound)
 	if _, err := a.GetAccessToken(ctx, "at-g3"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("access token of an unknown code stored: %v", err)
 	}
 	bad := exchange("g4", now, false)
 	bad.Access.RefreshFamilyID = "other"
-	if err := a.ExchangeAuthCode(ctx, bad, now); err == nil || errors.Is(err, store.ErrNotFound) {
+	if _, err := a.ExchangeAuthCode(ctx, bad, now); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("tokens outside the grant: %v, want a plain error", err)
 	}
 
@@ -199,7 +216,17 @@ func oidcExchangeCode(t *testing.T, a, b store.Store) {
 	doneRequest(t, a, "ar-exp", "hc-exp", now)
 	x := exchange("g5", now, false)
 	x.CodeHash = "hc-exp"
-	wantErr(t, "expired code", a.ExchangeAuthCode(ctx, x, now.Add(3*time.Minute)), store.ErrNotFound)
+	_, err = a.ExchangeAuthCode(ctx, x, now.Add(3*time.Minute))
+	wantErr(t, "expired code", err, store.ErrNotFound)
+
+	// No mapping for the address (a standalone login): none returned,
+	// the exchange done all the same.
+	doneRequest(t, a, "ar-nomap", "hc-nomap", now)
+	x = exchange("g6", now, false)
+	x.CodeHash, x.Access.QortalAddress = "hc-nomap", "QnoMapping"
+	if got, err := b.ExchangeAuthCode(ctx, x, now.Add(time.Second)); err != nil || got.Mapping != nil {
+		t.Errorf("exchange for an address without a mapping = %+v, %v; want done without one", got.Mapping, err)
+	}
 }
 
 // oidcConcurrentExchange: of racing exchanges of one code exactly one wins;
@@ -216,7 +243,8 @@ func oidcConcurrentExchange(t *testing.T, a, b store.Store) {
 		if i%2 == 1 {
 			s = b
 		}
-		return s.ExchangeAuthCode(t.Context(), exchange(grant(i), now, i%3 == 0), now.Add(time.Second))
+		_, err := s.ExchangeAuthCode(t.Context(), exchange(grant(i), now, i%3 == 0), now.Add(time.Second))
+		return err
 	})
 	exactlyOneWins(t, "concurrent ExchangeAuthCode", errs, store.ErrCodeUsed)
 	winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })

@@ -79,14 +79,15 @@ func (s *Store) redeem(ctx context.Context, tx *Tx, codeHash, grantID string, ex
 // ExchangeAuthCode is the whole write of a code exchange in one transaction:
 // redeem and store the tokens (the redemption record keeps what a replay
 // check needs).
-func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now time.Time) error {
+func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now time.Time) (store.CodeExchanged, error) {
+	var out store.CodeExchanged
 	switch {
 	case x.CodeHash == "" || x.GrantID == "":
-		return errors.New("exchange auth code: code hash and grant id are required")
+		return out, errors.New("exchange auth code: code hash and grant id are required")
 	case x.Access == nil || x.Access.ID == "" || x.Access.ClientID == "" || x.Access.Subject == "":
-		return errors.New("exchange auth code: an access token with id, client id and subject is required")
+		return out, errors.New("exchange auth code: an access token with id, client id and subject is required")
 	case x.Access.RefreshFamilyID != x.GrantID || (x.Refresh != nil && x.Refresh.FamilyID != x.GrantID):
-		return errors.New("exchange auth code: tokens must belong to the grant")
+		return out, errors.New("exchange auth code: tokens must belong to the grant")
 	}
 	reused := false
 	err := s.inTx(ctx, func(tx *Tx) error {
@@ -107,18 +108,30 @@ func (s *Store) ExchangeAuthCode(ctx context.Context, x store.CodeExchange, now 
 		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_access_tokens (`+accessCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,NULL)`,
 			t.ID, t.ClientID, t.Subject, t.QortalAddress, encList(t.Scopes), encList(t.Audience), t.SessionID, t.RefreshFamilyID,
 			s.ts(t.CreatedAt), s.ts(t.ExpiresAt))
-		return err
+		if err != nil || t.QortalAddress == "" {
+			return err
+		}
+		// Read here rather than by the caller afterwards: on the writer
+		// this is one statement more, not a read transaction more.
+		m, err := scanMapping(tx.QueryRowContext(ctx, `SELECT `+mappingCols+` FROM mappings WHERE qortal_address = $1`, t.QortalAddress))
+		switch {
+		case err == nil:
+			out.Mapping = &m
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		return nil
 	})
 	if err == nil && reused {
 		err = store.ErrCodeUsed
 	}
 	if errors.Is(err, store.ErrCodeUsed) {
-		return fmt.Errorf("exchange auth code: %w", err)
+		return store.CodeExchanged{}, fmt.Errorf("exchange auth code: %w", err)
 	}
 	if err != nil {
-		return s.fail("exchange auth code", err)
+		return store.CodeExchanged{}, s.fail("exchange auth code", err)
 	}
-	return nil
+	return out, nil
 }
 
 // GetRedeemedCode returns the unexpired record of a redeemed code.
