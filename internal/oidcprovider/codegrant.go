@@ -34,7 +34,7 @@ import (
 // parameters, query parameters and unknown clients.
 func (p *Provider) codeGrant(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.jwtAccessTokens || p.opTokenEndpoint || r.PostForm.Get("grant_type") != string(oidc.GrantTypeCode) || !p.serveCodeGrant(w, r) {
+		if p.jwtAccessTokens || p.opTokenEndpoint.Load() || r.PostForm.Get("grant_type") != string(oidc.GrantTypeCode) || !p.serveCodeGrant(w, r) {
 			next.ServeHTTP(w, r)
 		}
 	})

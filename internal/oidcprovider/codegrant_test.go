@@ -115,9 +115,9 @@ func TestCodeGrantAnswersAsOpDoes(t *testing.T) {
 					if e.p.codeGrants.Load() != before+1 {
 						t.Fatalf("%s %s: the exchange did not go through codeGrant", alg, c.name)
 					}
-					e.p.opTokenEndpoint = true
+					e.p.opTokenEndpoint.Store(true)
 					viaOp, opCode := exchangeFor(t, e, c)
-					e.p.opTokenEndpoint = false
+					e.p.opTokenEndpoint.Store(false)
 					if e.p.codeGrants.Load() != before+1 {
 						t.Fatalf("%s %s: opTokenEndpoint did not send the exchange to op", alg, c.name)
 					}
@@ -235,7 +235,7 @@ func TestCodeGrantLeavesFailuresToOp(t *testing.T) {
 	}
 	answers := map[bool]map[string]tokenAnswer{}
 	for _, viaOp := range []bool{false, true} {
-		e.p.opTokenEndpoint = viaOp
+		e.p.opTokenEndpoint.Store(viaOp)
 		id, _ := e.authorize(ncAuthorize(challenge))
 		code, _ := e.login(e.p, id)
 		answers[viaOp] = map[string]tokenAnswer{}
@@ -251,7 +251,7 @@ func TestCodeGrantLeavesFailuresToOp(t *testing.T) {
 		}
 		answers[viaOp]["reused code"] = e.tokenAnswer(codeForm(code, verifier), good)
 	}
-	e.p.opTokenEndpoint = false
+	e.p.opTokenEndpoint.Store(false)
 	for name, fast := range answers[false] {
 		viaOp := answers[true][name]
 		if fast.status == http.StatusOK || fast.status != viaOp.status || !reflect.DeepEqual(fast.body, viaOp.body) ||

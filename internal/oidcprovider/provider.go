@@ -53,7 +53,7 @@ type Provider struct {
 	jwtAccessTokens bool
 	// opTokenEndpoint sends every token request to op (tests compare
 	// codeGrant's answers with op's).
-	opTokenEndpoint bool
+	opTokenEndpoint atomic.Bool
 	codeGrants      atomic.Int64 // exchanges codeGrant answered (tests check it is the one answering)
 	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier

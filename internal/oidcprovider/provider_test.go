@@ -52,7 +52,7 @@ func TestBlockedBeforeTheExchangeGetsNoTokens(t *testing.T) {
 				}
 			}
 			for _, viaOp := range []bool{false, true} {
-				e.p.opTokenEndpoint = viaOp
+				e.p.opTokenEndpoint.Store(viaOp)
 				id, _ := e.authorize(ncAuthorize(challenge))
 				code, _ := e.login(e.p, id)
 				renamed := alice
@@ -73,7 +73,7 @@ func TestBlockedBeforeTheExchangeGetsNoTokens(t *testing.T) {
 				}
 				change(alice)
 			}
-			e.p.opTokenEndpoint = false
+			e.p.opTokenEndpoint.Store(false)
 		})
 	}
 }
