@@ -19,7 +19,7 @@ after(async () => { await b?.stop(); });
 
 async function signIn(page, acct) {
   await page.goto(`${b.issuer}/account`);
-  await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.click('#account-signin')]);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/authorize'), page.click('#account-signin')]);
   await page.fill('#address', acct.address);
   await page.click('#address-submit');
   await page.waitForSelector('#step-sign:not([hidden])');

@@ -42,7 +42,7 @@ test('quick start: keygen, sign in at /demo in Chromium, see the claims', async 
   await page.click('#link-demo');
   await page.waitForURL((u) => u.pathname === '/demo');
   await Promise.all([
-    page.waitForURL((u) => u.pathname === '/login'),
+    page.waitForURL((u) => u.pathname === '/authorize'), // the login page, in /authorize's own answer
     page.click('#demo-signin'),
   ]);
   await page.fill('#address', address);
@@ -73,7 +73,7 @@ test('quick start: a second sign-in is single sign-on; sign-out ends it', async 
   const key = readFileSync(path.join(work, 'second.key'), 'utf8').trim();
   const { page, problems } = await openPage(browser.context);
   await page.goto(`${b.issuer}/demo`);
-  await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.click('#demo-signin')]);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/authorize'), page.click('#demo-signin')]);
   await page.fill('#address', address);
   await page.click('#address-submit');
   await page.waitForSelector('#step-sign:not([hidden])');
@@ -91,7 +91,7 @@ test('quick start: a second sign-in is single sign-on; sign-out ends it', async 
   // Sign out: through end_session back to /demo; the next sign-in signs again.
   await Promise.all([page.waitForURL((u) => u.pathname === '/demo' && u.searchParams.get('state') === 'signed_out'), page.click('#demo-signout')]);
   assert.match(await page.locator('#demo-notice').innerText(), /signed out/);
-  await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.click('#demo-signin')]);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/authorize'), page.click('#demo-signin')]);
   assert.ok(await page.locator('#address').isVisible());
   assert.deepEqual(problems, [], 'console errors or CSP violations');
   await page.close();

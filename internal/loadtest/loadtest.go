@@ -21,6 +21,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"slices"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,26 +353,34 @@ func (d *driver) login(ctx context.Context) (map[string]any, error) {
 		"scope": {strings.Join(d.o.Scopes, " ")}, "state": {state}, "nonce": {nonce},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}
-	// 1. The relying party sends the browser to /authorize.
-	res, err := d.do(ctx, browser, http.MethodGet, d.authorizeURL+"?"+q.Encode(), nil, "")
+	// 1. The relying party sends the browser to /authorize, which answers
+	// with the login page itself (2), or (brokers before that) redirects
+	// to it and the browser loads it.
+	res, err := d.page(ctx, browser, d.authorizeURL+"?"+q.Encode())
 	if err != nil {
 		return nil, fail("authorize", "%v", err)
 	}
-	loginURL, err := d.location(res, http.StatusFound)
-	if err != nil {
-		return nil, fail("authorize", "%v", err)
-	}
-	authRequestID := loginURL.Query().Get("authRequestID")
-	if authRequestID == "" {
-		return nil, fail("authorize", "no authRequestID in %s", loginURL.Path)
-	}
-	// 2. The browser loads the login page.
-	res, err = d.do(ctx, browser, http.MethodGet, loginURL.String(), nil, "")
-	if err != nil {
-		return nil, fail("login page", "%v", err)
-	}
-	if err := drain(res, http.StatusOK); err != nil {
-		return nil, fail("login page", "%v", err)
+	var loginURL *url.URL
+	var authRequestID string
+	if res.StatusCode == http.StatusOK {
+		if authRequestID, err = pageAuthRequestID(res); err != nil {
+			return nil, fail("authorize", "%v", err)
+		}
+		loginURL = res.Request.URL.ResolveReference(&url.URL{Path: strings.TrimSuffix(res.Request.URL.Path, "/authorize") + "/login"})
+	} else {
+		if loginURL, err = d.location(res, http.StatusFound); err != nil {
+			return nil, fail("authorize", "%v", err)
+		}
+		if authRequestID = loginURL.Query().Get("authRequestID"); authRequestID == "" {
+			return nil, fail("authorize", "no authRequestID in %s", loginURL.Path)
+		}
+		res, err = d.page(ctx, browser, loginURL.String())
+		if err != nil {
+			return nil, fail("login page", "%v", err)
+		}
+		if err := drain(res, http.StatusOK); err != nil {
+			return nil, fail("login page", "%v", err)
+		}
 	}
 	// 3. The page asks for a challenge, 4. the user signs it, 5. the page verifies.
 	var ch struct {
@@ -427,6 +436,34 @@ func (d *driver) do(ctx context.Context, c *http.Client, method, u string, body 
 		req.Header.Set("Content-Type", contentType)
 	}
 	return c.Do(req)
+}
+
+// page GETs u as a browser navigates to a page (asking for HTML).
+func (d *driver) page(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	return c.Do(req)
+}
+
+// authRequestAttr is the login page's markup for its request id.
+var authRequestAttr = regexp.MustCompile(`data-auth-request-id="([A-Za-z0-9_.-]+)"`)
+
+// pageAuthRequestID reads (and closes) a login page and returns the auth
+// request id it carries, as the page's script does.
+func pageAuthRequestID(res *http.Response) (string, error) {
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	_ = res.Body.Close()
+	if err != nil {
+		return "", err
+	}
+	m := authRequestAttr.FindSubmatch(body)
+	if m == nil {
+		return "", fmt.Errorf("status %d without a login page", res.StatusCode)
+	}
+	return string(m[1]), nil
 }
 
 func (d *driver) location(res *http.Response, want int) (*url.URL, error) {

@@ -137,3 +137,68 @@ func storeOps(t *testing.T, issuer string) map[string]int {
 	}
 	return ops
 }
+
+// loginRoutes are the requests of one login, as a browser and a relying
+// party make them: /authorize answers the browser with the login page
+// itself (no redirect to /login), then the challenge, the proof and the
+// code exchange.
+var loginRoutes = map[string]int{"/authorize": 1, "/login/challenge": 1, "/login/verify": 1, "/token": 1}
+
+// TestRequestsPerLogin counts the broker's HTTP requests by route over
+// complete logins (from its own /metrics): a change that adds a request to
+// the login, or sends the browser through the /login redirect again, fails
+// here.
+func TestRequestsPerLogin(t *testing.T) {
+	issuer, key, _ := startBroker(t, storetest.SQLite, "EdDSA")
+	o := Options{Issuer: issuer, ClientID: clientID, Secret: secret, RedirectURI: redirect, Key: key, Concurrency: 1, Logins: 10, Warmup: 1}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	before := httpRequests(t, issuer)
+	o.Warmup = 0
+	r, err := Run(context.Background(), o)
+	if err != nil || r.Logins != 10 || r.ErrorCount() != 0 {
+		t.Fatalf("run: %v %+v", err, r)
+	}
+	after := httpRequests(t, issuer)
+	for route, n := range after {
+		per := float64(n-before[route]) / float64(r.Logins)
+		if per == 0 || route == "/.well-known/openid-configuration" || route == "/jwks" || route == "/metrics" {
+			continue // the driver's discovery and key set, once per run
+		}
+		t.Logf("%s: %.1f per login", route, per)
+		if per > float64(loginRoutes[route]) {
+			t.Errorf("%s: %.1f requests per login, want %d", route, per, loginRoutes[route])
+		}
+	}
+	for route, want := range loginRoutes {
+		if got := float64(after[route]-before[route]) / float64(r.Logins); got != float64(want) {
+			t.Errorf("%s: %.1f requests per login, want %d", route, got, want)
+		}
+	}
+}
+
+// httpRequests reads the request counts by route (all methods and
+// statuses) from /metrics.
+func httpRequests(t *testing.T, issuer string) map[string]int {
+	t.Helper()
+	res, err := http.Get(issuer + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	re := regexp.MustCompile(`(?m)^qortal_oidc_http_requests_total\{[^}]*route="([^"]*)"[^}]*\} ([0-9]+)$`)
+	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
+		n, _ := strconv.Atoi(m[2])
+		out[m[1]] += n
+	}
+	if len(out) == 0 {
+		t.Fatal("no request counts in /metrics")
+	}
+	return out
+}

@@ -121,6 +121,11 @@ func pageWording(e *apiError) pageText {
 	}
 }
 
+// LoginPage is the login page's handler (GET /login?authRequestID=...),
+// which the provider serves in /authorize's own answer to a browser
+// (oidcprovider.SetLoginPage).
+func (h *Handler) LoginPage() http.Handler { return http.HandlerFunc(h.loginPage) }
+
 // loginPage is where /authorize sends the browser.
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	ar, e := h.authRequest(r.Context(), r.URL.Query().Get("authRequestID"))

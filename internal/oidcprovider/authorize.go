@@ -123,14 +123,111 @@ func (p *Provider) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	case f.Get("response_type") != string(oidc.ResponseTypeCode):
 		fail(errUnsupportedResponseType, "only response_type=code is supported", true)
 	default:
-		if redirectable && f.Get("response_mode") == string(oidc.ResponseModeFormPost) {
-			fp := &formPostErrors{ResponseWriter: w, redirectURI: f.Get("redirect_uri")}
-			op.Authorize(fp, r, p.authz)
-			return
+		out := w
+		here := p.loginPageHere(r)
+		if here != nil {
+			out = here.capture(w)
 		}
-		op.Authorize(w, r, p.authz)
+		if redirectable && f.Get("response_mode") == string(oidc.ResponseModeFormPost) {
+			out = &formPostErrors{ResponseWriter: out, redirectURI: f.Get("redirect_uri")}
+		}
+		op.Authorize(out, r, p.authz)
+		if here != nil {
+			here.serve(w, r)
+		}
 	}
 }
+
+// SetLoginPage gives the provider the login page's handler (GET
+// /login?authRequestID=...), to serve in /authorize's own answer; call it
+// before serving. Without it /authorize redirects to the page.
+func (p *Provider) SetLoginPage(h http.Handler) { p.loginPage = h }
+
+// loginPageHere is how /authorize answers a browser with the login page
+// itself (as Keycloak does) instead of a redirect to it: one request and
+// one round trip less for every login. op still validates the request and
+// creates it; only its redirect to the login page is caught and replaced
+// by what GET of that URL answers (the login page, or the single sign-on
+// redirect to the relying party, or the page's own error), so the page
+// cannot tell the two apart. Only a top-level GET that asks for HTML is
+// answered so (a browser following the relying party's redirect); a POST
+// (a reload would post again) and non-browser clients get the redirect.
+// The page is the same document either way: it reads the request id from
+// its own markup, not from its URL, and its links are absolute.
+func (p *Provider) loginPageHere(r *http.Request) *inlineLogin {
+	if p.loginPage == nil || r.Method != http.MethodGet || !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		return nil
+	}
+	return &inlineLogin{page: p.loginPage, prefix: p.issuer + loginPath + "?"}
+}
+
+// loginPath is where op sends the browser (client.LoginURL).
+const loginPath = "/login"
+
+type inlineLogin struct {
+	page   http.Handler
+	prefix string
+	caught *loginRedirect
+}
+
+func (l *inlineLogin) capture(w http.ResponseWriter) http.ResponseWriter {
+	l.caught = &loginRedirect{ResponseWriter: w, prefix: l.prefix}
+	return l.caught
+}
+
+// serve answers with the login page if op redirected to it (and wrote
+// nothing else).
+func (l *inlineLogin) serve(w http.ResponseWriter, r *http.Request) {
+	if l.caught.location == "" {
+		return
+	}
+	u, err := url.Parse(l.caught.location)
+	if err != nil {
+		http.Redirect(w, r, l.caught.location, http.StatusFound)
+		return
+	}
+	for _, h := range []string{"Location", "Content-Type", "Content-Length"} {
+		w.Header().Del(h)
+	}
+	page := r.Clone(r.Context())
+	page.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	page.RequestURI = page.URL.RequestURI()
+	page.Form, page.PostForm = nil, nil
+	l.page.ServeHTTP(w, page)
+}
+
+// loginRedirect swallows op's redirect to the login page (the one answer
+// inlineLogin replaces) and passes every other answer through.
+type loginRedirect struct {
+	http.ResponseWriter
+	prefix   string
+	location string
+	answered bool
+}
+
+func (l *loginRedirect) WriteHeader(status int) {
+	if l.answered {
+		return
+	}
+	l.answered = true
+	if loc := l.Header().Get("Location"); (status == http.StatusFound || status == http.StatusSeeOther) && strings.HasPrefix(loc, l.prefix) {
+		l.location = loc
+		return
+	}
+	l.ResponseWriter.WriteHeader(status)
+}
+
+func (l *loginRedirect) Write(b []byte) (int, error) {
+	if !l.answered {
+		l.WriteHeader(http.StatusOK)
+	}
+	if l.location != "" {
+		return len(b), nil
+	}
+	return l.ResponseWriter.Write(b)
+}
+
+func (l *loginRedirect) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
 // formPostErrors turns the error redirects op sends for a form_post
 // request (op always redirects errors in the query) into the form_post

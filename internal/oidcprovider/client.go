@@ -26,7 +26,7 @@ const ScopeGroups = "groups"
 // client adapts a stored client to op.Client.
 type client struct {
 	c        store.OIDCClient
-	loginURL string // issuer + "/login"
+	loginURL string // issuer + loginPath
 	idTTL    time.Duration
 }
 

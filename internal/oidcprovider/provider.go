@@ -55,6 +55,7 @@ type Provider struct {
 	// codeGrant's answers with op's).
 	opTokenEndpoint atomic.Bool
 	codeGrants      atomic.Int64 // exchanges codeGrant answered (tests check it is the one answering)
+	loginPage       http.Handler // the login page, served in /authorize's answer (SetLoginPage)
 	handler         http.Handler
 	// callbackKey MACs the callback URL CompleteLogin hands to the verifier
 	// (see callback.go); all replicas derive the same one.

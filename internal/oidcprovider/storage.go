@@ -289,7 +289,7 @@ func (p *Provider) client(ctx context.Context, id string) (*client, error) {
 		}
 		return nil, fmt.Errorf("load client: %w", err)
 	}
-	return &client{c: c, loginURL: p.issuer + "/login", idTTL: p.ttl.id}, nil
+	return &client{c: c, loginURL: p.issuer + loginPath, idTTL: p.ttl.id}, nil
 }
 
 // GetKeyByIDAndClientID: JWT client authentication is not offered.

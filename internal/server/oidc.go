@@ -88,6 +88,7 @@ func (s *Server) mountOIDC(ctx context.Context, r *mux.Router) error {
 		return fmt.Errorf("login page: %w", err)
 	}
 	lh.Register(r)
+	p.SetLoginPage(lh.LoginPage())
 	if s.cfg.Demo.Enabled {
 		dh, err := demo.New(s.cfg, demo.Transport(func() http.Handler { return s.handler }), lh.AssetURL, s.log)
 		if err != nil {
