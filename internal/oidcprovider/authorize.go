@@ -123,6 +123,10 @@ func (p *Provider) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	case f.Get("response_type") != string(oidc.ResponseTypeCode):
 		fail(errUnsupportedResponseType, "only response_type=code is supported", true)
 	default:
+		if p.loginPage != nil {
+			// The same URL answers a page or a redirect by Accept.
+			w.Header().Add("Vary", "Accept")
+		}
 		out := w
 		here := p.loginPageHere(r)
 		if here != nil {

@@ -75,6 +75,9 @@ func TestAuthorizeAnswersABrowserWithTheLoginPage(t *testing.T) {
 					t.Errorf("header %s = %q at /authorize, %q at /login", h, res.Header.Get(h), direct.Header.Get(h))
 				}
 			}
+			if !strings.Contains(res.Header.Get("Vary"), "Accept") {
+				t.Errorf("the page at /authorize: Vary %q, want Accept named", res.Header.Get("Vary"))
+			}
 			if status, out := c.signIn(t, id, alice); status != http.StatusOK {
 				t.Fatalf("signing in from the page /authorize served: %d %v", status, out)
 			} else if code, state := c.follow(t, out["redirectTo"].(string)); code == "" || state != "st4te" {
@@ -85,7 +88,8 @@ func TestAuthorizeAnswersABrowserWithTheLoginPage(t *testing.T) {
 			for _, accept := range []string{"", "application/json", "*/*"} {
 				res, _ := getPage(t, http.MethodGet, authURL, accept)
 				loc, _ := url.Parse(res.Header.Get("Location"))
-				if res.StatusCode != http.StatusFound || loc == nil || loc.Path != "/login" || loc.Query().Get("authRequestID") == "" {
+				if res.StatusCode != http.StatusFound || loc == nil || loc.Path != "/login" || loc.Query().Get("authRequestID") == "" ||
+					!strings.Contains(res.Header.Get("Vary"), "Accept") {
 					t.Errorf("Accept %q: %d %s, want the redirect to the login page", accept, res.StatusCode, res.Header.Get("Location"))
 				}
 			}
