@@ -230,6 +230,23 @@ func TestCodeGrantLeavesFailuresToOp(t *testing.T) {
 			f.Set("client_id", "spa")
 			return f
 		}, nil},
+		{"another client's credentials in the form", func(c string) url.Values {
+			f := codeForm(c, verifier)
+			f.Set("client_id", "spa")
+			f.Set("client_secret", ncSecret)
+			return f
+		}, nil},
+		{"confidential client without its secret", func(c string) url.Values {
+			f := codeForm(c, verifier)
+			f.Set("client_id", "nc")
+			return f
+		}, nil},
+		{"client_assertion", func(c string) url.Values {
+			f := codeForm(c, verifier)
+			f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+			f.Set("client_assertion", "e30.e30.sig")
+			return f
+		}, nil},
 		{"unknown code", func(string) url.Values { return codeForm("c1_nope", verifier) }, good},
 		{"no code", func(string) url.Values { f := codeForm("", verifier); f.Del("code"); return f }, good},
 	}
@@ -310,3 +327,26 @@ func TestIDTokenPayloadEncodesAsOp(t *testing.T) {
 }
 
 func jwsAlg(alg string) jose.SignatureAlgorithm { return jose.SignatureAlgorithm(alg) }
+
+// TestCodeGrantBasicWinsOverAFormClientID: Basic credentials with a
+// different client_id in the form (and no secret there) authenticate the
+// Basic client in op (its credentials replace the form's); codeGrant does
+// the same, so the answer does not depend on which of them gave it.
+func TestCodeGrantBasicWinsOverAFormClientID(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLite)
+	linkAlice(t, st)
+	e := newEnv(t, st, nil)
+	verifier, challenge := pkce()
+	for _, viaOp := range []bool{false, true} {
+		e.p.opTokenEndpoint.Store(viaOp)
+		id, _ := e.authorize(ncAuthorize(challenge))
+		code, _ := e.login(e.p, id)
+		f := codeForm(code, verifier)
+		f.Set("client_id", "spa")
+		a := e.tokenAnswer(f, &creds{id: "nc", secret: ncSecret, raw: true})
+		if a.status != http.StatusOK || jwtClaims(t, a.body["id_token"].(string))["aud"].([]any)[0] != "nc" {
+			t.Errorf("op %v: %d %v, want nc's tokens", viaOp, a.status, a.body)
+		}
+	}
+	e.p.opTokenEndpoint.Store(false)
+}
