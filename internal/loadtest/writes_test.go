@@ -117,6 +117,13 @@ func TestStoreOperationsPerLogin(t *testing.T) {
 // storeOps reads the store operation counts (all results) from /metrics.
 func storeOps(t *testing.T, issuer string) map[string]int {
 	t.Helper()
+	return metricCounts(t, issuer, regexp.MustCompile(`(?m)^qortal_oidc_store_operation_duration_seconds_count\{op="([a-z_]+)",result="[a-z_]+"\} ([0-9]+)$`))
+}
+
+// metricCounts sums the counters re matches in /metrics by re's first
+// group (re's second group is the value).
+func metricCounts(t *testing.T, issuer string, re *regexp.Regexp) map[string]int {
+	t.Helper()
 	res, err := http.Get(issuer + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -126,16 +133,15 @@ func storeOps(t *testing.T, issuer string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops := map[string]int{}
-	re := regexp.MustCompile(`(?m)^qortal_oidc_store_operation_duration_seconds_count\{op="([a-z_]+)",result="[a-z_]+"\} ([0-9]+)$`)
+	out := map[string]int{}
 	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
 		n, _ := strconv.Atoi(m[2])
-		ops[m[1]] += n
+		out[m[1]] += n
 	}
-	if len(ops) == 0 {
-		t.Fatal("no store operation counts in /metrics")
+	if len(out) == 0 {
+		t.Fatalf("no %s counts in /metrics", re)
 	}
-	return ops
+	return out
 }
 
 // loginRoutes are the requests of one login, as a browser and a relying
@@ -182,23 +188,5 @@ func TestRequestsPerLogin(t *testing.T) {
 // statuses) from /metrics.
 func httpRequests(t *testing.T, issuer string) map[string]int {
 	t.Helper()
-	res, err := http.Get(issuer + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	re := regexp.MustCompile(`(?m)^qortal_oidc_http_requests_total\{[^}]*route="([^"]*)"[^}]*\} ([0-9]+)$`)
-	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
-		n, _ := strconv.Atoi(m[2])
-		out[m[1]] += n
-	}
-	if len(out) == 0 {
-		t.Fatal("no request counts in /metrics")
-	}
-	return out
+	return metricCounts(t, issuer, regexp.MustCompile(`(?m)^qortal_oidc_http_requests_total\{[^}]*route="([^"]*)"[^}]*\} ([0-9]+)$`))
 }

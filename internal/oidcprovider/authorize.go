@@ -128,16 +128,17 @@ func (p *Provider) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Vary", "Accept")
 		}
 		out := w
-		here := p.loginPageHere(r)
-		if here != nil {
-			out = here.capture(w)
+		var caught *loginRedirect
+		if p.loginPageHere(r) {
+			caught = &loginRedirect{ResponseWriter: w, prefix: p.issuer + loginPath + "?"}
+			out = caught
 		}
 		if redirectable && f.Get("response_mode") == string(oidc.ResponseModeFormPost) {
 			out = &formPostErrors{ResponseWriter: out, redirectURI: f.Get("redirect_uri")}
 		}
 		op.Authorize(out, r, p.authz)
-		if here != nil {
-			here.serve(w, r)
+		if caught != nil && caught.location != "" {
+			p.serveLoginPage(w, r, caught.location)
 		}
 	}
 }
@@ -147,7 +148,7 @@ func (p *Provider) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 // before serving. Without it /authorize redirects to the page.
 func (p *Provider) SetLoginPage(h http.Handler) { p.loginPage = h }
 
-// loginPageHere is how /authorize answers a browser with the login page
+// loginPageHere reports whether /authorize answers r with the login page
 // itself (as Keycloak does) instead of a redirect to it: one request and
 // one round trip less for every login. op still validates the request and
 // creates it; only its redirect to the login page is caught and replaced
@@ -158,36 +159,19 @@ func (p *Provider) SetLoginPage(h http.Handler) { p.loginPage = h }
 // (a reload would post again) and non-browser clients get the redirect.
 // The page is the same document either way: it reads the request id from
 // its own markup, not from its URL, and its links are absolute.
-func (p *Provider) loginPageHere(r *http.Request) *inlineLogin {
-	if p.loginPage == nil || r.Method != http.MethodGet || !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		return nil
-	}
-	return &inlineLogin{page: p.loginPage, prefix: p.issuer + loginPath + "?"}
+func (p *Provider) loginPageHere(r *http.Request) bool {
+	return p.loginPage != nil && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // loginPath is where op sends the browser (client.LoginURL).
 const loginPath = "/login"
 
-type inlineLogin struct {
-	page   http.Handler
-	prefix string
-	caught *loginRedirect
-}
-
-func (l *inlineLogin) capture(w http.ResponseWriter) http.ResponseWriter {
-	l.caught = &loginRedirect{ResponseWriter: w, prefix: l.prefix}
-	return l.caught
-}
-
-// serve answers with the login page if op redirected to it (and wrote
-// nothing else).
-func (l *inlineLogin) serve(w http.ResponseWriter, r *http.Request) {
-	if l.caught.location == "" {
-		return
-	}
-	u, err := url.Parse(l.caught.location)
+// serveLoginPage answers with what GET location (op's redirect to the
+// login page, which loginRedirect kept from the response) answers.
+func (p *Provider) serveLoginPage(w http.ResponseWriter, r *http.Request, location string) {
+	u, err := url.Parse(location)
 	if err != nil {
-		http.Redirect(w, r, l.caught.location, http.StatusFound)
+		http.Redirect(w, r, location, http.StatusFound)
 		return
 	}
 	for _, h := range []string{"Location", "Content-Type", "Content-Length"} {
@@ -197,11 +181,11 @@ func (l *inlineLogin) serve(w http.ResponseWriter, r *http.Request) {
 	page.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	page.RequestURI = page.URL.RequestURI()
 	page.Form, page.PostForm = nil, nil
-	l.page.ServeHTTP(w, page)
+	p.loginPage.ServeHTTP(w, page)
 }
 
 // loginRedirect swallows op's redirect to the login page (the one answer
-// inlineLogin replaces) and passes every other answer through.
+// serveLoginPage replaces) and passes every other answer through.
 type loginRedirect struct {
 	http.ResponseWriter
 	prefix   string

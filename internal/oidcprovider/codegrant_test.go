@@ -3,7 +3,6 @@ package oidcprovider
 import (
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -30,21 +29,7 @@ type tokenAnswer struct {
 
 func (e *env) tokenAnswer(form url.Values, basic *creds) tokenAnswer {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if basic != nil {
-		id, secret := basic.id, basic.secret
-		if !basic.raw {
-			id, secret = url.QueryEscape(id), url.QueryEscape(secret)
-		}
-		req.SetBasicAuth(id, secret)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("POST /token: %v", err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := e.postToken(form, basic)
 	a := tokenAnswer{status: resp.StatusCode, headers: resp.Header, body: map[string]any{}}
 	if err := json.Unmarshal(raw, &a.body); err != nil {
 		e.t.Fatalf("token response %d is not JSON: %q", resp.StatusCode, raw)

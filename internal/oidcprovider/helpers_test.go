@@ -152,6 +152,16 @@ type creds struct {
 // token posts to /token; basic nil means credentials (if any) are in form.
 func (e *env) token(form url.Values, basic *creds) (int, map[string]any) {
 	e.t.Helper()
+	resp, body := e.postToken(form, basic)
+	out := map[string]any{}
+	_ = json.Unmarshal(body, &out)
+	return resp.StatusCode, out
+}
+
+// postToken posts form to /token and returns the response with its body
+// read.
+func (e *env) postToken(form url.Values, basic *creds) (*http.Response, []byte) {
+	e.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if basic != nil {
@@ -167,9 +177,7 @@ func (e *env) token(form url.Values, basic *creds) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	out := map[string]any{}
-	_ = json.Unmarshal(body, &out)
-	return resp.StatusCode, out
+	return resp, body
 }
 
 func codeForm(code, verifier string) url.Values {

@@ -35,8 +35,8 @@ func TestInsecureIssuerRules(t *testing.T) {
 
 // TestBlockedBeforeTheExchangeGetsNoTokens: the ID token's claims come
 // from the mapping as the code exchange's own transaction reads it, so an
-// admin's block or relink between the proof and the exchange refuses the
-// exchange, and a rename made then shows in the token.
+// admin's block between the proof and the exchange refuses the exchange
+// (invalid_grant), and a rename made then shows in the token.
 func TestBlockedBeforeTheExchangeGetsNoTokens(t *testing.T) {
 	for _, kind := range storetest.Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
