@@ -47,9 +47,19 @@ async function shot(page, name) {
   if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 }
 
+// The paths the page requested from the broker, e.g. '/login/verify'.
+function brokerRequests(page) {
+  const paths = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(b.issuer)) paths.push(new URL(r.url()).pathname);
+  });
+  return paths;
+}
+
 test('Chromium: sign in with a pasted key lands on the relying party with a code', async () => {
   const { url, verifier, state, nonce } = await authorizationURL();
   const { page, problems } = await openPage();
+  const requested = brokerRequests(page);
   await page.goto(url.href);
   await page.waitForSelector('#address');
   assert.match(await page.locator('h1').innerText(), /Sign in to Interop RP/);
@@ -82,6 +92,9 @@ test('Chromium: sign in with a pasted key lands on the relying party with a code
   assert.equal(landed.searchParams.get('state'), state);
   assert.ok(landed.searchParams.get('code'), 'no code on the redirect');
   assert.deepEqual(problems, [], 'console errors or CSP violations on the login page');
+  // The challenge came with the page: the browser asked for none.
+  assert.ok(!requested.includes('/login/challenge'), `requests: ${requested.join(' ')}`);
+  assert.equal(requested.filter((p) => p === '/login/verify').length, 2, `requests: ${requested.join(' ')}`);
 
   // The code the browser carried is good for tokens for alice.
   const tokens = await client.authorizationCodeGrant(config, landed, {
@@ -102,6 +115,34 @@ test('Chromium: sign in with a pasted key lands on the relying party with a code
   const cookies = await browser.context.cookies(b.issuer);
   const c = cookies.find((x) => x.name === 'qortal_oidc_sso');
   assert.ok(c && c.httpOnly && c.sameSite === 'Lax', `session cookie: ${JSON.stringify(c)}`);
+  await page.close();
+});
+
+test('Chromium: a page left open past its own challenge asks the broker for a fresh one', async () => {
+  const { url, verifier, state, nonce } = await authorizationURL();
+  const { page, problems } = await openPage();
+  const requested = brokerRequests(page);
+  await page.clock.install();
+  await page.goto(url.href);
+  await page.waitForSelector('#address');
+  // Past the page challenge's expiry as the page sees time (the broker's
+  // auth request lives on: its clock did not move).
+  await page.clock.fastForward('05:30');
+  await page.fill('#address', b.accounts.alice.address);
+  await page.click('#address-submit');
+  await page.waitForSelector('#step-sign:not([hidden])');
+  assert.ok(requested.includes('/login/challenge'), `requests: ${requested.join(' ')}`);
+  assert.match(await page.locator('#message').innerText(), new RegExp(b.accounts.alice.address));
+  await page.fill('#private-key', b.accounts.alice.privateKey58);
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(b.rp.redirectURI)),
+    page.click('#key-sign'),
+  ]);
+  const tokens = await client.authorizationCodeGrant(config, new URL(page.url()), {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+  });
+  assert.equal(tokens.claims().sub, 'alice');
+  assert.deepEqual(problems, [], 'console errors or CSP violations on the login page');
   await page.close();
 });
 

@@ -1,6 +1,6 @@
 // Package loadtest drives complete logins against a running broker exactly
 // as a browser and a relying party would: authorization request with PKCE,
-// the login page, a challenge, a real Ed25519 signature, the verify call, the
+// the login page (and its challenge), a real Ed25519 signature, the verify call, the
 // provider callback, the code exchange, and the ID token checked against the
 // JWKS. It reports throughput, latency percentiles, errors by kind and, given
 // the server's process id, the server CPU time per login read from /proc.
@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -362,10 +363,12 @@ func (d *driver) login(ctx context.Context) (map[string]any, error) {
 	}
 	var loginURL *url.URL
 	var authRequestID string
+	var pg loginPage
 	if res.StatusCode == http.StatusOK {
-		if authRequestID, err = pageAuthRequestID(res); err != nil {
+		if pg, err = readLoginPage(res); err != nil {
 			return nil, fail("authorize", "%v", err)
 		}
+		authRequestID = pg.attr["auth-request-id"]
 		loginURL = res.Request.URL.ResolveReference(&url.URL{Path: strings.TrimSuffix(res.Request.URL.Path, "/authorize") + "/login"})
 	} else {
 		if loginURL, err = d.location(res, http.StatusFound); err != nil {
@@ -378,16 +381,25 @@ func (d *driver) login(ctx context.Context) (map[string]any, error) {
 		if err != nil {
 			return nil, fail("login page", "%v", err)
 		}
-		if err := drain(res, http.StatusOK); err != nil {
+		if res.StatusCode != http.StatusOK {
+			_ = drain(res, http.StatusOK)
+			return nil, fail("login page", "status %d", res.StatusCode)
+		}
+		if pg, err = readLoginPage(res); err != nil {
 			return nil, fail("login page", "%v", err)
 		}
 	}
-	// 3. The page asks for a challenge, 4. the user signs it, 5. the page verifies.
+	// 3. The page's own challenge gets the address, as the page's script
+	// puts it in (brokers before that: the page asks for a challenge),
+	// 4. the user signs it, 5. the page verifies.
 	var ch struct {
 		ChallengeID string `json:"challengeId"`
 		Message     string `json:"message"`
 	}
-	if err := d.postJSON(ctx, browser, loginURL, "/login/challenge", map[string]string{"authRequestId": authRequestID, "qortalAddress": d.address}, &ch); err != nil {
+	if id := pg.attr["challenge-id"]; id != "" {
+		ch.ChallengeID = id
+		ch.Message = pg.attr["message-head"] + d.address + pg.attr["message-tail"] + pg.attr["message-stamp"]
+	} else if err := d.postJSON(ctx, browser, loginURL, "/login/challenge", map[string]string{"authRequestId": authRequestID, "qortalAddress": d.address}, &ch); err != nil {
 		return nil, fail("challenge", "%v", err)
 	}
 	proof := qortal.Sign(d.o.Key, []byte(ch.Message))
@@ -395,7 +407,8 @@ func (d *driver) login(ctx context.Context) (map[string]any, error) {
 		RedirectTo string `json:"redirectTo"`
 	}
 	if err := d.postJSON(ctx, browser, loginURL, "/login/verify", map[string]string{
-		"challengeId": ch.ChallengeID, "authRequestId": authRequestID, "publicKey": proof.PublicKey, "signature": proof.Signature,
+		"challengeId": ch.ChallengeID, "authRequestId": authRequestID, "qortalAddress": d.address,
+		"publicKey": proof.PublicKey, "signature": proof.Signature,
 	}, &ver); err != nil {
 		return nil, fail("verify", "%v", err)
 	}
@@ -448,22 +461,37 @@ func (d *driver) page(ctx context.Context, c *http.Client, u string) (*http.Resp
 	return c.Do(req)
 }
 
-// authRequestAttr is the login page's markup for its request id.
-var authRequestAttr = regexp.MustCompile(`data-auth-request-id="([A-Za-z0-9_.-]+)"`)
+// appTag is the login page's element that carries its data (id="app"),
+// and dataAttr one of its data-* attributes.
+var (
+	appTag   = regexp.MustCompile(`<main[^>]*\sid="app"[^>]*>`)
+	dataAttr = regexp.MustCompile(`\sdata-([a-z-]+)="([^"]*)"`)
+)
 
-// pageAuthRequestID reads (and closes) a login page and returns the auth
-// request id it carries, as the page's script does.
-func pageAuthRequestID(res *http.Response) (string, error) {
+// loginPage is what the page's script reads from the page: its data-*
+// attributes, unescaped.
+type loginPage struct{ attr map[string]string }
+
+// readLoginPage reads (and closes) a login page and returns its data, as
+// the page's script sees it.
+func readLoginPage(res *http.Response) (loginPage, error) {
 	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	_ = res.Body.Close()
 	if err != nil {
-		return "", err
+		return loginPage{}, err
 	}
-	m := authRequestAttr.FindSubmatch(body)
-	if m == nil {
-		return "", fmt.Errorf("status %d without a login page", res.StatusCode)
+	tag := appTag.Find(body)
+	if tag == nil {
+		return loginPage{}, fmt.Errorf("status %d without a login page", res.StatusCode)
 	}
-	return string(m[1]), nil
+	pg := loginPage{attr: map[string]string{}}
+	for _, m := range dataAttr.FindAllSubmatch(tag, -1) {
+		pg.attr[string(m[1])] = html.UnescapeString(string(m[2]))
+	}
+	if pg.attr["auth-request-id"] == "" {
+		return loginPage{}, errors.New("the login page carries no auth request id")
+	}
+	return pg, nil
 }
 
 func (d *driver) location(res *http.Response, want int) (*url.URL, error) {

@@ -146,9 +146,9 @@ func metricCounts(t *testing.T, issuer string, re *regexp.Regexp) map[string]int
 
 // loginRoutes are the requests of one login, as a browser and a relying
 // party make them: /authorize answers the browser with the login page
-// itself (no redirect to /login), then the challenge, the proof and the
-// code exchange.
-var loginRoutes = map[string]int{"/authorize": 1, "/login/challenge": 1, "/login/verify": 1, "/token": 1}
+// itself (no redirect to /login), which carries its challenge (no
+// /login/challenge), then the proof and the code exchange.
+var loginRoutes = map[string]int{"/authorize": 1, "/login/verify": 1, "/token": 1}
 
 // TestRequestsPerLogin counts the broker's HTTP requests by route over
 // complete logins (from its own /metrics): a change that adds a request to

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 )
@@ -63,6 +64,18 @@ func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challe
 		return challengeResponse{}, e
 	}
 
+	sc, e := h.newChallenge(ctx, ar, addr)
+	if e != nil {
+		return challengeResponse{}, e
+	}
+	// Sealed, not stored (see sealed.go): issuing a challenge writes nothing.
+	return challengeResponse{ChallengeID: h.seal(sc), Message: sc.message(h.issuer), ExpiresAt: sc.expires().Format(time.RFC3339)}, nil
+}
+
+// newChallenge is a login challenge for ar and addr ("" for a page
+// challenge), to seal: it expires with the challenge TTL or with ar,
+// whichever comes first.
+func (h *Handler) newChallenge(ctx context.Context, ar oidcprovider.AuthRequestInfo, addr string) (sealedChallenge, *apiError) {
 	now := h.now().UTC().Truncate(time.Second) // the message shows whole seconds
 	expires := now.Add(h.ttl)
 	if !ar.ExpiresAt.IsZero() && ar.ExpiresAt.Before(expires) {
@@ -70,19 +83,16 @@ func (h *Handler) issueChallenge(w http.ResponseWriter, r *http.Request) (challe
 		expires = ar.ExpiresAt.UTC().Truncate(time.Second)
 	}
 	if !expires.After(now) {
-		return challengeResponse{}, errAuthRequestGone("this login request has expired: go back to the app and sign in again")
+		return sealedChallenge{}, errAuthRequestGone("this login request has expired: go back to the app and sign in again")
 	}
 	nonce, err := randomNonce()
 	if err != nil {
-		return challengeResponse{}, h.internal(ctx, "challenge nonce", err)
+		return sealedChallenge{}, h.internal(ctx, "challenge nonce", err)
 	}
-	// Sealed, not stored (see sealed.go): issuing a challenge writes nothing.
-	id := h.seal(sealedChallenge{
+	return sealedChallenge{
 		AuthRequestID: ar.ID, ClientID: ar.ClientID, ClientName: ar.ClientName, Address: addr,
 		Nonce: nonce, IssuedAt: now.Unix(), ExpiresAt: expires.Unix(),
-	})
-	c, _ := h.open(id)
-	return challengeResponse{ChallengeID: id, Message: c.Message, ExpiresAt: expires.Format(time.RFC3339)}, nil
+	}, nil
 }
 
 // randomID is 144 random bits, URL-safe.
@@ -113,25 +123,51 @@ func randomNonce() (string, error) {
 // of a replay from its auth request, which it reads anyway (usually from
 // the replica's copy), and only then reads the record to say why
 // (usedChallenge): one store read less per login.
-func (h *Handler) loadChallenge(r *http.Request, id string) (store.Challenge, *apiError) {
+//
+// addr is the address the proof is for: required with a page challenge
+// (which is for any address until then), optional otherwise, and then it
+// must be the challenge's.
+func (h *Handler) loadChallenge(r *http.Request, id, addr string) (store.Challenge, *apiError) {
 	if strings.HasPrefix(id, sealedPrefix) {
-		return h.openSealed(id, PurposeLogin)
+		return h.openSealed(id, addr, PurposeLogin)
 	}
-	return h.loadChallengeFor(r, id, PurposeLogin)
+	return h.loadChallengeFor(r, id, addr, PurposeLogin)
 }
 
 func errChallengeNotFound() *apiError {
 	return newErr(http.StatusNotFound, "challenge_not_found", "unknown challenge: request a new one")
 }
 
-// openSealed opens a sealed challenge of one of purposes and checks its
-// time, without asking the store whether it was used.
-func (h *Handler) openSealed(id string, purposes ...string) (store.Challenge, *apiError) {
-	c, ok := h.open(id)
+// openSealed opens a sealed challenge of one of purposes for addr (see
+// loadChallenge) and checks its time, without asking the store whether it
+// was used.
+func (h *Handler) openSealed(id, addr string, purposes ...string) (store.Challenge, *apiError) {
+	addr = strings.TrimSpace(addr)
+	if addr != "" {
+		// Checked before it goes into the message: an address is Base58,
+		// so it cannot add a line of its own.
+		if err := qortal.ValidateAddress(addr); err != nil {
+			return store.Challenge{}, newErr(http.StatusBadRequest, "invalid_address", "invalid Qortal address: "+err.Error())
+		}
+	}
+	c, ok := h.open(id, addr)
+	if !ok {
+		if bound, ok := h.open(id, ""); ok && slices.Contains(purposes, bound.Purpose) {
+			return store.Challenge{}, errChallengeAddress(bound.QortalAddress, addr)
+		}
+	}
 	if !ok || !slices.Contains(purposes, c.Purpose) {
 		return store.Challenge{}, errChallengeNotFound()
 	}
+	if c.QortalAddress == "" {
+		return store.Challenge{}, newErr(http.StatusBadRequest, "invalid_address",
+			"this challenge is for the address you sign with: send it as qortalAddress")
+	}
 	return c, checkUsable(c, h.now())
+}
+
+func errChallengeAddress(challenge, given string) *apiError {
+	return newErr(http.StatusBadRequest, "address_mismatch", "this challenge is for "+challenge+", not for "+given+": request a new one")
 }
 
 // usedChallenge is e, the refusal of c's auth request, unless c itself was
@@ -151,10 +187,10 @@ func (h *Handler) usedChallenge(ctx context.Context, c store.Challenge, e *apiEr
 
 // loadChallengeFor opens a challenge of one of purposes and, unlike
 // loadChallenge, asks the store whether a sealed one was used.
-func (h *Handler) loadChallengeFor(r *http.Request, id string, purposes ...string) (store.Challenge, *apiError) {
+func (h *Handler) loadChallengeFor(r *http.Request, id, addr string, purposes ...string) (store.Challenge, *apiError) {
 	notFound := errChallengeNotFound()
 	if strings.HasPrefix(id, sealedPrefix) {
-		c, e := h.openSealed(id, purposes...)
+		c, e := h.openSealed(id, addr, purposes...)
 		if e != nil {
 			return c, e
 		}
@@ -179,6 +215,8 @@ func (h *Handler) loadChallengeFor(r *http.Request, id string, purposes ...strin
 		return c, h.internal(r.Context(), "get challenge", err)
 	case !slices.Contains(purposes, c.Purpose):
 		return c, notFound // another flow's challenge is not one of these
+	case addr != "" && strings.TrimSpace(addr) != c.QortalAddress:
+		return c, errChallengeAddress(c.QortalAddress, strings.TrimSpace(addr))
 	}
 	return c, checkUsable(c, h.now())
 }

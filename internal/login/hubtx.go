@@ -9,8 +9,9 @@ import (
 )
 
 type hubTxRequest struct {
-	ChallengeID string `json:"challengeId"`
-	PublicKey   string `json:"publicKey"`
+	ChallengeID   string `json:"challengeId"`
+	QortalAddress string `json:"qortalAddress,omitempty"` // as in verifyRequest
+	PublicKey     string `json:"publicKey"`
 }
 
 type hubTxResponse struct {
@@ -32,7 +33,7 @@ func (h *Handler) hubTransaction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	c, e := h.loadChallengeFor(r, req.ChallengeID, PurposeLogin, PurposeOnboard)
+	c, e := h.loadChallengeFor(r, req.ChallengeID, req.QortalAddress, PurposeLogin, PurposeOnboard)
 	if e != nil {
 		writeError(w, e)
 		return

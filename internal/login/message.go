@@ -28,19 +28,26 @@ const maxNameLen = 80
 // output depends only on p, so a signature can be checked against a message
 // rebuilt or stored byte for byte.
 func BuildMessage(p MessageParams) string {
+	head, tail, stamp := messageParts(p)
+	return head + p.Address + tail + stamp
+}
+
+// messageParts is the message without its address, in the three pieces the
+// login page puts together in the browser once the user has given an
+// address (see pageChallenge): head and tail are the same for every login
+// of a client, stamp is the challenge's own (nonce and times).
+func messageParts(p MessageParams) (head, tail, stamp string) {
 	client := clientLabel(p.ClientName, p.ClientID)
+	head = issuerHost(p.Issuer) + " wants you to sign in with your Qortal account:\n"
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s wants you to sign in with your Qortal account:\n", issuerHost(p.Issuer))
-	fmt.Fprintf(&b, "%s\n\n", p.Address)
-	fmt.Fprintf(&b, "Sign in to %s via %s\n\n", client, p.Issuer)
+	fmt.Fprintf(&b, "\n\nSign in to %s via %s\n\n", client, p.Issuer)
 	fmt.Fprintf(&b, "URI: %s\n", p.Issuer)
 	fmt.Fprintf(&b, "Client: %s\n", client)
 	fmt.Fprintf(&b, "Client ID: %s\n", oneLine(p.ClientID, maxNameLen))
 	b.WriteString("Purpose: login\n")
-	fmt.Fprintf(&b, "Nonce: %s\n", p.Nonce)
-	fmt.Fprintf(&b, "Issued At: %s\n", p.IssuedAt.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "Expiration Time: %s", p.ExpiresAt.UTC().Format(time.RFC3339))
-	return b.String()
+	stamp = fmt.Sprintf("Nonce: %s\nIssued At: %s\nExpiration Time: %s", p.Nonce,
+		p.IssuedAt.UTC().Format(time.RFC3339), p.ExpiresAt.UTC().Format(time.RFC3339))
+	return head, b.String(), stamp
 }
 
 func clientLabel(name, id string) string {

@@ -84,3 +84,29 @@ func TestBuildMessageFallsBackToClientIDAndCapsLength(t *testing.T) {
 		}
 	}
 }
+
+// The message is what wallets and the command line tool sign: its bytes are
+// a protocol, and the login page rebuilds it from messageParts in the
+// browser, so both are pinned here.
+func TestBuildMessageBytes(t *testing.T) {
+	p := testParams()
+	want := "id.example.org wants you to sign in with your Qortal account:\n" +
+		"QgV4s3xnzLhVBEJxcYui4u4q11yhUHsd9v\n\n" +
+		"Sign in to Example Cloud via https://id.example.org\n\n" +
+		"URI: https://id.example.org\nClient: Example Cloud\nClient ID: nextcloud\nPurpose: login\n" +
+		"Nonce: n0nc3\nIssued At: 2026-03-04T04:06:07Z\nExpiration Time: 2026-03-04T04:11:07Z"
+	if got := BuildMessage(p); got != want {
+		t.Errorf("message:\n%q\nwant:\n%q", got, want)
+	}
+	head, tail, stamp := messageParts(p)
+	if got := head + p.Address + tail + stamp; got != want {
+		t.Errorf("parts put together:\n%q\nwant:\n%q", got, want)
+	}
+	p.Address = ""
+	if h2, t2, s2 := messageParts(p); h2 != head || t2 != tail || s2 != stamp {
+		t.Error("the parts depend on the address")
+	}
+	if strings.Contains(head+tail, p.Nonce) || strings.Contains(stamp, "Example Cloud") {
+		t.Error("head and tail must be the client's, stamp the challenge's")
+	}
+}

@@ -140,7 +140,7 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalid("inviteToken is required"))
 		return
 	}
-	c, e := h.loadChallengeFor(r, req.ChallengeID, PurposeOnboard)
+	c, e := h.loadChallengeFor(r, req.ChallengeID, "", PurposeOnboard)
 	if e != nil {
 		writeError(w, e)
 		return

@@ -10,37 +10,67 @@ import (
 )
 
 // The login page is the same for every login of a client but for its auth
-// request id, and rendering it through html/template cost a few percent of a
-// whole login's CPU. loginPageCache renders each client's page once with a
-// hole where the id goes and fills the hole per request. The id is made of
-// base64url characters, which every escaping context of html/template
-// leaves as they are, so the filled page is byte for byte the rendered one
-// (TestLoginPageCacheMatchesTheTemplate); any other id is rendered in full.
+// request id and its page challenge (pageChallenge), and rendering it
+// through html/template cost a few percent of a whole login's CPU.
+// loginPageCache renders each client's page once with holes where those go
+// and fills the holes per request. Each hole takes values made only of
+// characters that html/template leaves as they are in the places the holes
+// are (quoted attribute values), so the filled page is byte for byte the
+// rendered one (TestLoginPageCacheMatchesTheTemplate); a page with any
+// other value is rendered in full.
 
-// loginPageHole stands in for the id: also base64url, so it is escaped
-// exactly as an id would be.
-const loginPageHole = "ar_0loginpagehole0"
+// pageHole is one per-request value of the login page.
+type pageHole struct {
+	mark  string // stands in for the value; itself a value the hole takes
+	extra string // characters a value may have besides [A-Za-z0-9_-]
+}
+
+// The holes, in pageHoleValues' order.
+var pageHoles = [...]pageHole{
+	{mark: "ar_0loginpagehole0"},              // the auth request id
+	{mark: "lc1.0challengehole0", extra: "."}, // the page challenge's id (sealed: base64url and dots)
+	{mark: "0stamphole0", extra: " :\n"},      // its message's stamp: "Nonce: …\nIssued At: …\n…"
+	{mark: "0expireshole0", extra: ":"},       // its expiry, RFC 3339
+}
+
+func pageHoleValues(d pageData) [len(pageHoles)]string {
+	return [...]string{d.AuthRequestID, d.ChallengeID, d.MessageStamp, d.ChallengeExpires}
+}
+
+func withPageHoles(d pageData) pageData {
+	d.AuthRequestID, d.ChallengeID, d.MessageStamp, d.ChallengeExpires =
+		pageHoles[0].mark, pageHoles[1].mark, pageHoles[2].mark, pageHoles[3].mark
+	return d
+}
 
 // maxCachedLoginPages bounds the cache; the key is a client's id and name,
 // which only the registered clients produce (a renamed client adds one).
 const maxCachedLoginPages = 256
 
-type loginPageCache struct {
-	mu sync.RWMutex
-	m  map[string][][]byte // page split at the holes
+// cachedPage is a page split at its holes: parts[i+1] follows the value of
+// hole holes[i].
+type cachedPage struct {
+	parts [][]byte
+	holes []int
 }
 
-func newLoginPageCache() *loginPageCache { return &loginPageCache{m: map[string][][]byte{}} }
+type loginPageCache struct {
+	mu sync.RWMutex
+	m  map[string]*cachedPage
+}
 
-// holeSafe reports whether s escapes to itself in every html/template
-// context and so may fill the hole.
-func holeSafe(s string) bool {
+func newLoginPageCache() *loginPageCache { return &loginPageCache{m: map[string]*cachedPage{}} }
+
+// fits reports whether s escapes to itself where hole goes and so may fill
+// it.
+func (hole pageHole) fits(s string) bool {
 	if s == "" || len(s) > 2048 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' ||
+			strings.IndexByte(hole.extra, c) >= 0) {
 			return false
 		}
 	}
@@ -49,60 +79,89 @@ func holeSafe(s string) bool {
 
 // writeLoginPage sends the login page for d, from the cache when it can.
 func (h *Handler) writeLoginPage(ctx context.Context, w http.ResponseWriter, d pageData) {
-	id := d.AuthRequestID
-	parts, ok := h.loginPageParts(ctx, d)
+	page, ok := h.loginPageParts(ctx, d)
 	if !ok {
 		h.render(ctx, w, http.StatusOK, "login.html", d, "")
 		return
 	}
-	n := (len(parts) - 1) * len(id)
-	for _, p := range parts {
+	values := pageHoleValues(d)
+	n := 0
+	for _, p := range page.parts {
 		n += len(p)
+	}
+	for _, k := range page.holes {
+		n += len(values[k])
 	}
 	// Written part by part into the response's buffer: nothing is copied
 	// into a page of its own first.
 	setPageHeaders(w.Header(), n, "")
 	w.WriteHeader(http.StatusOK)
-	for i, p := range parts {
+	for i, p := range page.parts {
 		if i > 0 {
-			_, _ = io.WriteString(w, id)
+			_, _ = io.WriteString(w, values[page.holes[i-1]])
 		}
 		_, _ = w.Write(p)
 	}
 }
 
-// loginPageParts is d's login page split where the auth request id goes;
+// loginPageParts is d's login page split where its per-request values go;
 // false when d cannot use the cache (or rendering failed: render logs it).
-func (h *Handler) loginPageParts(ctx context.Context, d pageData) ([][]byte, bool) {
-	if !holeSafe(d.AuthRequestID) || d.Mode != "" {
+func (h *Handler) loginPageParts(ctx context.Context, d pageData) (*cachedPage, bool) {
+	if d.Mode != "" {
 		return nil, false
+	}
+	for k, v := range pageHoleValues(d) {
+		if !pageHoles[k].fits(v) {
+			return nil, false
+		}
 	}
 	key := d.ClientID + "\x00" + d.ClientName + "\x00" + d.Title
 	c := h.loginPages
 	c.mu.RLock()
-	parts, ok := c.m[key]
+	page, ok := c.m[key]
 	c.mu.RUnlock()
 	if ok {
-		return parts, true
+		return page, true
 	}
 	// Only the key's fields and the handler's constants reach a cacheable
-	// page: if none holds the hole, every hole is the id's.
-	for _, f := range []string{d.ClientID, d.ClientName, d.Title, d.IssuerHost, d.BasePath} {
-		if strings.Contains(f, loginPageHole) {
-			return nil, false
+	// page: if none holds a hole's mark, every mark is a hole.
+	for _, f := range []string{d.ClientID, d.ClientName, d.Title, d.IssuerHost, d.BasePath, d.MessageHead, d.MessageTail} {
+		for _, hole := range pageHoles {
+			if strings.Contains(f, hole.mark) {
+				return nil, false
+			}
 		}
 	}
-	d.AuthRequestID = loginPageHole
-	body, ok := h.renderBody(ctx, "login.html", d)
+	body, ok := h.renderBody(ctx, "login.html", withPageHoles(d))
 	if !ok {
 		return nil, false
 	}
-	parts = bytes.Split(body, []byte(loginPageHole))
+	page = splitAtHoles(body)
 	c.mu.Lock()
 	if len(c.m) >= maxCachedLoginPages {
 		clear(c.m)
 	}
-	c.m[key] = parts
+	c.m[key] = page
 	c.mu.Unlock()
-	return parts, true
+	return page, true
+}
+
+// splitAtHoles cuts body at every hole's mark.
+func splitAtHoles(body []byte) *cachedPage {
+	page := &cachedPage{}
+	for {
+		at, which := -1, -1
+		for k, hole := range pageHoles {
+			if i := bytes.Index(body, []byte(hole.mark)); i >= 0 && (at < 0 || i < at) {
+				at, which = i, k
+			}
+		}
+		if at < 0 {
+			page.parts = append(page.parts, body)
+			return page
+		}
+		page.parts = append(page.parts, body[:at])
+		page.holes = append(page.holes, which)
+		body = body[at+len(pageHoles[which].mark):]
+	}
 }

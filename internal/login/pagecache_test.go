@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/clocktest"
+	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 )
 
-// The cached login page, hole filled, must be exactly what the template
+// The cached login page, holes filled, must be exactly what the template
 // renders for the same data: for every client name (escaped in text and
-// attributes), on a miss and on a hit, and for ids that cannot fill the
-// hole (rendered in full).
+// attributes), on a miss and on a hit, with the page challenge, and for
+// values that cannot fill a hole (rendered in full).
 func TestLoginPageCacheMatchesTheTemplate(t *testing.T) {
 	e := baseEnv(t, clocktest.New(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)))
 	h, err := New(testConfig(), Deps{Store: e.store, Provider: e.prov, Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -35,6 +36,23 @@ func TestLoginPageCacheMatchesTheTemplate(t *testing.T) {
 			for _, id := range ids {
 				d := h.basePage("Sign in to " + clientLabel(name, "client"+fmt.Sprint(i)))
 				d.AuthRequestID, d.ClientName, d.ClientID = id, clientLabel(name, "client"+fmt.Sprint(i)), "client"+fmt.Sprint(i)
+				h.pageChallenge(ctx, &d, oidcprovider.AuthRequestInfo{ID: id, ClientID: d.ClientID, ClientName: name, ExpiresAt: e.clk.Now().Add(time.Hour)})
+				if d.ChallengeID == "" || d.MessageStamp == "" {
+					t.Fatal("no page challenge")
+				}
+				switch round {
+				case 1:
+					// Values no real challenge has: rendered in full.
+					if id == ids[0] {
+						d.MessageStamp += " +1" // html/template escapes a plus sign in attributes
+					}
+					if id == ids[2] {
+						d.MessageStamp += " <b>&"
+					}
+					if id == ids[1] {
+						d.ChallengeID += `"'`
+					}
+				}
 				got, want := httptest.NewRecorder(), httptest.NewRecorder()
 				h.writeLoginPage(ctx, got, d)
 				h.render(ctx, want, http.StatusOK, "login.html", d, "")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
@@ -32,6 +33,10 @@ type pageData struct {
 
 	// login page
 	AuthRequestID, ClientName, ClientID string
+	// The page challenge (see pageChallenge): its id and expiry, and its
+	// message without the address, in the pieces messageParts gives.
+	ChallengeID, ChallengeExpires          string
+	MessageHead, MessageTail, MessageStamp string
 
 	// denied and error pages
 	Heading, Message, Hint, Action, Reason string
@@ -142,7 +147,26 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.AuthRequestID = ar.ID
 	d.ClientName = clientLabel(ar.ClientName, ar.ClientID)
 	d.ClientID = ar.ClientID
+	h.pageChallenge(r.Context(), &d, ar)
 	h.writeLoginPage(r.Context(), w, d)
+}
+
+// pageChallenge puts a challenge in the login page itself, for whatever
+// address the user gives: the page builds the message around the address
+// (head + address + tail + stamp) and goes straight to signing, with no
+// request for a challenge in between, one round trip less per login. It is
+// sealed like any (nothing stored), so a page never used costs nothing, and
+// the proof names the address (verifyRequest.QortalAddress), which is part
+// of the message signed. A page kept open past the challenge's expiry asks
+// /login/challenge for a fresh one, as before. Without one (a failure here)
+// the page asks for it too.
+func (h *Handler) pageChallenge(ctx context.Context, d *pageData, ar oidcprovider.AuthRequestInfo) {
+	sc, e := h.newChallenge(ctx, ar, "")
+	if e != nil {
+		return
+	}
+	d.ChallengeID, d.ChallengeExpires = h.seal(sc), sc.expires().Format(time.RFC3339)
+	d.MessageHead, d.MessageTail, d.MessageStamp = messageParts(sc.params(h.issuer))
 }
 
 var denyReasons = map[string]struct{ heading, message, hint, description string }{

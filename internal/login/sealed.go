@@ -31,7 +31,11 @@ const (
 	maxSealedLen = 2048
 )
 
-// sealedChallenge is what a sealed id carries.
+// sealedChallenge is what a sealed id carries. Address is empty in a page
+// challenge: one the login page carries from the start (pageChallenge), for
+// whatever address the user then gives; the address comes with the proof
+// and is part of the message signed, so a signature still proves one
+// address. Single use does not depend on it: the record is per nonce.
 type sealedChallenge struct {
 	AuthRequestID string `json:"a"`
 	ClientID      string `json:"c"`
@@ -60,7 +64,11 @@ func (h *Handler) seal(sc sealedChallenge) string {
 
 // open checks a sealed id and returns the challenge it stands for, with
 // the record id as ID; ok is false for anything this broker did not seal.
-func (h *Handler) open(id string) (store.Challenge, bool) {
+// addr is the address a proof names: it fills a page challenge's (which
+// has none; the caller has validated addr) and must be the challenge's own
+// otherwise. Without one a page challenge opens with no address, which no
+// proof can match.
+func (h *Handler) open(id, addr string) (store.Challenge, bool) {
 	rest, ok := strings.CutPrefix(id, sealedPrefix)
 	if !ok || len(id) > maxSealedLen {
 		return store.Challenge{}, false
@@ -78,16 +86,30 @@ func (h *Handler) open(id string) (store.Challenge, bool) {
 	if err != nil || json.Unmarshal(raw, &sc) != nil || sc.Nonce == "" {
 		return store.Challenge{}, false
 	}
-	issued, expires := time.Unix(sc.IssuedAt, 0).UTC(), time.Unix(sc.ExpiresAt, 0).UTC()
+	if sc.Address == "" {
+		sc.Address = addr
+	} else if addr != "" && addr != sc.Address {
+		return store.Challenge{}, false
+	}
 	return store.Challenge{
-		ID: recordPrefix + sc.Nonce, Purpose: PurposeLogin, QortalAddress: sc.Address,
-		Message: BuildMessage(MessageParams{
-			Issuer: h.issuer, ClientName: sc.ClientName, ClientID: sc.ClientID, Address: sc.Address,
-			Nonce: sc.Nonce, IssuedAt: issued, ExpiresAt: expires,
-		}),
-		AuthRequestID: sc.AuthRequestID, ClientID: sc.ClientID, CreatedAt: issued, ExpiresAt: expires,
+		ID: recordPrefix + sc.Nonce, Purpose: PurposeLogin, QortalAddress: sc.Address, Message: sc.message(h.issuer),
+		AuthRequestID: sc.AuthRequestID, ClientID: sc.ClientID, CreatedAt: sc.issued(), ExpiresAt: sc.expires(),
 	}, true
 }
+
+func (sc sealedChallenge) issued() time.Time  { return time.Unix(sc.IssuedAt, 0).UTC() }
+func (sc sealedChallenge) expires() time.Time { return time.Unix(sc.ExpiresAt, 0).UTC() }
+
+func (sc sealedChallenge) params(issuer string) MessageParams {
+	return MessageParams{
+		Issuer: issuer, ClientName: sc.ClientName, ClientID: sc.ClientID, Address: sc.Address,
+		Nonce: sc.Nonce, IssuedAt: sc.issued(), ExpiresAt: sc.expires(),
+	}
+}
+
+// message is the text signed for sc (with sc.Address, which a page
+// challenge gets from the proof).
+func (sc sealedChallenge) message(issuer string) string { return BuildMessage(sc.params(issuer)) }
 
 // isSealed reports a challenge obtained from open (rather than the store).
 func isSealed(c store.Challenge) bool { return strings.HasPrefix(c.ID, recordPrefix) }

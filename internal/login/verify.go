@@ -18,7 +18,11 @@ type verifyRequest struct {
 	ChallengeID string `json:"challengeId"`
 	// AuthRequestID, when given, must be the one the challenge was issued
 	// for: it stops a page for one login from finishing another.
-	AuthRequestID     string `json:"authRequestId,omitempty"`
+	AuthRequestID string `json:"authRequestId,omitempty"`
+	// QortalAddress is the address signed for: required with the login
+	// page's own challenge (the page built the message around it), and if
+	// given with another, it must be that challenge's.
+	QortalAddress     string `json:"qortalAddress,omitempty"`
 	PublicKey         string `json:"publicKey,omitempty"`
 	Signature         string `json:"signature,omitempty"`
 	SignedTransaction string `json:"signedTransaction,omitempty"`
@@ -56,7 +60,7 @@ func (h *Handler) doVerify(w http.ResponseWriter, r *http.Request) (string, *api
 		return "", errInvalid("send either publicKey and signature, or signedTransaction")
 	}
 
-	c, e := h.loadChallenge(r, req.ChallengeID)
+	c, e := h.loadChallenge(r, req.ChallengeID, req.QortalAddress)
 	if e != nil {
 		if e.status < 500 {
 			h.metrics.ProofRefused(e.Code) // challenge_not_found, challenge_expired, challenge_used

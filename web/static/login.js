@@ -107,10 +107,16 @@
     $('expiry').textContent = 'Expires in ' + m + ':' + s + ' (at ' + new Date(c.expiresAt).toLocaleTimeString() + ').';
   }
 
-  async function requestChallenge() {
-    const c = onboard
-      ? await post('/onboard/challenge', { inviteToken, qortalAddress: state.address })
-      : await post('/login/challenge', { authRequestId, qortalAddress: state.address });
+  // The page's own challenge (none on /onboard): the message without the
+  // address, which the page puts in once the user gives it, so signing can
+  // start without asking the server for a challenge first. Used once; a
+  // new one (or one for a page left open too long) comes from the server.
+  const d = app.dataset;
+  let pageChallenge = !onboard && d.challengeId
+    ? { challengeId: d.challengeId, expiresAt: d.challengeExpires, head: d.messageHead, tail: d.messageTail, stamp: d.messageStamp }
+    : null;
+
+  function showChallenge(c) {
     state.challenge = c;
     $('sign-address').textContent = state.address;
     $('message').textContent = c.message;
@@ -125,6 +131,25 @@
     $('message').focus();
   }
 
+  async function requestChallenge() {
+    const c = onboard
+      ? await post('/onboard/challenge', { inviteToken, qortalAddress: state.address })
+      : await post('/login/challenge', { authRequestId, qortalAddress: state.address });
+    pageChallenge = null; // a fresh one replaces it for good
+    showChallenge(c);
+  }
+
+  // startSigning shows the message for state.address: from the page's own
+  // challenge while it has a minute left, else from the server.
+  async function startSigning() {
+    const p = pageChallenge;
+    if (p && Date.parse(p.expiresAt) - Date.now() > 60000) {
+      showChallenge({ challengeId: p.challengeId, expiresAt: p.expiresAt, message: p.head + state.address + p.tail + p.stamp });
+      return;
+    }
+    await requestChallenge();
+  }
+
   async function verify(proof, btn) {
     signError(null);
     setBusy(btn, true);
@@ -132,7 +157,7 @@
     try {
       const body = onboard
         ? Object.assign({ challengeId: state.challenge.challengeId, inviteToken }, proof)
-        : Object.assign({ challengeId: state.challenge.challengeId, authRequestId }, proof);
+        : Object.assign({ challengeId: state.challenge.challengeId, authRequestId, qortalAddress: state.address }, proof);
       const res = await post(onboard ? '/onboard/verify' : '/login/verify', body);
       status(onboard ? 'Linked. Taking you to sign in…' : 'Signed in. Returning to the application…');
       window.location.assign(res.redirectTo);
@@ -157,7 +182,7 @@
     state.challenge = null;
     const btn = $('address-submit');
     setBusy(btn, true);
-    try { await requestChallenge(); } catch (err) {
+    try { await startSigning(); } catch (err) {
       if (err.code === 'auth_request_expired') addressError(err.message);
       else addressError(err.message || String(err));
     } finally { setBusy(btn, false); }
@@ -215,7 +240,7 @@
           const acct = await window.qortalRequest({ action: 'GET_USER_ACCOUNT' });
           pub = acct.publicKey;
         }
-        const tx = await post('/login/hub-transaction', { challengeId: state.challenge.challengeId, publicKey: pub });
+        const tx = await post('/login/hub-transaction', { challengeId: state.challenge.challengeId, qortalAddress: state.address, publicKey: pub });
         status('Approve the transaction in Qortal Hub…');
         const signed = await window.qortalRequest({ action: 'SIGN_TRANSACTION', unsignedBytes: tx.unsignedBytes, process: false });
         const signedTransaction = typeof signed === 'string' ? signed : (signed && (signed.signedBytes || signed.data)) || '';
