@@ -3,13 +3,19 @@
 // round-robin proxy that is the issuer, so each request of the login goes to
 // the other process. openid-client runs discovery, code + PKCE with a Qortal
 // signature, the token exchange (ID token checked against the JWKS), userinfo
-// and a refresh.
+// and a refresh; then a login from the page's own challenge, the page served
+// by one process and the proof (and its replay) checked by the other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { startReplicas, postJSON } from './lib/harness.mjs';
 import { signMessage } from './lib/qortal.mjs';
 import { beginAuthorization } from './lib/rp.mjs';
+
+// The browser's reading of an attribute value (the page escapes only these).
+const unescapeHTML = (v) => v.replace(/&(#39|#34|quot|amp|lt|gt|#43);/g, (_, e) => ({
+  '#39': "'", '#34': '"', quot: '"', amp: '&', lt: '<', gt: '>', '#43': '+',
+})[e]);
 
 test('a login alternating between two broker processes on one Postgres', async (t) => {
   const b = await startReplicas({ replicas: 2 });
@@ -118,6 +124,38 @@ test('a login alternating between two broker processes on one Postgres', async (
   assert.notEqual(challenge.replica, authorize.replica, `challenge and authorize on one process: ${where}`);
   assert.notEqual(verify.replica, challenge.replica, `challenge and verify on one process: ${where}`);
   assert.notEqual(tokenStep.replica, codeIssued.replica, `code issued and redeemed on one process: ${where}`);
+
+  // The login page's own challenge, as a browser gets it: the page from one
+  // process, the proof naming the address on the other (the challenge is
+  // sealed under the shared key), and the page challenge is single use there.
+  await switchFrom(last());
+  const page2 = await beginAuthorization(config, b.rp.redirectURI);
+  res = await fetch(page2.authURL, { headers: { Accept: 'text/html' } });
+  const html = await res.text();
+  assert.equal(res.status, 200, html.slice(0, 200));
+  const pageStep = last();
+  const tag = html.match(/<main[^>]*\sid="app"[^>]*>/)?.[0] ?? '';
+  const data = Object.fromEntries([...tag.matchAll(/\sdata-([a-z-]+)="([^"]*)"/g)].map(([, k, v]) => [k, unescapeHTML(v)]));
+  assert.ok(data['challenge-id'] && data['auth-request-id'], `no page challenge in ${tag}`);
+  const pageMessage = data['message-head'] + alice.address + data['message-tail'] + data['message-stamp'];
+  await switchFrom(pageStep);
+  const proof = {
+    challengeId: data['challenge-id'], authRequestId: data['auth-request-id'], qortalAddress: alice.address,
+    publicKey: alice.publicKey58, signature: signMessage(alice.seed, pageMessage),
+  };
+  const v2 = await postJSON(`${b.issuer}/login/verify`, proof);
+  assert.equal(v2.status, 200, JSON.stringify(v2.body));
+  const verify2 = last();
+  assert.notEqual(verify2.replica, pageStep.replica, 'page and proof on one process');
+  const tokens2 = await client.authorizationCodeGrant(config, new URL(v2.body.redirectTo), {
+    pkceCodeVerifier: page2.verifier, expectedState: page2.state, expectedNonce: page2.nonce, idTokenExpected: true,
+  });
+  assert.equal(tokens2.claims().sub, 'alice');
+  await switchFrom(verify2);
+  const replay = await postJSON(`${b.issuer}/login/verify`, proof);
+  assert.equal(replay.status, 409, JSON.stringify(replay.body));
+  assert.notEqual(last().replica, verify2.replica, 'the replay went to the same process');
+
   const served = proxy.served();
   assert.equal(served.length, 2);
   assert.ok(served.every((n) => n > 0), `a process served nothing: ${served}`);
