@@ -150,19 +150,20 @@ func (h *Handler) openSealed(id, addr string, purposes ...string) (store.Challen
 			return store.Challenge{}, newErr(http.StatusBadRequest, "invalid_address", "invalid Qortal address: "+err.Error())
 		}
 	}
-	c, ok := h.open(id, addr)
-	if !ok {
-		if bound, ok := h.open(id, ""); ok && slices.Contains(purposes, bound.Purpose) {
-			return store.Challenge{}, errChallengeAddress(bound.QortalAddress, addr)
-		}
-	}
-	if !ok || !slices.Contains(purposes, c.Purpose) {
+	sc, ok := h.open(id)
+	if !ok || !slices.Contains(purposes, PurposeLogin) {
 		return store.Challenge{}, errChallengeNotFound()
 	}
-	if c.QortalAddress == "" {
+	switch {
+	case sc.Address == "" && addr == "":
 		return store.Challenge{}, newErr(http.StatusBadRequest, "invalid_address",
 			"this challenge is for the address you sign with: send it as qortalAddress")
+	case sc.Address == "":
+		sc.Address = addr // a page challenge: for the address its proof names
+	case addr != "" && addr != sc.Address:
+		return store.Challenge{}, errChallengeAddress(sc.Address, addr)
 	}
+	c := sc.challenge(h.issuer)
 	return c, checkUsable(c, h.now())
 }
 
@@ -189,6 +190,7 @@ func (h *Handler) usedChallenge(ctx context.Context, c store.Challenge, e *apiEr
 // loadChallenge, asks the store whether a sealed one was used.
 func (h *Handler) loadChallengeFor(r *http.Request, id, addr string, purposes ...string) (store.Challenge, *apiError) {
 	notFound := errChallengeNotFound()
+	addr = strings.TrimSpace(addr)
 	if strings.HasPrefix(id, sealedPrefix) {
 		c, e := h.openSealed(id, addr, purposes...)
 		if e != nil {
@@ -215,8 +217,8 @@ func (h *Handler) loadChallengeFor(r *http.Request, id, addr string, purposes ..
 		return c, h.internal(r.Context(), "get challenge", err)
 	case !slices.Contains(purposes, c.Purpose):
 		return c, notFound // another flow's challenge is not one of these
-	case addr != "" && strings.TrimSpace(addr) != c.QortalAddress:
-		return c, errChallengeAddress(c.QortalAddress, strings.TrimSpace(addr))
+	case addr != "" && addr != c.QortalAddress:
+		return c, errChallengeAddress(c.QortalAddress, addr)
 	}
 	return c, checkUsable(c, h.now())
 }

@@ -33,13 +33,22 @@ var pageHoles = [...]pageHole{
 	{mark: "0expireshole0", extra: ":"},       // its expiry, RFC 3339
 }
 
-func pageHoleValues(d pageData) [len(pageHoles)]string {
-	return [...]string{d.AuthRequestID, d.ChallengeID, d.MessageStamp, d.ChallengeExpires}
+// holeFields are d's fields that go into the holes, in pageHoles' order.
+func (d *pageData) holeFields() [len(pageHoles)]*string {
+	return [...]*string{&d.AuthRequestID, &d.ChallengeID, &d.MessageStamp, &d.ChallengeExpires}
+}
+
+func pageHoleValues(d pageData) (v [len(pageHoles)]string) {
+	for k, f := range d.holeFields() {
+		v[k] = *f
+	}
+	return v
 }
 
 func withPageHoles(d pageData) pageData {
-	d.AuthRequestID, d.ChallengeID, d.MessageStamp, d.ChallengeExpires =
-		pageHoles[0].mark, pageHoles[1].mark, pageHoles[2].mark, pageHoles[3].mark
+	for k, f := range d.holeFields() {
+		*f = pageHoles[k].mark
+	}
 	return d
 }
 

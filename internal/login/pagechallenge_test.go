@@ -18,9 +18,9 @@ var (
 	dataAttrRE = regexp.MustCompile(`\sdata-([a-z-]+)="([^"]*)"`)
 )
 
-// pageData reads the login page for authRequestID as its script does: the
+// pageAttrs reads the login page for authRequestID as its script does: the
 // data-* attributes of #app, unescaped (the browser's dataset).
-func (e *env) pageData(authRequestID string) map[string]string {
+func (e *env) pageAttrs(authRequestID string) map[string]string {
 	e.t.Helper()
 	res, err := e.srv.Client().Get(e.srv.URL + "/login?authRequestID=" + authRequestID)
 	if err != nil {
@@ -43,7 +43,7 @@ func (e *env) pageData(authRequestID string) map[string]string {
 // builds for acct's address.
 func (e *env) pageChallenge(authRequestID, acct string) challenge {
 	e.t.Helper()
-	d := e.pageData(authRequestID)
+	d := e.pageAttrs(authRequestID)
 	if d["challenge-id"] == "" {
 		e.t.Fatalf("the login page carries no challenge: %v", d)
 	}
@@ -63,7 +63,7 @@ func (e *env) withAddress(p map[string]string, acct string) map[string]string {
 func TestPageChallengeLogin(t *testing.T) {
 	e := newEnv(t, testConfig())
 	c := e.pageChallenge("ar1", "alice")
-	d := e.pageData("ar1")
+	d := e.pageAttrs("ar1")
 	if d["challenge-id"] == c.ID {
 		t.Error("two page loads carry the same challenge")
 	}

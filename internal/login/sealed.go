@@ -62,39 +62,37 @@ func (h *Handler) seal(sc sealedChallenge) string {
 	return sealedPrefix + payload + "." + base64.RawURLEncoding.EncodeToString(h.sealMAC(payload))
 }
 
-// open checks a sealed id and returns the challenge it stands for, with
-// the record id as ID; ok is false for anything this broker did not seal.
-// addr is the address a proof names: it fills a page challenge's (which
-// has none; the caller has validated addr) and must be the challenge's own
-// otherwise. Without one a page challenge opens with no address, which no
-// proof can match.
-func (h *Handler) open(id, addr string) (store.Challenge, bool) {
+// open checks a sealed id and returns what it carries; ok is false for
+// anything this broker did not seal.
+func (h *Handler) open(id string) (sealedChallenge, bool) {
 	rest, ok := strings.CutPrefix(id, sealedPrefix)
 	if !ok || len(id) > maxSealedLen {
-		return store.Challenge{}, false
+		return sealedChallenge{}, false
 	}
 	payload, mac64, ok := strings.Cut(rest, ".")
 	if !ok {
-		return store.Challenge{}, false
+		return sealedChallenge{}, false
 	}
 	mac, err := base64.RawURLEncoding.DecodeString(mac64)
 	if err != nil || len(mac) != macLen || !hmac.Equal(mac, h.sealMAC(payload)) {
-		return store.Challenge{}, false
+		return sealedChallenge{}, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	var sc sealedChallenge
 	if err != nil || json.Unmarshal(raw, &sc) != nil || sc.Nonce == "" {
-		return store.Challenge{}, false
+		return sealedChallenge{}, false
 	}
-	if sc.Address == "" {
-		sc.Address = addr
-	} else if addr != "" && addr != sc.Address {
-		return store.Challenge{}, false
-	}
+	return sc, true
+}
+
+// challenge is the login challenge sc stands for, with the record id as
+// ID (and, for a page challenge, the address its proof named in
+// sc.Address).
+func (sc sealedChallenge) challenge(issuer string) store.Challenge {
 	return store.Challenge{
-		ID: recordPrefix + sc.Nonce, Purpose: PurposeLogin, QortalAddress: sc.Address, Message: sc.message(h.issuer),
+		ID: recordPrefix + sc.Nonce, Purpose: PurposeLogin, QortalAddress: sc.Address, Message: sc.message(issuer),
 		AuthRequestID: sc.AuthRequestID, ClientID: sc.ClientID, CreatedAt: sc.issued(), ExpiresAt: sc.expires(),
-	}, true
+	}
 }
 
 func (sc sealedChallenge) issued() time.Time  { return time.Unix(sc.IssuedAt, 0).UTC() }
