@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -284,6 +285,25 @@ func oidcSealedCompletion(t *testing.T, a, b store.Store) {
 	}
 	if !got.Done || got.Subject != "alice" || got.State != ar.State || got.CodeChallenge != ar.CodeChallenge || got.ClientID != "nc" {
 		t.Errorf("completed request = %+v", got)
+	}
+	// What the completion returns is what any later read returns, to the
+	// last field (the provider keeps it for the code exchange).
+	if r, err := b.GetAuthRequest(ctx, "ar_sealed1"); err != nil || !reflect.DeepEqual(r, got) {
+		t.Errorf("completion returned\n%+v\na read returns\n%+v (%v)", got, r, err)
+	}
+	// The same with times off UTC and below the microsecond, and no lists
+	// or max_age at all.
+	zone := time.FixedZone("UTC+3", 3*3600)
+	bare := store.AuthRequest{ID: "ar_sealed_bare", ClientID: "nc", RedirectURI: "https://cloud.example/apps/user_oidc/code",
+		ResponseType: "code", CreatedAt: now.In(zone).Add(123 * time.Nanosecond), ExpiresAt: now.In(zone).Add(10*time.Minute + 456*time.Nanosecond)}
+	cb := store.AuthCompletion{Subject: "alice", QortalAddress: "QaliceAddr", AuthTime: now.In(zone).Add(789 * time.Nanosecond),
+		SessionID: "sid-bare", SessionExpiresAt: now.Add(time.Hour), Request: &bare}
+	gotBare, err := a.CompleteAuthRequest(ctx, bare.ID, cb, now.Add(time.Second))
+	if err != nil {
+		t.Fatalf("CompleteAuthRequest of a bare never-stored request: %v", err)
+	}
+	if r, err := b.GetAuthRequest(ctx, bare.ID); err != nil || !reflect.DeepEqual(r, gotBare) {
+		t.Errorf("bare completion returned\n%+v\na read returns\n%+v (%v)", gotBare, r, err)
 	}
 	if r, err := b.AuthRequestByCode(ctx, "code-s1", now.Add(time.Second)); err != nil || r.ID != "ar_sealed1" || !r.Done || r.Nonce != ar.Nonce {
 		t.Errorf("AuthRequestByCode = %+v, %v", r, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,8 +154,11 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			if !backend.Time(now).Before(c.Request.ExpiresAt) {
 				return sql.ErrNoRows
 			}
-			var err error
-			ar, err = scanAuthRequest(s.insertAuthRequest(ctx, tx, *c.Request, true, &c, `ON CONFLICT (id) DO NOTHING RETURNING `+authRequestCols))
+			// RETURNING only the id: the completed request is the one given,
+			// normalised as a read would return it (completedCopy), without
+			// reading back and decoding every column.
+			var got string
+			err := s.insertAuthRequest(ctx, tx, *c.Request, true, &c, `ON CONFLICT (id) DO NOTHING RETURNING id`).Scan(&got)
 			if errors.Is(err, sql.ErrNoRows) {
 				// Completed before, or ended (EndAuthRequest: no subject),
 				// which answers as a stored request that was removed.
@@ -170,6 +174,7 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 			if err != nil {
 				return err
 			}
+			ar = completedCopy(*c.Request, c)
 			return s.completeRest(ctx, tx, ar, c, audit, now)
 		}
 		// RETURNING: the completed request in the same statement.
@@ -200,6 +205,27 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, id string, c store.Auth
 		return store.AuthRequest{}, s.fail("complete auth request", err)
 	}
 	return ar, nil
+}
+
+// completedCopy is ar completed as c says, exactly as scanAuthRequest
+// would read the inserted row back: times in UTC to the microsecond, empty
+// lists nil, nothing shared with the caller's slices.
+func completedCopy(ar store.AuthRequest, c store.AuthCompletion) store.AuthRequest {
+	list := func(v []string) []string {
+		if len(v) == 0 {
+			return nil
+		}
+		return slices.Clone(v)
+	}
+	ar.Scopes, ar.Prompt = list(ar.Scopes), list(ar.Prompt)
+	if ar.MaxAge != nil {
+		v := *ar.MaxAge
+		ar.MaxAge = &v
+	}
+	ar.CreatedAt, ar.ExpiresAt = backend.Time(ar.CreatedAt), backend.Time(ar.ExpiresAt)
+	ar.Done, ar.Subject, ar.QortalAddress, ar.SessionID = true, c.Subject, c.QortalAddress, c.SessionID
+	ar.AuthTime, ar.AMR = backend.Time(c.AuthTime), list(c.AMR)
+	return ar
 }
 
 // completeRest is what a completion writes once its request is done: the
