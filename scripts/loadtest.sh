@@ -92,7 +92,7 @@ fi
 "$server_bin" serve --config "$tmp/config.yaml" 2>"$tmp/server.log" &
 server_pid=$!
 pids+=($server_pid)
-# Up to a minute: a broker run under valgrind (see the README) starts slowly.
+# Up to a minute: a broker on a loaded machine or under a profiler starts slowly.
 ready=""
 for _ in $(seq 1 1200); do curl -fs "$issuer/readyz" >/dev/null 2>&1 && { ready=1; break; }; sleep 0.05; done
 [[ -n "$ready" ]] || { echo "the broker did not become ready; its log:" >&2; tail -20 "$tmp/server.log" >&2; exit 1; }
