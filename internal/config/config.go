@@ -128,6 +128,13 @@ type Nextcloud struct {
 	// CreateMissingGroups lets provisioning create groups it is asked to add
 	// users to; off means an unknown group is an error.
 	CreateMissingGroups bool `yaml:"create_missing_groups"`
+	// LoginURL is where a user who has just linked their address through
+	// an onboarding invite continues: user_oidc's login link for this
+	// provider (/index.php/apps/user_oidc/login/<its numeric id>), so that
+	// the broker session the invite's signature opened signs them straight
+	// in. The broker cannot derive it (user_oidc numbers its providers);
+	// empty: URL, Nextcloud's own login page.
+	LoginURL string `yaml:"login_url"`
 }
 
 // Provision configures account creation.

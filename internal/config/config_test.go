@@ -60,13 +60,15 @@ func TestEnvOverridesFile(t *testing.T) {
 		"QORTAL_OIDC_NEXTCLOUD_USER":         "svc",
 		"QORTAL_OIDC_NEXTCLOUD_APP_PASSWORD": "pw",
 		"QORTAL_OIDC_NEXTCLOUD_TIMEOUT":      "3s",
+		"QORTAL_OIDC_NEXTCLOUD_LOGIN_URL":    "https://cloud.example/index.php/apps/user_oidc/login/3",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Issuer != "https://env.example" || cfg.Listen != "0.0.0.0:9000" || cfg.DataDir != "/var/lib/x" ||
 		!cfg.UsesPostgres() || cfg.Nextcloud.URL != "https://cloud.example" || cfg.Nextcloud.User != "svc" ||
-		cfg.Nextcloud.AppPassword != "pw" || cfg.Nextcloud.Timeout != 3*time.Second || len(cfg.OIDC.KeyEncryptionKey) != 32 {
+		cfg.Nextcloud.AppPassword != "pw" || cfg.Nextcloud.Timeout != 3*time.Second || len(cfg.OIDC.KeyEncryptionKey) != 32 ||
+		cfg.Nextcloud.LoginURL != "https://cloud.example/index.php/apps/user_oidc/login/3" {
 		t.Fatalf("overrides not applied: %+v", cfg)
 	}
 	if len(cfg.Admin.Tokens) != 1 || cfg.Admin.Tokens[0].Token != "" || len(cfg.Admin.Tokens[0].TokenSHA256) != 64 {
@@ -94,6 +96,8 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{"", "QORTAL_OIDC_NEXTCLOUD_TIMEOUT=soon", "QORTAL_OIDC_NEXTCLOUD_TIMEOUT"},
 		{"database_url: postgres://h/db\n", "", "oidc.key_encryption_key"},
 		{"oidc: {key_encryption_key: tooshort}\n", "", "oidc.key_encryption_key"},
+		{"nextcloud: {login_url: /apps/user_oidc/login/1}\n", "", "nextcloud.login_url"},
+		{"", "QORTAL_OIDC_NEXTCLOUD_LOGIN_URL=https://u:p@cloud.example/login", "nextcloud.login_url"},
 	}
 	for _, tc := range cases {
 		env := map[string]string{}

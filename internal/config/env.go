@@ -107,6 +107,7 @@ var envBindings = []envBinding{
 	{"QORTAL_OIDC_NEXTCLOUD_MAX_CONCURRENT", integer(func(c *Config) *int { return &c.Nextcloud.MaxConcurrent })},
 	{"QORTAL_OIDC_NEXTCLOUD_QUEUE_TIMEOUT", dur(func(c *Config) *time.Duration { return &c.Nextcloud.QueueTimeout })},
 	{"QORTAL_OIDC_NEXTCLOUD_CREATE_MISSING_GROUPS", boolean(func(c *Config) *bool { return &c.Nextcloud.CreateMissingGroups })},
+	{"QORTAL_OIDC_NEXTCLOUD_LOGIN_URL", str(func(c *Config) *string { return &c.Nextcloud.LoginURL })},
 	{"QORTAL_OIDC_PROVISION_USER_ID_TEMPLATE", str(func(c *Config) *string { return &c.Provision.UserIDTemplate })},
 	{"QORTAL_OIDC_PROVISION_DEFAULT_GROUPS", list(func(c *Config) *[]string { return &c.Provision.DefaultGroups })},
 	{"QORTAL_OIDC_PROVISION_DEFAULT_QUOTA", str(func(c *Config) *string { return &c.Provision.DefaultQuota })},

@@ -88,6 +88,13 @@ func (c Config) Validate() error {
 			bad("nextcloud.app_password", "required when nextcloud.url is set (or use app_password_file)")
 		}
 	}
+	if c.Nextcloud.LoginURL != "" {
+		// Not tied to nextcloud.url's host: the broker may reach Nextcloud
+		// at an internal name while people use its public one.
+		if u, err := url.Parse(c.Nextcloud.LoginURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+			bad("nextcloud.login_url", "must be an absolute http(s) URL without credentials or a fragment, such as https://cloud.example.org/index.php/apps/user_oidc/login/1")
+		}
+	}
 	if c.Nextcloud.APIVersion != 1 && c.Nextcloud.APIVersion != 2 {
 		bad("nextcloud.api_version", "must be 1 or 2, got %d", c.Nextcloud.APIVersion)
 	}

@@ -244,6 +244,9 @@ func (p *fakeProvider) CompleteBrowserLogin(_ http.ResponseWriter, r *http.Reque
 func (p *fakeProvider) CompleteLoginFromSession(context.Context, string, store.Mapping, store.BrokerSession, ...oidcprovider.LoginRecord) (string, error) {
 	return "", errors.New("fake provider: no broker sessions")
 }
+func (p *fakeProvider) OpenBrokerSession(http.ResponseWriter, *http.Request, string, time.Time) error {
+	return nil // this fake has no broker sessions (internal/server tests them with the real provider)
+}
 func (p *fakeProvider) FailSilentLogin(_ context.Context, id, description string) (string, error) {
 	return p.DenyLogin(context.Background(), id, description)
 }

@@ -6,6 +6,7 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -51,6 +52,9 @@ type Provider interface {
 	CompleteLoginFromSession(ctx context.Context, authRequestID string, m store.Mapping, bs store.BrokerSession, rec ...oidcprovider.LoginRecord) (redirectTo string, err error)
 	// FailSilentLogin ends a prompt=none request with login_required.
 	FailSilentLogin(ctx context.Context, authRequestID, description string) (redirectTo string, err error)
+	// OpenBrokerSession opens the broker session for a signature that
+	// completes no login (onboarding) and sets its cookie.
+	OpenBrokerSession(w http.ResponseWriter, r *http.Request, address string, authTime time.Time) error
 }
 
 // Deps are the handler's collaborators.
@@ -103,7 +107,7 @@ type Handler struct {
 
 	admission    Admission
 	selfService  string
-	nextcloudURL string // where /onboard sends the user once linked
+	nextcloudURL string // where /onboard sends the user once linked (nextcloud.login_url, else nextcloud.url)
 
 	sealKey []byte // MACs sealed login challenges (sealed.go)
 
@@ -137,7 +141,7 @@ func New(cfg config.Config, deps Deps) (*Handler, error) {
 		metrics:      deps.Metrics,
 		admission:    deps.Admission,
 		selfService:  deps.SelfServiceClient,
-		nextcloudURL: cfg.Nextcloud.URL,
+		nextcloudURL: cmp.Or(cfg.Nextcloud.LoginURL, cfg.Nextcloud.URL),
 	}
 	if h.ttl <= 0 {
 		h.ttl = 5 * time.Minute

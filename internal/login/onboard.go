@@ -156,6 +156,13 @@ func (h *Handler) onboardVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit(ctx, "onboard.linked", c.QortalAddress, detail("nextcloudUserId", m.NextcloudUserID))
 	h.log.InfoContext(ctx, "onboarded", "address", c.QortalAddress, "nextcloudUserId", m.NextcloudUserID)
+	// The signature just made is as good as a login's: remember it in this
+	// browser, so the sign-in that follows (nextcloud.login_url) needs no
+	// second one. The link already stands; without the session the user
+	// simply signs in once more.
+	if err := h.provider.OpenBrokerSession(w, r, c.QortalAddress, h.now()); err != nil {
+		h.log.WarnContext(ctx, "onboarding: no broker session opened", "address", c.QortalAddress, "err", err)
+	}
 	to := h.nextcloudURL
 	if to == "" {
 		to = h.issuer

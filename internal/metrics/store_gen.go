@@ -101,6 +101,12 @@ func (t *timedStore) CreateAuthRequest(a0 context.Context, a1 store.AuthRequest)
 	return t.s.CreateAuthRequest(a0, a1)
 }
 
+func (t *timedStore) CreateBrokerSession(a0 context.Context, a1 store.BrokerSession, a2 string) (err error) {
+	start := time.Now()
+	defer func() { t.m.ObserveStore("create_broker_session", start, err) }()
+	return t.s.CreateBrokerSession(a0, a1, a2)
+}
+
 func (t *timedStore) CreateCampaign(a0 context.Context, a1 store.Campaign, a2 []string, a3 store.AuditEntry) (r0 store.Campaign, err error) {
 	start := time.Now()
 	defer func() { t.m.ObserveStore("create_campaign", start, err) }()

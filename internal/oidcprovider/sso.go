@@ -87,36 +87,66 @@ func (p *Provider) CompleteBrowserLogin(w http.ResponseWriter, r *http.Request, 
 	if !p.SSOEnabled() {
 		return p.CompleteLogin(r.Context(), authRequestID, m, authTime, rec...)
 	}
-	if authTime.IsZero() {
-		authTime = p.now()
-	}
-	token, err := randomToken()
+	bs, token, replaces, err := p.newBrokerSession(r, m.QortalAddress, authTime)
 	if err != nil {
 		return "", err
 	}
-	id, err := randomID("bs_")
-	if err != nil {
-		return "", err
-	}
-	now := p.now()
-	bs := &store.BrokerSession{ID: id, TokenHash: hashToken(token), QortalAddress: m.QortalAddress, AuthTime: authTime,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: authTime.Add(p.cfg.Login.SessionTTL),
-		UserAgent: store.TrimUserAgent(r.UserAgent())}
-	if !bs.ExpiresAt.After(now) {
-		bs.ExpiresAt = now.Add(p.cfg.Login.SessionTTL)
-	}
-	var replaces string
-	if old, ok := p.SignedIn(r); ok {
-		replaces = old.ID
-	}
-	to, err := p.completeLogin(r.Context(), authRequestID, m, authTime, rec, func(c *store.AuthCompletion) {
-		c.NewBrokerSession, c.ReplacesBrokerSessionID = bs, replaces
+	to, err := p.completeLogin(r.Context(), authRequestID, m, bs.AuthTime, rec, func(c *store.AuthCompletion) {
+		c.NewBrokerSession, c.ReplacesBrokerSessionID = &bs, replaces
 	})
 	if err != nil {
 		return "", err
 	}
 	http.SetCookie(w, p.cookie(token, bs.ExpiresAt))
 	return to, nil
+}
+
+// OpenBrokerSession signs this browser in as address, proven by a
+// signature made at authTime that completes no login (an onboarding
+// invite's): the broker session a login would have opened, replacing the
+// browser's previous one the same way. The next /authorize of any relying
+// party then needs no signature while the login policy admits the address.
+// Nothing happens when single sign-on is off.
+func (p *Provider) OpenBrokerSession(w http.ResponseWriter, r *http.Request, address string, authTime time.Time) error {
+	if !p.SSOEnabled() {
+		return nil
+	}
+	bs, token, replaces, err := p.newBrokerSession(r, address, authTime)
+	if err != nil {
+		return err
+	}
+	if err := p.store.CreateBrokerSession(r.Context(), bs, replaces); err != nil {
+		return err
+	}
+	http.SetCookie(w, p.cookie(token, bs.ExpiresAt))
+	return nil
+}
+
+// newBrokerSession is a new broker session for address, signed at authTime
+// (now when zero), with the cookie token that finds it and the id of the
+// browser's current session, which it replaces.
+func (p *Provider) newBrokerSession(r *http.Request, address string, authTime time.Time) (bs store.BrokerSession, token, replaces string, err error) {
+	if authTime.IsZero() {
+		authTime = p.now()
+	}
+	if token, err = randomToken(); err != nil {
+		return bs, "", "", err
+	}
+	id, err := randomID("bs_")
+	if err != nil {
+		return bs, "", "", err
+	}
+	now := p.now()
+	bs = store.BrokerSession{ID: id, TokenHash: hashToken(token), QortalAddress: address, AuthTime: authTime,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: authTime.Add(p.cfg.Login.SessionTTL),
+		UserAgent: store.TrimUserAgent(r.UserAgent())}
+	if !bs.ExpiresAt.After(now) {
+		bs.ExpiresAt = now.Add(p.cfg.Login.SessionTTL)
+	}
+	if old, ok := p.SignedIn(r); ok {
+		replaces = old.ID
+	}
+	return bs, token, replaces, nil
 }
 
 // CompleteLoginFromSession completes the auth request without a signature,

@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/nextcloud/ocsfake"
 	"github.com/qortal-oidc/qortal-oidc/internal/oidcprovider"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
 	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
@@ -477,3 +478,81 @@ func newBackchannelServer(t *testing.T, bc *backchannel) string {
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
+
+// TestOnboardingOpensTheBrokerSession: the signature that links an address
+// through an invite also signs the browser in, so the Nextcloud login it
+// is sent on to (nextcloud.login_url) completes without a second
+// signature, on any replica, as the invited account.
+func TestOnboardingOpensTheBrokerSession(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			const loginURL = "https://cloud.example.org/index.php/apps/user_oidc/login/7"
+			nc := newFakeNextcloud(t)
+			nc.AddUser(ocsfake.User{ID: "mona", DisplayName: "Mona"})
+			c := newCluster(t, storetest.Shared(t, kind), nc, 2, "ES256", func(cfg *config.Config) { cfg.Nextcloud.LoginURL = loginURL })
+			r := c.admin.do("POST", "/api/invites", map[string]string{"nextcloudUserId": "mona"})
+			token, _ := r.Body["token"].(string)
+			if r.Status != http.StatusCreated || token == "" {
+				t.Fatalf("invite: %d %s", r.Status, r.Raw)
+			}
+			relying, err := rp.NewRelyingPartyOIDC(context.Background(), c.issuer, rpID, rpSecret, rpRedirect, []string{"openid"},
+				rp.WithVerifierOpts(rp.WithNonce(func(context.Context) string { return "" })))
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifier, challenge := pkcePair()
+			b := newBrowser(t, c)
+			post := func(path string, body map[string]string) (*http.Response, map[string]any) {
+				j, _ := json.Marshal(body)
+				req, _ := http.NewRequest(http.MethodPost, c.issuer+path, strings.NewReader(string(j)))
+				req.Header.Set("Content-Type", "application/json")
+				res, err := b.client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				var out map[string]any
+				raw, _ := io.ReadAll(res.Body)
+				_ = json.Unmarshal(raw, &out)
+				return res, out
+			}
+			mona := qortaltest.Accounts(t)["alice"]
+			res, ch := post("/onboard/challenge", map[string]string{"inviteToken": token, "qortalAddress": mona.Address})
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("challenge: %d %v", res.StatusCode, ch)
+			}
+			p := qortal.Sign(mona.PrivateKey, []byte(ch["message"].(string)))
+			res, out := post("/onboard/verify", map[string]string{"challengeId": ch["challengeId"].(string), "inviteToken": token,
+				"publicKey": p.PublicKey, "signature": p.Signature})
+			if res.StatusCode != http.StatusOK || out["redirectTo"] != loginURL {
+				t.Fatalf("verify: %d %v; want redirectTo %s", res.StatusCode, out, loginURL)
+			}
+			if b.ssoCookie() == "" {
+				t.Fatal("the invite's signature opened no broker session")
+			}
+			bs, err := c.admin.store.GetBrokerSessionByToken(t.Context(), hashHex(b.ssoCookie()))
+			if err != nil || bs.QortalAddress != mona.Address {
+				t.Fatalf("stored session = %+v, %v", bs, err)
+			}
+
+			// What user_oidc's login link starts: no signing page, and the
+			// ID token is the invited account's.
+			o := b.authorize(relying, challenge)
+			if o.page || o.callback == nil {
+				t.Fatal("after onboarding, the login asked for a second signature")
+			}
+			tokens, err := rp.CodeExchange[*oidc.IDTokenClaims](context.Background(), o.callback.Query().Get("code"), relying, rp.WithCodeVerifier(verifier))
+			if err != nil {
+				t.Fatalf("code exchange: %v", err)
+			}
+			if got := tokens.IDTokenClaims; got.Subject != "mona" || !got.AuthTime.AsTime().Equal(bs.AuthTime.Truncate(time.Second)) {
+				t.Errorf("ID token sub %q auth_time %v: want mona and the invite's signature time %v", got.Subject, got.AuthTime.AsTime(), bs.AuthTime)
+			}
+
+			// Another browser, which only opened the link, is not signed in.
+			if o := newBrowser(t, c).authorize(relying, challenge); !o.page {
+				t.Error("a browser that did not sign got in")
+			}
+		})
+	}
+}

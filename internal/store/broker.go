@@ -30,10 +30,16 @@ type BrokerSession struct {
 // rune boundary) by CheckBrokerSession's caller, never rejected.
 const MaxUserAgent = 255
 
-// BrokerSessionStore keeps broker sessions. Creating one happens with the
-// login that opens it (AuthCompletion.NewBrokerSession), in the same
-// transaction, so the login's write budget is unchanged.
+// BrokerSessionStore keeps broker sessions. A login opens one in its own
+// transaction (AuthCompletion.NewBrokerSession), so the login's write
+// budget is unchanged; a signature that completes no login (an onboarding
+// invite's) opens one with CreateBrokerSession.
 type BrokerSessionStore interface {
+	// CreateBrokerSession inserts s (see CheckBrokerSession). replaces, if
+	// set, is the browser's previous broker session: in the same
+	// transaction it is deleted and its open OIDC sessions of s's address
+	// move to s, as a login's fresh signature does.
+	CreateBrokerSession(ctx context.Context, s BrokerSession, replaces string) error
 	// GetBrokerSessionByToken returns the session whatever its times
 	// (callers decide about expiry); ErrNotFound when absent.
 	GetBrokerSessionByToken(ctx context.Context, tokenHash string) (BrokerSession, error)

@@ -19,6 +19,7 @@ func runBroker(t *testing.T, newStore NewStore) {
 	t.Run("EndAllForAddress", func(t *testing.T) { t.Parallel(); brokerEndAll(t, newStore(t)) })
 	t.Run("ConcurrentEnd", func(t *testing.T) { t.Parallel(); brokerConcurrentEnd(t, newStore(t)) })
 	t.Run("Validation", func(t *testing.T) { t.Parallel(); brokerValidation(t, newStore(t)) })
+	t.Run("CreatedAlone", func(t *testing.T) { t.Parallel(); brokerCreatedAlone(t, newStore(t)) })
 	t.Run("Purge", func(t *testing.T) { t.Parallel(); brokerPurge(t, newStore(t)) })
 }
 
@@ -35,6 +36,55 @@ func login(t *testing.T, s store.Store, id string, c store.AuthCompletion, now t
 	}
 	_, err := s.CompleteAuthRequest(t.Context(), id, c, now)
 	return err
+}
+
+// brokerCreatedAlone: a session opened without a login (an onboarding
+// invite's signature) is stored as given, once, and replaces the browser's
+// previous one as a login would: that one is gone and its open OIDC
+// sessions of the same address are now the new one's.
+func brokerCreatedAlone(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := oidcT0
+	c := completion("sid-a1", now)
+	old := brokerSession("bs_old", c.QortalAddress, now)
+	c.NewBrokerSession = &old
+	if err := login(t, s, "ra1", c, now); err != nil {
+		t.Fatalf("login opening the first broker session: %v", err)
+	}
+	bs := brokerSession("bs_new", c.QortalAddress, now.Add(time.Minute))
+	if err := s.CreateBrokerSession(ctx, bs, "bs_old"); err != nil {
+		t.Fatalf("CreateBrokerSession: %v", err)
+	}
+	if got, err := s.GetBrokerSessionByToken(ctx, bs.TokenHash); err != nil || got != bs {
+		t.Fatalf("GetBrokerSessionByToken = %+v, %v; want %+v", got, err, bs)
+	}
+	_, err := s.GetBrokerSession(ctx, "bs_old")
+	wantErr(t, "the replaced session", err, store.ErrNotFound)
+	if sess, err := s.GetSession(ctx, "sid-a1"); err != nil || sess.BrokerSessionID != "bs_new" {
+		t.Errorf("OIDC session of the replaced broker session = %+v, %v; want it moved to bs_new", sess, err)
+	}
+	// Alone: no previous session, and the same one twice is refused
+	// without a trace of the second.
+	other := brokerSession("bs_other", "QbobAddr", now)
+	if err := s.CreateBrokerSession(ctx, other, ""); err != nil {
+		t.Fatalf("CreateBrokerSession without a previous session: %v", err)
+	}
+	dup := other
+	dup.QortalAddress = "QcarolAddr"
+	if err := s.CreateBrokerSession(ctx, dup, ""); err == nil {
+		t.Error("CreateBrokerSession with an id in use: no error")
+	}
+	if got, err := s.GetBrokerSession(ctx, "bs_other"); err != nil || got != other {
+		t.Errorf("after the refused duplicate: %+v, %v; want %+v", got, err, other)
+	}
+	bad := brokerSession("bs_bad", "QbobAddr", now)
+	bad.TokenHash = "not-hex"
+	if err := s.CreateBrokerSession(ctx, bad, ""); err == nil {
+		t.Error("CreateBrokerSession with a malformed token hash: no error")
+	}
+	if _, err := s.GetBrokerSession(ctx, "bs_bad"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused session was stored: %v", err)
+	}
 }
 
 func brokerOpenedByLogin(t *testing.T, s store.Store) {

@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
+	"github.com/qortal-oidc/qortal-oidc/internal/store/internal/backend"
 )
 
 const brokerCols = `id, token_hash, qortal_address, auth_time, created_at, last_seen_at, expires_at, user_agent`
@@ -67,6 +69,23 @@ func (s *Store) brokerSessionForLogin(ctx context.Context, tx *Tx, c store.AuthC
 		return c.BrokerSessionID, nil
 	}
 	return "", nil
+}
+
+// CreateBrokerSession inserts bs, replacing the browser's previous
+// session as a login does (brokerSessionForLogin).
+func (s *Store) CreateBrokerSession(ctx context.Context, bs store.BrokerSession, replaces string) error {
+	if err := store.CheckBrokerSession(bs); err != nil {
+		return fmt.Errorf("create broker session: %w", err)
+	}
+	err := s.inTx(ctx, func(tx *Tx) error {
+		_, err := s.brokerSessionForLogin(ctx, tx, store.AuthCompletion{QortalAddress: bs.QortalAddress,
+			NewBrokerSession: &bs, ReplacesBrokerSessionID: replaces}, backend.Now())
+		return err
+	})
+	if err != nil {
+		return s.fail("create broker session", err)
+	}
+	return nil
 }
 
 // GetBrokerSessionByToken returns a session whatever its times.
