@@ -398,9 +398,19 @@ func (s *Service) SetStatus(ctx context.Context, actor, address string, status s
 	if !status.Valid() {
 		return store.Mapping{}, badRequest("invalid_status", "status must be linked, invited or blocked")
 	}
-	m, err := s.Get(ctx, address)
-	if err != nil {
+	if err := validAddress(address); err != nil {
 		return store.Mapping{}, err
+	}
+	m, err := s.store.GetMappingByAddress(ctx, address)
+	switch {
+	case isNotFound(err) && s.nc == nil && status == store.StatusBlocked:
+		if m, err = s.blockStandalone(ctx, actor, address); err != nil {
+			return store.Mapping{}, err
+		}
+	case isNotFound(err):
+		return store.Mapping{}, notFound("mapping_not_found", "address %s is not linked", address)
+	case err != nil:
+		return store.Mapping{}, storeErr(err)
 	}
 	prev := m.Status
 	if prev == store.StatusBlocked && status != store.StatusBlocked {
@@ -430,6 +440,29 @@ func (s *Service) SetStatus(ctx context.Context, actor, address string, status s
 		}
 	}
 	return m, nil
+}
+
+// blockStandalone stores, blocked, the identity an address without a
+// mapping signs in as when no Nextcloud is configured (the standalone
+// policy: the address itself, policy.Standalone), because a blocked
+// mapping is what every login refuses first. Unblocking it later (linked)
+// leaves that same identity, so the subject never changes; unlinking
+// removes the row. A concurrent block of the same address is the same
+// outcome, not an error.
+func (s *Service) blockStandalone(ctx context.Context, actor, address string) (store.Mapping, error) {
+	m := store.Mapping{QortalAddress: address, NextcloudUserID: address, Status: store.StatusBlocked}
+	out, err := s.store.CreateMapping(ctx, m, audit(actor, "mapping.status", address,
+		map[string]any{"from": "none", "to": store.StatusBlocked, "standalone": true}))
+	if isNC(err, store.ErrAddressTaken) || isNC(err, store.ErrUserTaken) {
+		if cur, gerr := s.store.GetMappingByAddress(ctx, address); gerr == nil && cur.Status == store.StatusBlocked {
+			return cur, nil
+		}
+	}
+	if err != nil {
+		return store.Mapping{}, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "mapping status changed", "address", address, "from", "none", "to", store.StatusBlocked, "actor", actor)
+	return out, nil
 }
 
 // setNextcloudEnabled disables (block) or enables (unblock) the mapped

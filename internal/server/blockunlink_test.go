@@ -1,14 +1,19 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/qortal-oidc/qortal-oidc/internal/config"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal"
+	"github.com/qortal-oidc/qortal-oidc/internal/qortal/qortaltest"
 	"github.com/qortal-oidc/qortal-oidc/internal/store"
 	"github.com/qortal-oidc/qortal-oidc/internal/store/storetest"
 )
@@ -155,4 +160,99 @@ func TestBlockAndUnblockThroughTheAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBlockInStandalone: without Nextcloud an address signs in as itself
+// with no mapping; an admin can still block it. The block signs it out
+// (its access token stops working, its broker session ends), refuses its
+// next login, and unblocking gives back the same subject.
+func TestBlockInStandalone(t *testing.T) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			c := newCluster(t, storetest.Shared(t, kind), newFakeNextcloud(t), 2, "ES256", func(cfg *config.Config) { cfg.Nextcloud = config.Nextcloud{} })
+			relying, err := rp.NewRelyingPartyOIDC(context.Background(), c.issuer, rpID, rpSecret, rpRedirect, []string{"openid"},
+				rp.WithVerifierOpts(rp.WithNonce(func(context.Context) string { return "" })))
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifier, challenge := pkcePair()
+			exchange := func(cb *url.URL) *oidc.Tokens[*oidc.IDTokenClaims] {
+				t.Helper()
+				tokens, err := rp.CodeExchange[*oidc.IDTokenClaims](context.Background(), cb.Query().Get("code"), relying, rp.WithCodeVerifier(verifier))
+				if err != nil {
+					t.Fatalf("code exchange: %v", err)
+				}
+				return tokens
+			}
+			alice := qortaltest.Accounts(t)["alice"]
+			b := newBrowser(t, c)
+			o := b.authorize(relying, challenge)
+			cb, _ := b.sign(o.id, alice)
+			tokens := exchange(cb)
+			if tokens.IDTokenClaims.Subject != alice.Address {
+				t.Fatalf("standalone sub = %q, want the address", tokens.IDTokenClaims.Subject)
+			}
+			path := "/api/provision/mapping/" + alice.Address + "/status"
+			if r := c.admin.do("PUT", path, map[string]any{"status": "linked"}); r.Status != http.StatusNotFound {
+				t.Errorf("unblocking an address that was never blocked: %d %s, want 404", r.Status, r.Raw)
+			}
+			r := c.admin.do("PUT", path, map[string]any{"status": "blocked"})
+			if r.Status != http.StatusOK || r.Body["status"] != "blocked" || r.Body["qortalAddress"] != alice.Address {
+				t.Fatalf("block: %d %s", r.Status, r.Raw)
+			}
+			if r := c.admin.do("PUT", path, map[string]any{"status": "blocked"}); r.Status != http.StatusOK {
+				t.Errorf("blocking again: %d %s, want 200", r.Status, r.Raw)
+			}
+			if _, err := rp.Userinfo[*oidc.UserInfo](context.Background(), tokens.AccessToken, "Bearer", alice.Address, relying); err == nil {
+				t.Error("an access token still works after the block")
+			}
+			o = b.authorize(relying, challenge)
+			if !o.page {
+				t.Fatal("the blocked address's broker session still signs it in")
+			}
+			if status, code := signRefused(t, c, o.id, alice); status != http.StatusForbidden || code != "blocked" {
+				t.Errorf("a blocked address's signature: %d %q, want 403 blocked", status, code)
+			}
+			if r := c.admin.do("PUT", path, map[string]any{"status": "linked"}); r.Status != http.StatusOK || r.Body["status"] != "linked" {
+				t.Fatalf("unblock: %d %s", r.Status, r.Raw)
+			}
+			o = b.authorize(relying, challenge)
+			cb, _ = b.sign(o.id, alice)
+			if got := exchange(cb).IDTokenClaims.Subject; got != alice.Address {
+				t.Errorf("sub after unblocking = %q, want the address, as before", got)
+			}
+			// Another address, never blocked, signs in all along.
+			bob := newBrowser(t, c)
+			o = bob.authorize(relying, challenge)
+			if cb, _ := bob.sign(o.id, qortaltest.Accounts(t)["bob"]); exchange(cb).IDTokenClaims.Subject != qortaltest.Accounts(t)["bob"].Address {
+				t.Error("bob's standalone sign-in")
+			}
+		})
+	}
+}
+
+// signRefused signs the login page's challenge as acct and returns the
+// status and error code the proof was refused with.
+func signRefused(t *testing.T, c *cluster, id string, acct qortaltest.Account) (int, string) {
+	t.Helper()
+	post := func(path string, body map[string]string) (int, map[string]any) {
+		j, _ := json.Marshal(body)
+		res, err := http.Post(c.issuer+path, "application/json", bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	status, ch := post("/login/challenge", map[string]string{"authRequestId": id, "qortalAddress": acct.Address})
+	if status != http.StatusOK {
+		t.Fatalf("challenge: %d %v", status, ch)
+	}
+	p := qortal.Sign(acct.PrivateKey, []byte(ch["message"].(string)))
+	status, out := post("/login/verify", map[string]string{"challengeId": ch["challengeId"].(string), "publicKey": p.PublicKey, "signature": p.Signature})
+	e, _ := out["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return status, code
 }
