@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -437,14 +438,15 @@ func wantsServeContent(r *http.Request) bool {
 // cache write) falls back to streaming the whole file.
 func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, app store.QApp, reqPath, prefix string, cfg shimConfig, fill bool) {
 	id := app.ID
-	ctx, cancel := context.WithTimeout(r.Context(), g.opt.NodeTimeout)
-	defer cancel()
+	ctx, watch := g.nodeWatch(r.Context())
+	defer watch.stop()
 	resp, err := g.node.Render(ctx, app.PinnedSignature, reqPath)
 	if err != nil {
-		g.nodeFailure(w, r, err)
+		g.nodeFailure(w, r, watch.explain(err))
 		return
 	}
 	defer resp.Body.Close()
+	resp.Body = watch.body(resp.Body)
 	if resp.StatusCode == http.StatusNotFound {
 		g.fail(w, r, &pageError{http.StatusNotFound, "file_not_found", "Not found", "This app has no file at this address."})
 		return
@@ -515,6 +517,77 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, app store.QApp, 
 			g.log.WarnContext(r.Context(), "qapps: cache write failed", "err", err)
 		}
 	}
+	if err != nil {
+		abortStream(r, g.log, "qapps: file transfer from the node failed", err)
+	}
+}
+
+// abortStream ends a response whose status and part of whose body are
+// already sent: returning would end it cleanly, and the browser would take
+// a truncated file for the whole one (and may cache it). Aborting resets
+// the connection (or the HTTP/2 stream), so the client sees a failed
+// transfer and can retry.
+func abortStream(r *http.Request, log *slog.Logger, msg string, err error) {
+	if r.Context().Err() == nil { // not just the client going away
+		log.WarnContext(r.Context(), msg, "err", err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// NodeHTTPClient is the HTTP client for the gateway's node: headers within
+// timeout, and no bound on a whole transfer (http.Client.Timeout would cut
+// a large file on a slow link short); the gateway bounds the stalls of
+// each file transfer itself (nodeWatch) and every other node call by its
+// context.
+func NodeHTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = timeout
+	return &http.Client{Transport: t}
+}
+
+// nodeWatch bounds one node request by g.opt.NodeTimeout twice over: for
+// the answer to start, and for any stall of its body after that, but not
+// for the transfer as a whole: a large file on a slow link is no failure,
+// a node that stops sending is.
+func (g *Gateway) nodeWatch(parent context.Context) (context.Context, *nodeWatch) {
+	ctx, cancel := context.WithCancel(parent)
+	w := &nodeWatch{cancel: cancel, d: g.opt.NodeTimeout}
+	w.t = time.AfterFunc(w.d, func() { w.fired.Store(true); cancel() })
+	return ctx, w
+}
+
+type nodeWatch struct {
+	cancel context.CancelFunc
+	d      time.Duration
+	t      *time.Timer
+	fired  atomic.Bool
+}
+
+func (w *nodeWatch) stop() { w.t.Stop(); w.cancel() }
+
+// explain marks err as the node's timeout when the watch cut it off.
+func (w *nodeWatch) explain(err error) error {
+	if err != nil && w.fired.Load() {
+		return fmt.Errorf("%w: no answer or no data for %s: %w", qortalnode.ErrTimeout, w.d, err)
+	}
+	return err
+}
+
+// body re-arms the stall timer on every read of rc.
+func (w *nodeWatch) body(rc io.ReadCloser) io.ReadCloser { return &watchedBody{rc, w} }
+
+type watchedBody struct {
+	io.ReadCloser
+	w *nodeWatch
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	b.w.t.Reset(b.w.d)
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.w.explain(err)
+	}
+	return n, err
 }
 
 func (g *Gateway) writeHTML(w http.ResponseWriter, page []byte) {
@@ -584,7 +657,9 @@ func (g *Gateway) nodeProxy(w http.ResponseWriter, r *http.Request, id, ticket, 
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Security-Policy", g.csp.appFile)
 	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		abortStream(r, g.log, "qapps: node proxy transfer failed", err)
+	}
 }
 
 func (g *Gateway) jsonError(w http.ResponseWriter, status int, code, msg string) {

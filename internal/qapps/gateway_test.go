@@ -79,7 +79,7 @@ func newEnv(t testing.TB) *env {
 		store.AuditEntry{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	nodeClient, _ := qortalnode.New(e.node.URL(), e.node.APIKey, &http.Client{Timeout: 500 * time.Millisecond})
+	nodeClient, _ := qortalnode.New(e.node.URL(), e.node.APIKey, NodeHTTPClient(500*time.Millisecond))
 	e.srv = httptest.NewServer(nil)
 	t.Cleanup(e.srv.Close)
 	e.gw, err = New(Options{

@@ -28,7 +28,7 @@ func (s *Server) mountQApps(r *mux.Router, auth *httpapi.AdminAuth) error {
 	if !q.Enabled() {
 		return nil
 	}
-	node, err := qortalnode.New(s.cfg.Qortal.NodeURL, s.cfg.Qortal.APIKey, &http.Client{Timeout: q.NodeTimeout})
+	node, err := qortalnode.New(s.cfg.Qortal.NodeURL, s.cfg.Qortal.APIKey, qapps.NodeHTTPClient(q.NodeTimeout))
 	if err != nil {
 		return fmt.Errorf("qortal node: %w", err)
 	}

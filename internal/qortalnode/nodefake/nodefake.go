@@ -90,6 +90,8 @@ type Node struct {
 	resources   map[string]*resource
 	authorized  map[string]bool
 	delay       time.Duration
+	paceChunk   int           // render bodies sent this many bytes at a time
+	paceGap     time.Duration // with this pause between chunks
 	down        bool
 	processed   []string
 	renderCalls int
@@ -133,6 +135,14 @@ func (n *Node) Close() {
 
 // SetDelay makes every answer wait d (a slow node).
 func (n *Node) SetDelay(d time.Duration) { n.mu.Lock(); n.delay = d; n.mu.Unlock() }
+
+// SetBodyPace sends rendered files chunk bytes at a time with gap between
+// chunks (a slow link, or with a long gap a stalled one); 0 sends at once.
+func (n *Node) SetBodyPace(chunk int, gap time.Duration) {
+	n.mu.Lock()
+	n.paceChunk, n.paceGap = chunk, gap
+	n.mu.Unlock()
+}
 
 // SetDown makes the node drop every connection (a node that is down).
 func (n *Node) SetDown(down bool) { n.mu.Lock(); n.down = down; n.mu.Unlock() }
@@ -359,6 +369,21 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	if ct != "" {
 		w.Header().Set("Content-Type", ct)
+	}
+	n.mu.Lock()
+	chunk, gap := n.paceChunk, n.paceGap
+	n.mu.Unlock()
+	for chunk > 0 && len(data) > chunk {
+		if _, err := w.Write(data[:chunk]); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		data = data[chunk:]
+		select {
+		case <-time.After(gap):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	_, _ = w.Write(data)
 }
