@@ -518,7 +518,7 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, app store.QApp, 
 		}
 	}
 	if err != nil {
-		abortStream(r, g.log, "qapps: file transfer from the node failed", err)
+		g.abortStream(r, "qapps: file transfer from the node failed", err)
 	}
 }
 
@@ -527,9 +527,9 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, app store.QApp, 
 // a truncated file for the whole one (and may cache it). Aborting resets
 // the connection (or the HTTP/2 stream), so the client sees a failed
 // transfer and can retry.
-func abortStream(r *http.Request, log *slog.Logger, msg string, err error) {
+func (g *Gateway) abortStream(r *http.Request, msg string, err error) {
 	if r.Context().Err() == nil { // not just the client going away
-		log.WarnContext(r.Context(), msg, "err", err)
+		g.log.WarnContext(r.Context(), msg, "err", err)
 	}
 	panic(http.ErrAbortHandler)
 }
@@ -658,7 +658,7 @@ func (g *Gateway) nodeProxy(w http.ResponseWriter, r *http.Request, id, ticket, 
 	w.Header().Set("Content-Security-Policy", g.csp.appFile)
 	w.WriteHeader(resp.StatusCode)
 	if _, err := io.Copy(w, resp.Body); err != nil {
-		abortStream(r, g.log, "qapps: node proxy transfer failed", err)
+		g.abortStream(r, "qapps: node proxy transfer failed", err)
 	}
 }
 
