@@ -53,6 +53,11 @@ type Options struct {
 	// max_page_count; pages are 4 KiB): past it writes fail as on a full
 	// disk, with store.ErrUnavailable. Zero means no cap beyond the disk.
 	MaxPages int
+	// PlainWAL opens the file with SQLite's own VFS, one pwrite per WAL
+	// frame header and page (see walVFSName), for comparison.
+	PlainWAL bool
+
+	walVFS bool // set by OpenWith: walVFSName is registered
 }
 
 // DefaultBusyTimeout is Options.BusyTimeout's default.
@@ -78,6 +83,13 @@ func OpenWith(ctx context.Context, dataDir string, opts Options, logger *slog.Lo
 	if fi, err := os.Stat(dataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		logger.Warn("data directory is accessible to other users; it holds the broker's database",
 			"dir", dataDir, "mode", fi.Mode().Perm().String())
+	}
+	if !opts.PlainWAL {
+		if err := registerWALVFS(); err != nil {
+			logger.Warn("sqlite store: writing the log frame by frame", "err", err)
+		} else {
+			opts.walVFS = true
+		}
 	}
 	path, err := filepath.Abs(filepath.Join(dataDir, FileName))
 	if err != nil {
@@ -171,6 +183,9 @@ func dsn(path string, opts Options, extra string) string {
 		q += fmt.Sprintf("_pragma=max_page_count(%d)&", opts.MaxPages)
 	}
 	q += extra
+	if opts.walVFS {
+		q += "&vfs=" + walVFSName
+	}
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q}).String()
 }
 
