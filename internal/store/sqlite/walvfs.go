@@ -54,24 +54,27 @@ var (
 	// Registered once, for the process's life (SQLite's VFS list is
 	// process-wide): the VFS struct, its name, and the method tables built
 	// for the platform's tables (keyed by the platform table's address).
-	walVFSMu     sync.Mutex
-	walVFS       uintptr
-	walRealVFS   uintptr
-	walTables    = map[uintptr]uintptr{}
-	walFiles     sync.Map // sqlite3_file address -> *walFile
-	walRealCalls atomic.Uint64
+	walVFSMu   sync.Mutex
+	walVFS     uintptr
+	walRealVFS uintptr
+	walTables  = map[uintptr]uintptr{}
+	walFiles   sync.Map // sqlite3_file address -> *walFile
 )
 
 // walFile is the state of one open log.
 type walFile struct {
-	real    uintptr // the platform's method table
-	buf     uintptr // libc memory: SQLite's code reads it as C memory
-	cap     int
-	n       int
-	start   int64 // file offset of buf[0]
-	end     int64 // past the last byte written or buffered since the log (re)started
-	commit  bool  // the last write was a commit frame's header
-	flushes uint64
+	real   uintptr // the platform's method table
+	buf    uintptr // libc memory: SQLite's code reads it as C memory
+	cap    int
+	n      int
+	start  int64 // file offset of buf[0]
+	end    int64 // past the last byte written or buffered since the log (re)started
+	commit bool  // the last write was a commit frame's header
+	name   string
+
+	// For tests: frame headers SQLite wrote, and the platform's xWrite calls
+	// they cost.
+	frames, writes atomic.Uint64
 }
 
 // registerWALVFS registers walVFSName once per process.
@@ -117,7 +120,7 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 		// No table of our own: the log is written as SQLite would.
 		return rc
 	}
-	walFiles.Store(pFile, &walFile{real: f.FpMethods})
+	walFiles.Store(pFile, &walFile{real: f.FpMethods, name: libc.GoString(zName)})
 	f.FpMethods = table
 	return rc
 }
@@ -162,7 +165,7 @@ func (w *walFile) methods() *sqlite3.Tsqlite3_io_methods {
 
 // realWrite is the platform's xWrite.
 func (w *walFile) realWrite(tls *libc.TLS, pFile, p uintptr, n int32, off int64) int32 {
-	walRealCalls.Add(1)
+	w.writes.Add(1)
 	fn := w.methods().FxWrite
 	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&fn)))(tls, pFile, p, n, off)
 }
@@ -176,7 +179,6 @@ func (w *walFile) flush(tls *libc.TLS, pFile uintptr) int32 {
 	}
 	n, off := w.n, w.start
 	w.n = 0
-	w.flushes++
 	return w.realWrite(tls, pFile, w.buf, int32(n), off)
 }
 
@@ -187,6 +189,9 @@ func walWrite(tls *libc.TLS, pFile, pBuf uintptr, iAmt int32, iOfst int64) int32
 	// bytes, a page at least 512); bytes 4-7 are the database size in pages
 	// after a commit, zero in every other frame.
 	w.commit = iAmt == 24 && *(*[4]byte)(cptr(pBuf + 4)) != [4]byte{}
+	if iAmt == 24 {
+		w.frames.Add(1)
+	}
 	if iOfst == 0 {
 		// The log starts again: everything after its header is dead.
 		if rc := w.flush(tls, pFile); rc != sqlite3.SQLITE_OK {
